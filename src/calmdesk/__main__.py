@@ -1,0 +1,5 @@
+import sys
+
+from calmdesk.cli import main
+
+sys.exit(main())
