@@ -1,0 +1,379 @@
+"""Every write to conversations and messages goes through these functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import nh3
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from calmdesk.accounts.models import Organisation, Team, User
+from calmdesk.audit.services import audit_record
+from calmdesk.conversations.models import (
+    Channel,
+    Conversation,
+    Direction,
+    Message,
+    Priority,
+    Status,
+)
+from calmdesk.conversations.reading import assess_for_storage, history_for, risk_from_scores
+from calmdesk.customers.models import Customer
+from calmdesk.customers.services import customer_find_or_create
+
+MAX_BODY_CHARS = 200_000
+MAX_SUBJECT_CHARS = 300
+
+
+class ConversationError(ValueError):
+    """A conversation operation that cannot be done as asked."""
+
+
+class ConversationMismatch(ConversationError):
+    """The message names a conversation that is not this customer's or not this organisation's."""
+
+
+@dataclass(frozen=True)
+class ReceiveResult:
+    message: Message
+    conversation: Conversation
+    customer: Customer
+    created: bool
+
+
+def sanitise_html(html: str) -> str:
+    """Customer HTML with scripts, styles, handlers and dangerous URLs removed."""
+    if not html:
+        return ""
+    return nh3.clean(html, link_rel="noopener noreferrer nofollow")
+
+
+def inbound_message_receive(
+    *,
+    organisation: Organisation,
+    channel: str,
+    external_id: str,
+    body_text: str,
+    body_html: str = "",
+    customer_email: str | None = None,
+    customer_handle: str | None = None,
+    customer_name: str = "",
+    subject: str = "",
+    conversation_id: int | None = None,
+    team: Team | None = None,
+) -> ReceiveResult:
+    """Store a customer's message once, however many times it is delivered.
+
+    The (organisation, channel, external_id) triple is unique in the database.
+    Everything is written in one transaction; when a concurrent delivery of the
+    same message wins the race, our whole transaction (customer, conversation)
+    is rolled back and the stored message is returned instead.
+    """
+    if channel not in Channel.values:
+        raise ConversationError(f"unknown channel {channel!r}")
+    if not external_id or not external_id.strip():
+        raise ConversationError("external_id must not be empty")
+    if len(body_text) > MAX_BODY_CHARS:
+        raise ConversationError(f"the message body is longer than {MAX_BODY_CHARS} characters")
+    if not body_text.strip() and not body_html.strip():
+        raise ConversationError("the message body is empty")
+
+    existing = _find_by_external_id(organisation, channel, external_id)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return _receive_new(
+                organisation=organisation,
+                channel=channel,
+                external_id=external_id,
+                body_text=body_text,
+                body_html=body_html,
+                customer_email=customer_email,
+                customer_handle=customer_handle,
+                customer_name=customer_name,
+                subject=subject,
+                conversation_id=conversation_id,
+                team=team,
+            )
+    except IntegrityError:
+        existing = _find_by_external_id(organisation, channel, external_id)
+        if existing is None:
+            raise
+        return existing
+
+
+def _find_by_external_id(
+    organisation: Organisation, channel: str, external_id: str
+) -> ReceiveResult | None:
+    message = (
+        Message.objects.select_related("conversation__customer")
+        .filter(organisation=organisation, channel=channel, external_id=external_id)
+        .first()
+    )
+    if message is None:
+        return None
+    conversation = message.conversation
+    return ReceiveResult(
+        message=message, conversation=conversation, customer=conversation.customer, created=False
+    )
+
+
+def _receive_new(
+    *,
+    organisation: Organisation,
+    channel: str,
+    external_id: str,
+    body_text: str,
+    body_html: str,
+    customer_email: str | None,
+    customer_handle: str | None,
+    customer_name: str,
+    subject: str,
+    conversation_id: int | None,
+    team: Team | None,
+) -> ReceiveResult:
+    customer = customer_find_or_create(
+        organisation=organisation, email=customer_email, handle=customer_handle, name=customer_name
+    )
+    now = timezone.now()
+    if conversation_id is not None:
+        conversation = (
+            Conversation.objects.select_for_update()
+            .filter(pk=conversation_id, organisation=organisation)
+            .first()
+        )
+        if conversation is None:
+            raise ConversationMismatch(f"conversation {conversation_id} does not exist")
+        if conversation.customer_id != customer.pk:
+            raise ConversationMismatch(
+                f"conversation {conversation_id} belongs to another customer"
+            )
+        if conversation.status in (Status.RESOLVED, Status.CLOSED):
+            # A customer writing again reopens the case: they are not done with it.
+            conversation.status = Status.OPEN
+            conversation.resolved_at = None
+    else:
+        conversation = Conversation.objects.create(
+            organisation=organisation,
+            customer=customer,
+            subject=(subject.strip() or _subject_from(body_text))[:MAX_SUBJECT_CHARS],
+            channel=channel,
+            team=team,
+        )
+
+    earlier = list(conversation.messages.order_by("-created_at", "-id")[: 2 * 12])
+    earlier.reverse()
+    text_for_engine = body_text if body_text.strip() else nh3.clean(body_html, tags=set())
+    assessment = assess_for_storage(text_for_engine, history=history_for(earlier))
+    scores = assessment.get("scores", {})
+    anger = float(scores.get("anger", 0.0))
+    risk = risk_from_scores(scores)
+
+    message = Message.objects.create(
+        organisation=organisation,
+        conversation=conversation,
+        direction=Direction.INBOUND,
+        channel=channel,
+        external_id=external_id,
+        body_text=body_text if body_text.strip() else text_for_engine,
+        body_html=sanitise_html(body_html),
+        assessment=assessment,
+        anger=anger,
+        risk=risk,
+    )
+    _update_reading(conversation, assessment=assessment, anger=anger, risk=risk)
+    conversation.last_message_at = now
+    if conversation.waiting_since is None:
+        conversation.waiting_since = now
+    if conversation.status == Status.PENDING_CUSTOMER:
+        conversation.status = Status.OPEN
+    if assessment.get("escalate", {}).get("recommended") and conversation.priority < Priority.HIGH:
+        conversation.priority = Priority.HIGH
+    conversation.save()
+    return ReceiveResult(
+        message=message, conversation=conversation, customer=customer, created=True
+    )
+
+
+def _subject_from(body_text: str) -> str:
+    first_line = body_text.strip().splitlines()[0] if body_text.strip() else ""
+    return first_line[:80]
+
+
+def _update_reading(
+    conversation: Conversation, *, assessment: dict[str, object], anger: float, risk: float
+) -> None:
+    conversation.current_anger = anger
+    conversation.peak_anger = max(conversation.peak_anger, anger)
+    # The conversation's risk follows its newest message, but a past threat or
+    # abuse keeps it from dropping below half of what it was.
+    conversation.risk = max(risk, conversation.risk * 0.5)
+    trajectory = assessment.get("trajectory")
+    conversation.trajectory = trajectory if isinstance(trajectory, str) else ""
+    topic = assessment.get("topic")
+    if (isinstance(topic, str) and topic and topic != "other") or (
+        not conversation.topic and isinstance(topic, str)
+    ):
+        conversation.topic = topic
+    customer_type = assessment.get("customer_type")
+    if isinstance(customer_type, dict):
+        type_id = customer_type.get("type")
+        if isinstance(type_id, str) and type_id != "none":
+            conversation.customer_type = type_id
+
+
+@transaction.atomic
+def reply_send(
+    *,
+    conversation: Conversation,
+    author: User,
+    body_text: str,
+    coaching: dict[str, object] | None = None,
+) -> Message:
+    """Record an agent's reply. Channel delivery (email, chat) picks it up from here."""
+    body_text = body_text.strip()
+    if not body_text:
+        raise ConversationError("a reply needs some text")
+    if len(body_text) > MAX_BODY_CHARS:
+        raise ConversationError(f"the reply is longer than {MAX_BODY_CHARS} characters")
+    now = timezone.now()
+    message = Message.objects.create(
+        organisation=conversation.organisation,
+        conversation=conversation,
+        direction=Direction.OUTBOUND,
+        author=author,
+        channel=conversation.channel,
+        body_text=body_text,
+        coaching=coaching,
+    )
+    if coaching:
+        promises = coaching.get("promises")
+        if isinstance(promises, list) and promises:
+            conversation.promises = [
+                *conversation.promises,
+                *({**p, "message_id": message.pk} for p in promises if isinstance(p, dict)),
+            ]
+    conversation.last_message_at = now
+    conversation.waiting_since = None
+    if conversation.status in (Status.NEW, Status.OPEN, Status.PENDING_US):
+        conversation.status = Status.PENDING_CUSTOMER
+    if conversation.assignee_id is None:
+        conversation.assignee = author
+    conversation.save()
+    audit_record(
+        organisation=conversation.organisation,
+        actor=author,
+        action="conversation.replied",
+        target_type="conversation",
+        target_id=conversation.pk,
+        data={"message_id": message.pk},
+    )
+    return message
+
+
+@transaction.atomic
+def note_add(*, conversation: Conversation, author: User, body_text: str) -> Message:
+    body_text = body_text.strip()
+    if not body_text:
+        raise ConversationError("a note needs some text")
+    if len(body_text) > MAX_BODY_CHARS:
+        raise ConversationError(f"the note is longer than {MAX_BODY_CHARS} characters")
+    message = Message.objects.create(
+        organisation=conversation.organisation,
+        conversation=conversation,
+        direction=Direction.NOTE,
+        author=author,
+        channel=conversation.channel,
+        body_text=body_text,
+    )
+    audit_record(
+        organisation=conversation.organisation,
+        actor=author,
+        action="conversation.note_added",
+        target_type="conversation",
+        target_id=conversation.pk,
+        data={"message_id": message.pk},
+    )
+    return message
+
+
+@transaction.atomic
+def conversation_assign(
+    *,
+    conversation: Conversation,
+    actor: User,
+    assignee: User | None,
+    team: Team | None = None,
+) -> Conversation:
+    """Give the conversation to a person (or nobody) and optionally move it to a team."""
+    organisation_id = conversation.organisation_id
+    if assignee is not None and assignee.organisation_id != organisation_id:
+        raise ConversationError("the assignee works for another organisation")
+    if team is not None and team.organisation_id != organisation_id:
+        raise ConversationError("the team belongs to another organisation")
+    before = {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
+    conversation.assignee = assignee
+    if team is not None:
+        conversation.team = team
+    conversation.save(update_fields=["assignee", "team", "updated_at"])
+    audit_record(
+        organisation=conversation.organisation,
+        actor=actor,
+        action="conversation.assigned",
+        target_type="conversation",
+        target_id=conversation.pk,
+        data={
+            "before": before,
+            "after": {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id},
+        },
+    )
+    return conversation
+
+
+@transaction.atomic
+def conversation_set_status(
+    *, conversation: Conversation, actor: User, status: str
+) -> Conversation:
+    if status not in Status.values:
+        raise ConversationError(f"unknown status {status!r}")
+    before = conversation.status
+    if before == status:
+        return conversation
+    conversation.status = status
+    if status in (Status.RESOLVED, Status.CLOSED):
+        conversation.resolved_at = conversation.resolved_at or timezone.now()
+        conversation.waiting_since = None
+    else:
+        conversation.resolved_at = None
+    conversation.save(update_fields=["status", "resolved_at", "waiting_since", "updated_at"])
+    audit_record(
+        organisation=conversation.organisation,
+        actor=actor,
+        action="conversation.status_changed",
+        target_type="conversation",
+        target_id=conversation.pk,
+        data={"before": before, "after": status},
+    )
+    return conversation
+
+
+@transaction.atomic
+def conversation_set_priority(
+    *, conversation: Conversation, actor: User, priority: int
+) -> Conversation:
+    if priority not in Priority.values:
+        raise ConversationError(f"unknown priority {priority!r}")
+    before = conversation.priority
+    conversation.priority = priority
+    conversation.save(update_fields=["priority", "updated_at"])
+    audit_record(
+        organisation=conversation.organisation,
+        actor=actor,
+        action="conversation.priority_changed",
+        target_type="conversation",
+        target_id=conversation.pk,
+        data={"before": before, "after": priority},
+    )
+    return conversation

@@ -1,0 +1,41 @@
+"""Reads of customers, scoped to what the reader may see."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from calmdesk.accounts.models import Role, User
+from calmdesk.conversations.models import Conversation
+from calmdesk.conversations.selectors import visible_conversations
+from calmdesk.customers.models import Customer
+
+
+def access_customer(user: User, customer_id: int) -> Customer:
+    """The customer, if the user may see them: admins always, others when they can see
+    at least one of the customer's conversations (the CRM follows the work)."""
+    if not user.is_authenticated or user.organisation_id is None:
+        raise Http404("No such customer.")
+    customer = (
+        Customer.objects.filter(organisation_id=user.organisation_id, pk=customer_id)
+        .prefetch_related("identities")
+        .first()
+    )
+    if customer is None:
+        raise Http404("No such customer.")
+    if (
+        user.role != Role.ADMIN
+        and not visible_conversations(user).filter(customer=customer).exists()
+    ):
+        raise Http404("No such customer.")
+    return customer
+
+
+def customer_history(user: User, customer: Customer) -> QuerySet[Conversation]:
+    """The customer's conversations that the user may open, newest first."""
+    return (
+        visible_conversations(user)
+        .filter(customer=customer)
+        .select_related("team", "assignee")
+        .order_by("-created_at", "-id")
+    )

@@ -1,0 +1,156 @@
+"""Writes to customers and their contact identities."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from calmdesk.accounts.models import Organisation, User
+from calmdesk.audit.services import audit_record
+from calmdesk.customers.models import ContactIdentity, Customer, IdentityKind
+
+
+class CustomerError(ValueError):
+    """A customer operation that cannot be done as asked."""
+
+
+def normalise_identity(*, kind: str, value: str) -> str:
+    value = value.strip()
+    if kind == IdentityKind.EMAIL:
+        return value.lower()
+    return value
+
+
+def customer_find_or_create(
+    *,
+    organisation: Organisation,
+    email: str | None = None,
+    handle: str | None = None,
+    name: str = "",
+) -> Customer:
+    """The customer behind any of the given identities, created on first contact.
+
+    Identities that are new are attached to the customer found, so the next
+    message from either address lands on the same record.
+    """
+    wanted = [
+        (IdentityKind.EMAIL, normalise_identity(kind=IdentityKind.EMAIL, value=email))
+        if email
+        else None,
+        (IdentityKind.HANDLE, normalise_identity(kind=IdentityKind.HANDLE, value=handle))
+        if handle
+        else None,
+    ]
+    identities = [pair for pair in wanted if pair and pair[1]]
+    if not identities:
+        raise CustomerError("a customer needs an email address or a chat handle")
+
+    customer: Customer | None = None
+    for kind, value in identities:
+        found = (
+            ContactIdentity.objects.select_related("customer")
+            .filter(organisation=organisation, kind=kind, value=value)
+            .first()
+        )
+        if found is not None:
+            customer = _follow_merges(found.customer)
+            break
+    if customer is None:
+        customer = Customer.objects.create(organisation=organisation, name=name.strip()[:200])
+    elif name and not customer.name:
+        customer.name = name.strip()[:200]
+        customer.save(update_fields=["name"])
+
+    for kind, value in identities:
+        try:
+            with transaction.atomic():
+                ContactIdentity.objects.get_or_create(
+                    organisation=organisation,
+                    kind=kind,
+                    value=value,
+                    defaults={"customer": customer},
+                )
+        except IntegrityError:
+            # Another request attached it at the same moment; theirs stands.
+            pass
+    return customer
+
+
+def _follow_merges(customer: Customer) -> Customer:
+    seen: set[int] = set()
+    while customer.merged_into_id is not None and customer.pk not in seen:
+        seen.add(customer.pk)
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    return customer
+
+
+def customer_add_identity(
+    *, customer: Customer, kind: str, value: str, actor: User | None
+) -> ContactIdentity:
+    if kind not in IdentityKind.values:
+        raise CustomerError(f"unknown identity kind {kind!r}")
+    value = normalise_identity(kind=kind, value=value)
+    if not value:
+        raise CustomerError("an identity needs a value")
+    try:
+        with transaction.atomic():
+            identity = ContactIdentity.objects.create(
+                organisation=customer.organisation, customer=customer, kind=kind, value=value
+            )
+    except IntegrityError as exc:
+        raise CustomerError(f"{kind} {value} already belongs to another customer") from exc
+    audit_record(
+        organisation=customer.organisation,
+        actor=actor,
+        action="customer.identity_added",
+        target_type="customer",
+        target_id=customer.pk,
+        data={"kind": kind, "value": value},
+    )
+    return identity
+
+
+def customer_update_notes(*, customer: Customer, notes: str, actor: User | None) -> Customer:
+    customer.notes = notes
+    customer.save(update_fields=["notes"])
+    audit_record(
+        organisation=customer.organisation,
+        actor=actor,
+        action="customer.notes_updated",
+        target_type="customer",
+        target_id=customer.pk,
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_merge(*, source: Customer, target: Customer, actor: User | None) -> Customer:
+    """Fold `source` into `target`: identities and conversations move; nothing is deleted."""
+    if source.pk == target.pk:
+        raise CustomerError("a customer cannot be merged into itself")
+    if source.organisation_id != target.organisation_id:
+        raise CustomerError("customers of different organisations cannot be merged")
+    if target.merged_into_id is not None:
+        raise CustomerError("the target was itself merged into another customer")
+    from calmdesk.conversations.models import Conversation
+
+    moved_identities = ContactIdentity.objects.filter(customer=source).update(customer=target)
+    moved_conversations = Conversation.objects.filter(customer=source).update(customer=target)
+    if source.notes:
+        target.notes = f"{target.notes}\n\n{source.notes}".strip()
+    target.value = target.value + source.value
+    target.save(update_fields=["notes", "value"])
+    source.merged_into = target
+    source.save(update_fields=["merged_into"])
+    audit_record(
+        organisation=target.organisation,
+        actor=actor,
+        action="customer.merged",
+        target_type="customer",
+        target_id=target.pk,
+        data={
+            "source_id": source.pk,
+            "identities": moved_identities,
+            "conversations": moved_conversations,
+        },
+    )
+    return target

@@ -1,0 +1,268 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import close_old_connections
+
+from calmdesk.accounts.models import Organisation, Team, User
+from calmdesk.audit.models import AuditEvent
+from calmdesk.conversations.models import Conversation, Direction, Message, Priority, Status
+from calmdesk.conversations.services import (
+    ConversationError,
+    ConversationMismatch,
+    conversation_assign,
+    conversation_set_priority,
+    conversation_set_status,
+    inbound_message_receive,
+    note_add,
+    reply_send,
+)
+from calmdesk.customers.models import ContactIdentity, Customer
+
+pytestmark = pytest.mark.django_db
+
+
+def receive(org: Organisation, external_id: str, body: str, **kwargs: object):
+    kwargs.setdefault("customer_email", "Pat@Example.com")
+    return inbound_message_receive(
+        organisation=org, channel="api", external_id=external_id, body_text=body, **kwargs
+    )
+
+
+def test_first_message_creates_customer_conversation_and_assessment(org: Organisation) -> None:
+    result = receive(org, "m-1", "Where is my parcel? It was due on Monday.", subject="Parcel")
+
+    assert result.created is True
+    assert result.conversation.subject == "Parcel"
+    assert result.conversation.status == Status.NEW
+    assert result.conversation.waiting_since is not None
+    identity = ContactIdentity.objects.get(customer=result.customer)
+    assert identity.value == "pat@example.com"  # normalised
+    assert result.message.direction == Direction.INBOUND
+    assert set(result.message.assessment["scores"]) >= {"anger", "abuse", "threat", "churn"}
+
+
+def test_same_external_id_is_stored_once(org: Organisation) -> None:
+    first = receive(org, "dup-1", "Hello, my invoice is wrong.")
+    again = receive(org, "dup-1", "Hello, my invoice is wrong.")
+
+    assert again.created is False
+    assert again.message.pk == first.message.pk
+    assert Message.objects.count() == 1
+    assert Conversation.objects.count() == 1
+
+
+def test_same_external_id_in_another_channel_or_org_is_a_new_message(
+    org: Organisation, other_org: Organisation
+) -> None:
+    receive(org, "x-1", "First")
+    inbound_message_receive(
+        organisation=org,
+        channel="email",
+        external_id="x-1",
+        body_text="First",
+        customer_email="p@e.com",
+    )
+    inbound_message_receive(
+        organisation=other_org,
+        channel="api",
+        external_id="x-1",
+        body_text="First",
+        customer_email="p@e.com",
+    )
+    assert Message.objects.count() == 3
+
+
+def test_follow_up_message_joins_conversation_and_reopens_it(
+    org: Organisation, agent_a: User
+) -> None:
+    first = receive(org, "c-1", "My refund has not arrived.")
+    conversation_set_status(conversation=first.conversation, actor=agent_a, status=Status.RESOLVED)
+    second = receive(org, "c-2", "It still has not arrived!", conversation_id=first.conversation.pk)
+
+    assert second.conversation.pk == first.conversation.pk
+    second.conversation.refresh_from_db()
+    assert second.conversation.status == Status.OPEN
+    assert second.conversation.resolved_at is None
+    assert second.conversation.messages.count() == 2
+
+
+def test_conversation_of_another_customer_is_refused_and_nothing_is_stored(
+    org: Organisation,
+) -> None:
+    first = receive(org, "o-1", "Hi", customer_email="one@example.com")
+    with pytest.raises(ConversationMismatch):
+        receive(
+            org,
+            "o-2",
+            "Hijack",
+            customer_email="two@example.com",
+            conversation_id=first.conversation.pk,
+        )
+    assert Message.objects.count() == 1
+    assert not ContactIdentity.objects.filter(value="two@example.com").exists()
+
+
+def test_angry_threatening_message_raises_risk_and_priority(org: Organisation) -> None:
+    calm = receive(
+        org,
+        "r-1",
+        "Could you tell me when the shop opens on Sunday?",
+        customer_email="calm@example.com",
+    )
+    angry = receive(
+        org,
+        "r-2",
+        "THIRD time I'm writing!!! You useless idiots stole my money. I'm calling my lawyer "
+        "and if I see your driver again I will smash his face in.",
+        customer_email="angry@example.com",
+    )
+    assert angry.conversation.risk > calm.conversation.risk
+    assert angry.conversation.risk >= 0.6
+    assert angry.conversation.priority >= Priority.HIGH
+    assert angry.message.anger > calm.message.anger
+
+
+def test_hostile_html_is_sanitised_and_text_kept(org: Organisation) -> None:
+    result = receive(
+        org,
+        "h-1",
+        "",
+        body_html='<p onclick="steal()">Hi <script>alert(1)</script><a href="javascript:x()">link</a></p>',
+    )
+    html = result.message.body_html
+    assert "<script" not in html
+    assert "onclick" not in html
+    assert "javascript:" not in html
+    assert "Hi" in result.message.body_text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"channel": "fax"}, "unknown channel"),
+        ({"external_id": "  "}, "external_id"),
+        ({"body_text": "   "}, "empty"),
+        ({"customer_email": None}, "email address or a chat handle"),
+    ],
+)
+def test_bad_input_is_refused_clearly(org: Organisation, kwargs: dict, message: str) -> None:
+    args: dict[str, object] = {
+        "organisation": org,
+        "channel": "api",
+        "external_id": "b-1",
+        "body_text": "Hello",
+        "customer_email": "p@example.com",
+        **kwargs,
+    }
+    with pytest.raises(ValueError, match=message):
+        inbound_message_receive(**args)  # type: ignore[arg-type]
+    assert Message.objects.count() == 0
+    assert Customer.objects.count() == 0
+
+
+def test_reply_clears_waiting_sets_pending_and_is_audited(org: Organisation, agent_a: User) -> None:
+    conversation = receive(org, "p-1", "Where is my order?").conversation
+    reply = reply_send(
+        conversation=conversation,
+        author=agent_a,
+        body_text="I'm sorry for the wait. I'll check with the courier and write back by 3pm.",
+        coaching={
+            "score": 80,
+            "promises": [{"text": "write back by 3pm", "due": "2026-01-01T15:00:00Z"}],
+        },
+    )
+    conversation.refresh_from_db()
+    assert reply.direction == Direction.OUTBOUND
+    assert conversation.waiting_since is None
+    assert conversation.status == Status.PENDING_CUSTOMER
+    assert conversation.assignee == agent_a
+    assert conversation.promises[0]["message_id"] == reply.pk
+    assert AuditEvent.objects.filter(
+        action="conversation.replied", target_id=conversation.pk
+    ).exists()
+    with pytest.raises(ConversationError):
+        reply_send(conversation=conversation, author=agent_a, body_text="   ")
+
+
+def test_note_is_internal_and_does_not_clear_waiting(org: Organisation, agent_a: User) -> None:
+    conversation = receive(org, "n-1", "Help please").conversation
+    note = note_add(conversation=conversation, author=agent_a, body_text="Customer called twice.")
+    conversation.refresh_from_db()
+    assert note.direction == Direction.NOTE
+    assert conversation.waiting_since is not None
+
+
+def test_assign_checks_organisation_and_audits(
+    org: Organisation,
+    other_org: Organisation,
+    agent_a: User,
+    team_b: Team,
+    make_user: Callable[..., User],
+) -> None:
+    conversation = receive(org, "a-1", "Help").conversation
+    conversation_assign(conversation=conversation, actor=agent_a, assignee=agent_a, team=team_b)
+    conversation.refresh_from_db()
+    assert conversation.assignee == agent_a
+    assert conversation.team == team_b
+    event = AuditEvent.objects.get(action="conversation.assigned")
+    assert event.data["after"] == {"assignee_id": agent_a.pk, "team_id": team_b.pk}
+
+    outsider = make_user("otto", organisation=other_org)
+    with pytest.raises(ConversationError, match="another organisation"):
+        conversation_assign(conversation=conversation, actor=agent_a, assignee=outsider)
+
+
+def test_status_and_priority_changes_are_validated_and_audited(
+    org: Organisation, agent_a: User
+) -> None:
+    conversation = receive(org, "s-1", "Help").conversation
+    conversation_set_status(conversation=conversation, actor=agent_a, status=Status.RESOLVED)
+    assert conversation.resolved_at is not None
+    conversation_set_priority(conversation=conversation, actor=agent_a, priority=Priority.URGENT)
+    assert list(
+        AuditEvent.objects.filter(target_id=conversation.pk).values_list("action", flat=True)
+    ) == ["conversation.priority_changed", "conversation.status_changed"]
+    with pytest.raises(ConversationError):
+        conversation_set_status(conversation=conversation, actor=agent_a, status="lost")
+    with pytest.raises(ConversationError):
+        conversation_set_priority(conversation=conversation, actor=agent_a, priority=99)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_delivery_of_the_same_message_stores_it_once(org: Organisation) -> None:
+    threads_count = 8
+    barrier = threading.Barrier(threads_count)
+    results: list[tuple[int, bool]] = []
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            barrier.wait()
+            result = receive(
+                org,
+                "race-1",
+                "I have been charged twice, fix it now!",
+                customer_email="race@example.com",
+            )
+            results.append((result.message.pk, result.created))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=deliver) for _ in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Message.objects.filter(external_id="race-1").count() == 1
+    assert Conversation.objects.count() == 1
+    assert Customer.objects.count() == 1
+    assert len({pk for pk, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
