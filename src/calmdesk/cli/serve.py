@@ -1,0 +1,118 @@
+"""`calmdesk serve`: the production web server (gunicorn), with the task worker beside it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from calmdesk.cli._django import setup_django
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="run calmdesk's web server (gunicorn) and a background worker",
+        description=(
+            "Apply migrations, optionally load the demo organisation, start a task worker "
+            "and serve calmdesk with gunicorn."
+        ),
+    )
+    parser.add_argument("--host", default=os.environ.get("CALMDESK_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("CALMDESK_PORT", "8000")))
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("CALMDESK_WEB_WORKERS", "0")),
+        help="gunicorn worker processes (default: cores + 1)",
+    )
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker process")
+    parser.add_argument(
+        "--demo", action="store_true", help="load the demo organisation if it is not there yet"
+    )
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not start a task worker beside the web server (run `calmdesk worker` elsewhere)",
+    )
+    parser.add_argument(
+        "--no-migrate", action="store_true", help="do not apply database migrations on start"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not args.no_migrate:
+        call_command("migrate", interactive=False, verbosity=0)
+    if args.demo:
+        _load_demo()
+
+    worker: subprocess.Popen[bytes] | None = None
+    if not args.no_worker:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "calmdesk", "worker"], env=os.environ.copy()
+        )
+    database = settings.DATABASES["default"]
+    print(
+        f"calmdesk is serving at http://{args.host}:{args.port}/ "
+        f"(database: {database['ENGINE'].rsplit('.', 1)[-1]} {database.get('NAME')}; "
+        f"data: {settings.DATA_DIR})",
+        flush=True,
+    )
+    try:
+        _run_gunicorn(args)
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    return 0
+
+
+def _load_demo() -> None:
+    from calmdesk.demo.services import demo_load, demo_logins
+
+    summary = demo_load(progress=True)
+    logins = demo_logins() or summary.logins
+    print(f"Demo organisation: {summary.organisation.name}", flush=True)
+    print("Demo logins (username / password / role):", flush=True)
+    for username, password, role in logins:
+        print(f"  {username:<12} {password:<28} {role}", flush=True)
+
+
+def _run_gunicorn(args: argparse.Namespace) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from calmdesk.config.wsgi import application
+
+    workers = args.workers or (os.cpu_count() or 1) + 1
+
+    class CalmdeskServer(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options = {
+                "bind": f"{args.host}:{args.port}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": args.threads,
+                "accesslog": os.environ.get("CALMDESK_ACCESS_LOG", None),
+                "timeout": 60,
+                "graceful_timeout": 10,
+                "keepalive": 5,
+            }
+            for key, value in options.items():
+                if value is not None:
+                    self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return application
+
+    CalmdeskServer().run()

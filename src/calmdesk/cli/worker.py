@@ -1,0 +1,37 @@
+"""`calmdesk worker`: runs background tasks (reminders, notifications, checks).
+
+Any number of workers may run at once, on any number of machines, against the
+same database: the database backend hands each task to exactly one of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from calmdesk.cli._django import setup_django
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "worker", help="run the background task worker"
+    )
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    parser.add_argument("--batch", action="store_true", help="exit once the queue is empty")
+    parser.add_argument("--max-tasks", type=int, default=None, help="exit after this many tasks")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.core.management import call_command
+
+    # Migrations are `calmdesk serve`'s job (or `calmdesk manage migrate`): several
+    # workers starting at once must not race to apply them.
+    options: dict[str, Any] = {"interval": args.interval, "reload": False}
+    if args.batch:
+        options["batch"] = True
+    if args.max_tasks is not None:
+        options["max_tasks"] = args.max_tasks
+    call_command("db_worker", **options)
+    return 0
