@@ -76,6 +76,10 @@ INSTALLED_APPS = [
     "calmdesk.audit",
     "calmdesk.customers",
     "calmdesk.conversations",
+    "calmdesk.policies",
+    "calmdesk.incidents",
+    "calmdesk.followups",
+    "calmdesk.notifications",
     "calmdesk.api",
     "calmdesk.workspace",
 ]
