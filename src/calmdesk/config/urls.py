@@ -1,5 +1,8 @@
 from django.urls import include, path
 
+from calmdesk.api.views.api import api
+
 urlpatterns = [
+    path("api/v1/", api.urls),
     path("", include("calmdesk.workspace.urls")),
 ]

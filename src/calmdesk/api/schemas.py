@@ -1,0 +1,315 @@
+"""The API's request and response shapes.
+
+Requests are strict: unknown fields, wrong types (no "5" for 5), empty text,
+NUL characters and lone surrogates (which no database can store) are refused
+with 422 before any service runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from ninja import Schema
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
+
+from calmdesk.accounts.models import Team, User
+from calmdesk.conversations.models import Conversation, Message
+from calmdesk.conversations.services import MAX_BODY_CHARS, MAX_SUBJECT_CHARS
+from calmdesk.customers.models import ContactIdentity, Customer
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from exc
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("text must not be empty or only whitespace")
+    return value
+
+
+def _looks_like_email(value: str) -> str:
+    local, at, domain = value.strip().rpartition("@")
+    if not at or not local or not domain or any(char.isspace() for char in value.strip()):
+        raise ValueError("not an email address")
+    return value
+
+
+StorableText = Annotated[str, AfterValidator(_storable)]
+Body = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_BODY_CHARS),
+    AfterValidator(_storable),
+    AfterValidator(_not_blank),
+]
+Channel = Literal["api", "email", "chat"]
+StatusFilter = Literal[
+    "open_all", "all", "new", "open", "pending_customer", "pending_us", "resolved", "closed"
+]
+SortKey = Literal["risk", "waiting", "newest", "oldest", "updated", "priority"]
+
+
+class StrictInput(Schema):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CustomerIn(StrictInput):
+    email: (
+        Annotated[
+            str, Field(max_length=320), AfterValidator(_storable), AfterValidator(_looks_like_email)
+        ]
+        | None
+    ) = None
+    handle: (
+        Annotated[str, Field(min_length=1, max_length=320), AfterValidator(_storable)] | None
+    ) = None
+    name: Annotated[str, Field(max_length=200), AfterValidator(_storable)] = ""
+
+    @model_validator(mode="after")
+    def needs_an_identity(self) -> CustomerIn:
+        if not (self.email and self.email.strip()) and not (self.handle and self.handle.strip()):
+            raise ValueError("a customer needs an email address or a chat handle")
+        return self
+
+
+class InboundIn(StrictInput):
+    channel: Channel
+    external_id: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_storable)]
+    customer: CustomerIn
+    subject: Annotated[str, Field(max_length=MAX_SUBJECT_CHARS), AfterValidator(_storable)] = ""
+    body: Body
+    conversation_id: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def external_id_not_blank(self) -> InboundIn:
+        if not self.external_id.strip():
+            raise ValueError("external_id must not be empty or only whitespace")
+        return self
+
+
+class ReplyIn(StrictInput):
+    body: Body
+
+
+class ConversationQuery(Schema):
+    """Filters of the conversation list; query strings are text, so these are not strict."""
+
+    status: StatusFilter = "open_all"
+    team: int | None = None
+    assignee: int | None = None
+    unassigned: bool = False
+    customer: int | None = None
+    sort: SortKey = "risk"
+    limit: Annotated[int, Field(ge=1, le=100)] = 25
+    offset: Annotated[int, Field(ge=0)] = 0
+
+
+class HistoryItemIn(StrictInput):
+    role: Literal["customer", "agent"]
+    text: Annotated[str, Field(max_length=MAX_BODY_CHARS), AfterValidator(_storable)]
+
+
+class AssessIn(StrictInput):
+    text: Annotated[str, Field(max_length=MAX_BODY_CHARS), AfterValidator(_storable)]
+    history: Annotated[list[HistoryItemIn], Field(max_length=50)] = []
+
+
+class CoachIn(StrictInput):
+    draft: Annotated[str, Field(max_length=MAX_BODY_CHARS), AfterValidator(_storable)]
+    conversation_id: Annotated[int, Field(ge=1)] | None = None
+
+
+# Responses ------------------------------------------------------------------
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+class InboundOut(Schema):
+    conversation_id: int
+    message_id: int
+    customer_id: int
+    created: bool
+    assessment: dict[str, Any] | None
+
+
+class TeamOut(Schema):
+    id: int
+    name: str
+
+    @classmethod
+    def build(cls, team: Team | None) -> TeamOut | None:
+        return None if team is None else cls(id=team.pk, name=team.name)
+
+
+class StaffOut(Schema):
+    id: int
+    username: str
+    name: str
+
+    @classmethod
+    def build(cls, user: User | None) -> StaffOut | None:
+        if user is None:
+            return None
+        return cls(id=user.pk, username=user.username, name=user.display_name)
+
+
+class CustomerRefOut(Schema):
+    id: int
+    name: str
+
+
+class ConversationSummaryOut(Schema):
+    id: int
+    subject: str
+    channel: str
+    status: str
+    priority: int
+    team: TeamOut | None
+    assignee: StaffOut | None
+    customer: CustomerRefOut
+    created_at: datetime
+    updated_at: datetime
+    last_message_at: datetime | None
+    waiting_since: datetime | None
+    risk: float
+    current_anger: float
+    peak_anger: float
+    trajectory: str
+    topic: str
+    customer_type: str
+
+    @classmethod
+    def build(cls, conversation: Conversation) -> ConversationSummaryOut:
+        return cls(**_summary_fields(conversation))
+
+
+def _summary_fields(conversation: Conversation, customer: Customer | None = None) -> dict[str, Any]:
+    # A customer's page passes the customer it already has rather than a query per row.
+    customer = customer or conversation.customer
+    return {
+        "id": conversation.pk,
+        "subject": conversation.subject,
+        "channel": conversation.channel,
+        "status": conversation.status,
+        "priority": conversation.priority,
+        "team": TeamOut.build(conversation.team),
+        "assignee": StaffOut.build(conversation.assignee),
+        "customer": CustomerRefOut(id=customer.pk, name=str(customer)),
+        "created_at": conversation.created_at,
+        "updated_at": conversation.updated_at,
+        "last_message_at": conversation.last_message_at,
+        "waiting_since": conversation.waiting_since,
+        "risk": conversation.risk,
+        "current_anger": conversation.current_anger,
+        "peak_anger": conversation.peak_anger,
+        "trajectory": conversation.trajectory,
+        "topic": conversation.topic,
+        "customer_type": conversation.customer_type,
+    }
+
+
+class ConversationPageOut(Schema):
+    total: int
+    limit: int
+    offset: int
+    items: list[ConversationSummaryOut]
+
+
+class MessageOut(Schema):
+    id: int
+    conversation_id: int
+    direction: str
+    channel: str
+    external_id: str | None
+    author: StaffOut | None
+    body_text: str
+    # Sanitised when stored (nh3); still treat it as customer content when rendering.
+    body_html: str
+    created_at: datetime
+    anger: float
+    risk: float
+    assessment: dict[str, Any] | None
+    coaching: dict[str, Any] | None
+
+    @classmethod
+    def build(cls, message: Message) -> MessageOut:
+        return cls(
+            id=message.pk,
+            conversation_id=message.conversation_id,
+            direction=message.direction,
+            channel=message.channel,
+            external_id=message.external_id,
+            author=StaffOut.build(message.author),
+            body_text=message.body_text,
+            body_html=message.body_html,
+            created_at=message.created_at,
+            anger=message.anger,
+            risk=message.risk,
+            assessment=message.assessment,
+            coaching=message.coaching,
+        )
+
+
+class ConversationOut(ConversationSummaryOut):
+    promises: list[dict[str, Any]]
+    messages: list[MessageOut]
+
+    @classmethod
+    def build_with_messages(
+        cls, conversation: Conversation, messages: list[Message]
+    ) -> ConversationOut:
+        return cls(
+            **_summary_fields(conversation),
+            promises=list(conversation.promises or []),
+            messages=[MessageOut.build(message) for message in messages],
+        )
+
+
+class IdentityOut(Schema):
+    kind: str
+    value: str
+
+    @classmethod
+    def build(cls, identity: ContactIdentity) -> IdentityOut:
+        return cls(kind=identity.kind, value=identity.value)
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    notes: str
+    value: str
+    created_at: datetime
+    merged_into_id: int | None
+    identities: list[IdentityOut]
+    conversations: list[ConversationSummaryOut]
+
+    @classmethod
+    def build(cls, customer: Customer, conversations: list[Conversation]) -> CustomerOut:
+        return cls(
+            id=customer.pk,
+            name=customer.name,
+            notes=customer.notes,
+            value=str(customer.value),
+            created_at=customer.created_at,
+            merged_into_id=customer.merged_into_id,
+            identities=[IdentityOut.build(identity) for identity in customer.identities.all()],
+            conversations=[
+                ConversationSummaryOut(**_summary_fields(c, customer)) for c in conversations
+            ],
+        )

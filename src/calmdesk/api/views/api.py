@@ -1,0 +1,221 @@
+"""calmdesk's JSON API (django-ninja), mounted at /api/v1/.
+
+Endpoints only translate: parse the request, call one service or selector,
+shape the answer. Every endpoint needs `Authorization: Bearer <token>`; the
+token acts as its staff user, whose role and teams decide what it may see,
+exactly as in the web app. Any active staff member of an organisation
+(agent, supervisor or admin) may inject inbound messages for that
+organisation, so a channel integration can run on a token of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Query, Schema
+from ninja.parser import Parser
+
+from calmdesk.api.auth import BearerTokenAuth, request_user
+from calmdesk.api.errors import (
+    ApiError,
+    decode_json_body,
+    error_response,
+    install_error_handlers,
+)
+from calmdesk.api.schemas import (
+    ConversationOut,
+    ConversationPageOut,
+    ConversationQuery,
+    ConversationSummaryOut,
+    CustomerOut,
+    ErrorOut,
+    InboundIn,
+    InboundOut,
+    MessageOut,
+    ReplyIn,
+)
+from calmdesk.conversations.selectors import (
+    InboxFilters,
+    access_conversation,
+    conversation_messages,
+    inbox_conversations,
+)
+from calmdesk.conversations.services import inbound_message_receive, reply_send
+from calmdesk.customers.selectors import access_customer, customer_history
+
+
+class JsonBodyParser(Parser):
+    """Strict JSON: invalid UTF-8 and malformed documents are refused with a precise 400."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return decode_json_body(request.body)
+
+
+def refuse_oversized_bodies(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Refuse bodies over CALMDESK_MAX_BODY_BYTES (413) before anything reads or parses them.
+
+    The declared Content-Length is checked first, so an honest client learns
+    without sending the body; the body actually received is checked too.
+    """
+
+    @functools.wraps(run)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        limit: int = settings.CALMDESK_MAX_BODY_BYTES
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            declared_bytes = int(declared)
+        except ValueError:
+            return error_response(400, "bad_request", "the Content-Length header is not a number")
+        too_big = f"the request body is larger than the {limit} bytes allowed"
+        if declared_bytes > limit:
+            return error_response(413, "payload_too_large", too_big)
+        if declared_bytes < 0:
+            return error_response(400, "bad_request", "the Content-Length header is negative")
+        if len(request.body) > limit:
+            return error_response(413, "payload_too_large", too_big)
+        return run(request, *args, **kwargs)
+
+    return guarded
+
+
+api = NinjaAPI(
+    title="calmdesk API",
+    version="1",
+    description=(
+        "The JSON API of calmdesk. Authenticate with `Authorization: Bearer <token>` "
+        "(create one with `calmdesk token create --user NAME`). Errors are always "
+        '`{"error": {"code": ..., "message": ..., "details"?: [...]}}`.'
+    ),
+    auth=BearerTokenAuth(),
+    parser=JsonBodyParser(),
+    openapi_url="/openapi.json",
+    # ninja's docs page loads Swagger UI from a CDN; calmdesk serves nothing from one.
+    docs_url=None,
+    urls_namespace="api-v1",
+)
+api.add_decorator(refuse_oversized_bodies, mode="view")
+install_error_handlers(api)
+
+# The error statuses each kind of operation can answer, for the OpenAPI schema.
+READ_ERRORS: dict[frozenset[int], type[Schema]] = {frozenset({401, 403, 404, 422}): ErrorOut}
+WRITE_ERRORS: dict[frozenset[int], type[Schema]] = {
+    frozenset({400, 401, 403, 404, 409, 413, 422}): ErrorOut
+}
+
+
+@api.post(
+    "/inbound",
+    response={200: InboundOut, 201: InboundOut, **WRITE_ERRORS},
+    summary="Receive a customer's message (idempotent on channel + external_id)",
+    tags=["messages"],
+)
+def inbound(request: HttpRequest, payload: InboundIn) -> tuple[int, InboundOut]:
+    """Store a message from a customer and return the engine's assessment of it.
+
+    The first delivery answers 201; any later delivery with the same channel and
+    external_id answers 200 with the same ids and stores nothing new.
+    """
+    user = request_user(request)
+    if payload.conversation_id is not None:
+        # 404 for conversations the token may not see, as everywhere else.
+        access_conversation(user, payload.conversation_id)
+    result = inbound_message_receive(
+        organisation=user.organisation,  # type: ignore[arg-type]
+        channel=payload.channel,
+        external_id=payload.external_id,
+        body_text=payload.body,
+        customer_email=payload.customer.email,
+        customer_handle=payload.customer.handle,
+        customer_name=payload.customer.name,
+        subject=payload.subject,
+        conversation_id=payload.conversation_id,
+    )
+    answer = InboundOut(
+        conversation_id=result.conversation.pk,
+        message_id=result.message.pk,
+        customer_id=result.customer.pk,
+        created=result.created,
+        assessment=result.message.assessment,
+    )
+    return (201 if result.created else 200), answer
+
+
+@api.get(
+    "/conversations",
+    response={200: ConversationPageOut, **READ_ERRORS},
+    summary="List the conversations the token may see",
+    tags=["conversations"],
+)
+def conversations(request: HttpRequest, filters: Query[ConversationQuery]) -> ConversationPageOut:
+    """Open conversations by default (`status=all` for every one), most at risk first."""
+    inbox_filters = InboxFilters(
+        status=filters.status,
+        team_id=filters.team,
+        assignee_id=filters.assignee,
+        unassigned=filters.unassigned,
+        customer_id=filters.customer,
+        sort=filters.sort,
+    )
+    found = inbox_conversations(request_user(request), inbox_filters)
+    return ConversationPageOut(
+        total=found.count(),
+        limit=filters.limit,
+        offset=filters.offset,
+        items=[
+            ConversationSummaryOut.build(c)
+            for c in found[filters.offset : filters.offset + filters.limit]
+        ],
+    )
+
+
+@api.get(
+    "/conversations/{conversation_id}",
+    response={200: ConversationOut, **READ_ERRORS},
+    summary="One conversation with its messages and the engine's reading of each",
+    tags=["conversations"],
+)
+def conversation(request: HttpRequest, conversation_id: int) -> ConversationOut:
+    found = access_conversation(request_user(request), conversation_id)
+    return ConversationOut.build_with_messages(found, list(conversation_messages(found)))
+
+
+@api.post(
+    "/conversations/{conversation_id}/replies",
+    response={201: MessageOut, **WRITE_ERRORS},
+    summary="Send a reply to the customer",
+    tags=["conversations"],
+)
+def reply(request: HttpRequest, conversation_id: int, payload: ReplyIn) -> tuple[int, MessageOut]:
+    user = request_user(request)
+    found = access_conversation(user, conversation_id)
+    message = reply_send(conversation=found, author=user, body_text=payload.body)
+    return 201, MessageOut.build(message)
+
+
+@api.get(
+    "/customers/{customer_id}",
+    response={200: CustomerOut, **READ_ERRORS},
+    summary="A customer with identities, notes and the conversations the token may see",
+    tags=["customers"],
+)
+def customer(request: HttpRequest, customer_id: int) -> CustomerOut:
+    user = request_user(request)
+    found = access_customer(user, customer_id)
+    return CustomerOut.build(found, list(customer_history(user, found)))
+
+
+@api.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"],
+    "/{path:unknown}",
+    auth=None,
+    include_in_schema=False,
+)
+def unknown_path(request: HttpRequest, unknown: str) -> HttpResponse:
+    raise Http404(f"there is no API endpoint at /api/v1/{unknown}")
+
+
+__all__ = ["ApiError", "api"]
