@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "calmdesk.audit",
     "calmdesk.customers",
     "calmdesk.conversations",
+    "calmdesk.channels",
     "calmdesk.policies",
     "calmdesk.incidents",
     "calmdesk.followups",

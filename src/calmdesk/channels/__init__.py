@@ -1,0 +1,1 @@
+"""Channels customers write through: email in and out (chat and webhooks later)."""

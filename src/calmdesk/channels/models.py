@@ -1,0 +1,1 @@
+"""Stored raw email, attachments and outbound delivery state."""
