@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
 from calmdesk.accounts.models import Role, User
-from calmdesk.conversations.models import Conversation, Message
+from calmdesk.conversations.models import Conversation, Direction, Message
 
 
 def visible_conversations(user: User) -> QuerySet[Conversation]:
@@ -90,3 +91,27 @@ def inbox_conversations(user: User, filters: InboxFilters) -> QuerySet[Conversat
 
 def conversation_messages(conversation: Conversation) -> QuerySet[Message]:
     return conversation.messages.select_related("author").order_by("created_at", "id")
+
+
+def conversation_flag_kinds(conversation_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The kinds of risk flag raised in each conversation's customer messages, in one query.
+
+    Only the flags are read from the stored assessments, so a list page pays for one
+    small query however many messages its conversations hold.
+    """
+    kinds: dict[int, dict[str, None]] = {}
+    rows = (
+        Message.objects.filter(
+            conversation_id__in=list(conversation_ids), direction=Direction.INBOUND
+        )
+        .order_by("created_at", "id")
+        .values_list("conversation_id", "assessment__flags")
+    )
+    for conversation_id, flags in rows:
+        seen = kinds.setdefault(conversation_id, {})
+        if not isinstance(flags, list):
+            continue
+        for flag in flags:
+            if isinstance(flag, dict) and isinstance(flag.get("kind"), str):
+                seen[flag["kind"]] = None
+    return {conversation_id: list(seen) for conversation_id, seen in kinds.items()}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from calmdesk.accounts.models import Role, User
 from calmdesk.conversations.models import Conversation
 from calmdesk.conversations.selectors import visible_conversations
-from calmdesk.customers.models import Customer
+from calmdesk.customers.models import ContactIdentity, Customer
 
 
 def access_customer(user: User, customer_id: int) -> Customer:
@@ -39,3 +39,21 @@ def customer_history(user: User, customer: Customer) -> QuerySet[Conversation]:
         .select_related("team", "assignee")
         .order_by("-created_at", "-id")
     )
+
+
+def customer_search(user: User, query: str) -> QuerySet[Customer]:
+    """Customers the user may see whose name or any identity contains `query`."""
+    if not user.is_authenticated or user.organisation_id is None:
+        return Customer.objects.none()
+    query = query.strip()
+    customers = Customer.objects.filter(
+        organisation_id=user.organisation_id, merged_into__isnull=True
+    )
+    if query:
+        matching_ids = ContactIdentity.objects.filter(
+            organisation_id=user.organisation_id, value__icontains=query
+        ).values("customer_id")
+        customers = customers.filter(Q(name__icontains=query) | Q(pk__in=matching_ids))
+    if user.role != Role.ADMIN:
+        customers = customers.filter(pk__in=visible_conversations(user).values("customer_id"))
+    return customers.prefetch_related("identities").order_by("name", "id")
