@@ -1,0 +1,439 @@
+"""Applying the organisation's policy to what customers write, and editing that policy.
+
+`inbound_policy_apply` runs inside the receive transaction, right after a customer's
+message is stored and assessed. It walks the boundary ladder (tolerate untargeted
+profanity; warn, warn finally, then end and hand over on insults aimed at staff; escalate
+any threat of violence at once) and evaluates the escalation rules. Everything it does is
+recorded on the conversation's `ConversationState` and in the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Final
+
+from django.db import transaction
+from django.utils import timezone
+
+from calmdesk.accounts.models import Organisation, Role, User
+from calmdesk.audit.services import audit_record
+from calmdesk.conversations.models import Conversation, Direction, Message
+from calmdesk.conversations.services import conversation_assign
+from calmdesk.incidents.services import incident_open
+from calmdesk.notifications.selectors import supervisors_to_notify
+from calmdesk.notifications.services import notification_send
+from calmdesk.policies.document import (
+    PRIORITIES,
+    Boundaries,
+    PolicyDocument,
+    default_policy_raw,
+    policy_parse,
+)
+from calmdesk.policies.models import BoundaryStep, ConversationState, Policy
+
+RECENT_CONTACT_WINDOW: Final = timedelta(days=30)
+STEP_RANK: Final[Mapping[str, int]] = {
+    BoundaryStep.NONE: 0,
+    BoundaryStep.WARNED: 1,
+    BoundaryStep.FINAL_WARNING: 2,
+    BoundaryStep.ENDED: 3,
+    BoundaryStep.THREAT: 4,
+}
+
+
+class PolicyPermissionDenied(PermissionError):
+    """Only the organisation's admins may change its policy."""
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """What the policy did about one customer message."""
+
+    boundary_action: str | None = None  # tolerated_profanity, warned, final_warning, ended, threat
+    boundary_step: str = BoundaryStep.NONE  # where the conversation stands afterwards
+    abuse_strikes: int = 0
+    fired_rules: tuple[str, ...] = ()
+    escalated: bool = False
+    priority: int | None = None
+    suggested_reply: str = ""
+    incident_ids: tuple[int, ...] = ()
+    notified_user_ids: tuple[int, ...] = ()
+    reasons: tuple[str, ...] = field(default=())
+
+
+# --- reading and editing the policy ---------------------------------------------------
+
+
+def policy_raw_get(*, organisation: Organisation) -> dict[str, Any]:
+    """The organisation's policy as stored (or the shipped default), for the editor."""
+    stored = Policy.objects.filter(organisation=organisation).values_list("document", flat=True)
+    for document in stored:
+        if isinstance(document, dict):
+            return document
+    return default_policy_raw()
+
+
+def policy_get(*, organisation: Organisation) -> PolicyDocument:
+    """The organisation's validated policy. A stored document is validated when saved."""
+    return policy_parse(policy_raw_get(organisation=organisation))
+
+
+@transaction.atomic
+def policy_update(*, organisation: Organisation, actor: User, document: object) -> Policy:
+    """Replace the policy after validating it; raises `PolicyInvalid` listing each problem."""
+    if actor.organisation_id != organisation.pk or actor.role != Role.ADMIN:
+        raise PolicyPermissionDenied("only the organisation's admins can change its policy")
+    policy_parse(document)  # raises PolicyInvalid
+    assert isinstance(document, dict)  # policy_parse accepts only objects
+    policy, created = Policy.objects.select_for_update().get_or_create(
+        organisation=organisation, defaults={"document": document, "updated_by": actor}
+    )
+    before = None if created else policy.document
+    if not created:
+        policy.document = document
+        policy.revision += 1
+        policy.updated_by = actor
+        policy.save()
+    audit_record(
+        organisation=organisation,
+        actor=actor,
+        action="policy.updated",
+        target_type="policy",
+        target_id=policy.pk,
+        data={"revision": policy.revision, "before": before, "after": document},
+    )
+    return policy
+
+
+# --- applying the policy to an inbound message ----------------------------------------
+
+
+def _strongest(assessment: Mapping[str, Any], kind: str) -> float:
+    """The higher of the score and the strongest single flag of this kind."""
+    scores = assessment.get("scores") or {}
+    best = float(scores.get(kind, 0.0)) if isinstance(scores, Mapping) else 0.0
+    for flag in assessment.get("flags") or []:
+        if isinstance(flag, Mapping) and flag.get("kind") == kind:
+            best = max(best, float(flag.get("weight") or 0.0))
+    return best
+
+
+def _has_flag(assessment: Mapping[str, Any], kind: str) -> bool:
+    return any(
+        isinstance(flag, Mapping) and flag.get("kind") == kind
+        for flag in assessment.get("flags") or []
+    )
+
+
+def policy_facts(*, message: Message, conversation: Conversation) -> dict[str, float | str]:
+    """The facts escalation conditions are written over (see `document.NUMERIC_FACTS`)."""
+    assessment: Mapping[str, Any] = message.assessment or {}
+    facts: dict[str, float | str] = {}
+    scores = assessment.get("scores") or {}
+    if isinstance(scores, Mapping):
+        for key, value in scores.items():
+            if isinstance(value, int | float):
+                facts[f"score.{key}"] = float(value)
+    for flag in assessment.get("flags") or []:
+        if isinstance(flag, Mapping) and isinstance(flag.get("kind"), str):
+            name = f"flag.{flag['kind']}"
+            facts[name] = float(facts.get(name, 0.0)) + 1.0
+    now = timezone.now()
+    customer = conversation.customer
+    facts["customer.value"] = float(customer.value)
+    facts["customer.recent_conversations"] = float(
+        Conversation.objects.filter(
+            customer=customer, created_at__gte=now - RECENT_CONTACT_WINDOW
+        ).count()
+    )
+    waiting_since = conversation.waiting_since or message.created_at
+    facts["conversation.waiting_minutes"] = max(0.0, (now - waiting_since).total_seconds() / 60)
+    facts["conversation.inbound_messages"] = float(
+        conversation.messages.filter(direction=Direction.INBOUND).count()
+    )
+    customer_type = assessment.get("customer_type")
+    if isinstance(customer_type, Mapping) and isinstance(customer_type.get("type"), str):
+        facts["message.customer_type"] = customer_type["type"]
+    if isinstance(assessment.get("topic"), str):
+        facts["message.topic"] = assessment["topic"]
+    if conversation.trajectory:
+        facts["conversation.trajectory"] = conversation.trajectory
+    return facts
+
+
+class _Apply:
+    """Collects what one message's policy run does, then writes it once."""
+
+    def __init__(
+        self, *, message: Message, conversation: Conversation, state: ConversationState
+    ) -> None:
+        self.message = message
+        self.conversation = conversation
+        self.state = state
+        self.organisation = conversation.organisation
+        self.boundary_action: str | None = None
+        self.fired: list[str] = []
+        self.reasons: list[str] = []
+        self.escalated = False
+        self.priority: int | None = None
+        self.suggested: tuple[str, str] | None = None
+        self.incident_ids: list[int] = []
+        self.notified: list[int] = []
+        self.notify_reasons: list[str] = []
+
+    def audit(self, action: str, data: dict[str, Any]) -> None:
+        audit_record(
+            organisation=self.organisation,
+            actor=None,
+            action=action,
+            target_type="conversation",
+            target_id=self.conversation.pk,
+            data={"message_id": self.message.pk, **data},
+        )
+
+    def raise_priority(self, priority: int) -> None:
+        if self.conversation.priority < priority:
+            self.audit(
+                "conversation.priority_changed",
+                {"before": self.conversation.priority, "after": priority, "by": "policy"},
+            )
+            self.conversation.priority = priority
+            self.conversation.save(update_fields=["priority", "updated_at"])
+            self.priority = priority
+
+    def escalate(self, reason: str, *, supervisor_queue: bool) -> None:
+        self.escalated = True
+        self.reasons.append(reason)
+        if not self.state.escalated:
+            self.state.escalated = True
+            self.state.escalated_at = timezone.now()
+        if reason not in self.state.escalation_reasons:
+            self.state.escalation_reasons = [*self.state.escalation_reasons, reason]
+        if supervisor_queue:
+            self.state.in_supervisor_queue = True
+
+    def suggest(self, reply: str, reason: str) -> None:
+        # The first suggestion wins: a threat's reply outranks a boundary, which outranks rules.
+        if reply and self.suggested is None:
+            self.suggested = (reply, reason)
+
+    def open_incident(self, kind: str, reason: str, steps: list[str], outcome: str) -> None:
+        incident = incident_open(
+            conversation=self.conversation,
+            kind=kind,
+            reason=reason,
+            opened_by=None,
+            steps_taken=steps,
+            outcome=outcome,
+        )
+        self.incident_ids.append(incident.pk)
+
+    def walk_boundaries(self, boundaries: Boundaries) -> None:
+        assessment: Mapping[str, Any] = self.message.assessment or {}
+        if _strongest(assessment, "threat") >= boundaries.threat_threshold:
+            self.on_threat(boundaries)
+            return
+        abusive = _strongest(assessment, "abuse") >= boundaries.abuse_threshold
+        if not abusive and _has_flag(assessment, "profanity"):
+            if boundaries.tolerate_untargeted_profanity:
+                self.boundary_action = "tolerated_profanity"
+                self.audit("policy.profanity_tolerated", {})
+                return
+            abusive = True
+        if abusive:
+            self.on_insult(boundaries)
+
+    def on_threat(self, boundaries: Boundaries) -> None:
+        response = boundaries.threat
+        self.boundary_action = BoundaryStep.THREAT
+        self.state.boundary_step = BoundaryStep.THREAT
+        reason = "The customer threatened violence."
+        self.audit("policy.threat_escalated", {"step": BoundaryStep.THREAT})
+        self.escalate(reason, supervisor_queue=True)
+        self.raise_priority(response.priority)
+        self.suggest(response.reply, "threat")
+        if response.incident:
+            self.open_incident(
+                response.incident,
+                reason,
+                ["The policy escalated the conversation to a supervisor at once."],
+                "Escalated to a supervisor; the agent should not continue alone.",
+            )
+        if response.notify_supervisors and response.incident != "safety":
+            # A safety incident notifies supervisors itself.
+            self.notify_reasons.append(reason)
+
+    def on_insult(self, boundaries: Boundaries) -> None:
+        self.state.abuse_strikes += 1
+        rung = boundaries.rung_for(self.state.abuse_strikes)
+        if rung is None:
+            return
+        self.boundary_action = rung.step
+        if STEP_RANK[rung.step] > STEP_RANK[self.state.boundary_step]:
+            self.state.boundary_step = rung.step
+        self.audit(
+            "policy.boundary_step",
+            {"step": rung.step, "strikes": self.state.abuse_strikes},
+        )
+        self.suggest(rung.reply, f"boundary:{rung.step}")
+        if rung.hand_to_supervisor:
+            reason = (
+                f"The customer insulted staff {self.state.abuse_strikes} times after being "
+                "warned; the conversation was ended and handed to a supervisor."
+            )
+            self.escalate(reason, supervisor_queue=True)
+            self.raise_priority(PRIORITIES["high"])
+            self.notify_reasons.append(reason)
+            if rung.incident:
+                self.open_incident(
+                    rung.incident,
+                    "Repeated insults aimed at staff.",
+                    [
+                        "The agent set a boundary after the first insult.",
+                        "The agent gave a final warning after the second.",
+                        "The conversation was ended politely and handed to a supervisor.",
+                    ],
+                    "Ended and handed to a supervisor.",
+                )
+
+    def evaluate_rules(self, policy: PolicyDocument) -> None:
+        facts = policy_facts(message=self.message, conversation=self.conversation)
+        already = set(self.state.fired_rules)
+        for rule in policy.escalation_rules:
+            if not rule.matches(facts):
+                continue
+            actions = rule.actions
+            if actions.priority is not None:
+                self.raise_priority(actions.priority)
+            if rule.id in already:
+                # Notifications, incidents and queue moves happen once per conversation.
+                continue
+            already.add(rule.id)
+            self.fired.append(rule.id)
+            self.state.fired_rules = [*self.state.fired_rules, rule.id]
+            reason = rule.description or rule.id
+            self.audit(
+                "policy.rule_fired",
+                {
+                    "rule": rule.id,
+                    "conditions": [c.describe() for c in rule.conditions],
+                    "facts": {c.fact: facts.get(c.fact) for c in rule.conditions},
+                },
+            )
+            if actions.supervisor_queue or actions.notify_supervisors or actions.incident:
+                self.escalate(reason, supervisor_queue=actions.supervisor_queue)
+            if actions.notify_supervisors:
+                self.notify_reasons.append(reason)
+            if actions.incident:
+                self.open_incident(actions.incident, reason, [], "")
+            self.suggest(actions.suggested_reply, f"rule:{rule.id}")
+
+    def finish(self) -> PolicyOutcome:
+        if self.suggested is not None:
+            self.state.suggested_reply, self.state.suggested_reply_reason = self.suggested
+        self.state.save()
+        if self.escalated:
+            self.audit("conversation.escalated", {"reasons": self.reasons})
+        if self.notify_reasons:
+            recipients = supervisors_to_notify(
+                organisation=self.organisation, team=self.conversation.team
+            )
+            notification_send(
+                organisation=self.organisation,
+                recipients=recipients,
+                kind="conversation.escalated",
+                title=f"Escalated: {self.conversation}",
+                body="\n".join(self.notify_reasons),
+                target_type="conversation",
+                target_id=self.conversation.pk,
+            )
+            self.notified = [user.pk for user in recipients]
+        return PolicyOutcome(
+            boundary_action=self.boundary_action,
+            boundary_step=self.state.boundary_step,
+            abuse_strikes=self.state.abuse_strikes,
+            fired_rules=tuple(self.fired),
+            escalated=self.escalated,
+            priority=self.priority,
+            suggested_reply=self.suggested[0] if self.suggested else "",
+            incident_ids=tuple(self.incident_ids),
+            notified_user_ids=tuple(self.notified),
+            reasons=tuple(self.reasons),
+        )
+
+
+def conversation_state_for(conversation: Conversation, *, lock: bool = False) -> ConversationState:
+    states = ConversationState.objects.select_for_update() if lock else ConversationState.objects
+    state, _ = states.get_or_create(conversation=conversation)
+    return state
+
+
+@transaction.atomic
+def inbound_policy_apply(*, message: Message, conversation: Conversation) -> PolicyOutcome:
+    """Walk the boundary ladder and the escalation rules for one stored customer message."""
+    if message.direction != Direction.INBOUND or message.conversation_id != conversation.pk:
+        raise ValueError("the policy applies to a customer message in this conversation")
+    policy = policy_get(organisation=conversation.organisation)
+    run = _Apply(
+        message=message,
+        conversation=conversation,
+        state=conversation_state_for(conversation, lock=True),
+    )
+    run.walk_boundaries(policy.boundaries)
+    run.evaluate_rules(policy)
+    return run.finish()
+
+
+# --- protecting the agent: take-over and stepping away --------------------------------
+
+
+@transaction.atomic
+def conversation_take_over(*, conversation: Conversation, supervisor: User) -> ConversationState:
+    """A supervisor takes the thread; it leaves the supervisor queue."""
+    if supervisor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise PolicyPermissionDenied("only supervisors and admins can take over a conversation")
+    conversation_assign(conversation=conversation, actor=supervisor, assignee=supervisor)
+    state = conversation_state_for(conversation, lock=True)
+    state.taken_over_by = supervisor
+    state.in_supervisor_queue = False
+    state.save()
+    audit_record(
+        organisation=conversation.organisation,
+        actor=supervisor,
+        action="conversation.taken_over",
+        target_type="conversation",
+        target_id=conversation.pk,
+    )
+    return state
+
+
+@transaction.atomic
+def conversation_step_away(*, conversation: Conversation, agent: User) -> ConversationState:
+    """The agent hands an abusive thread back: unassigned and into the supervisor queue."""
+    if conversation.assignee_id not in (None, agent.pk):
+        raise PolicyPermissionDenied("only the assigned agent can step away from a conversation")
+    conversation_assign(conversation=conversation, actor=agent, assignee=None)
+    state = conversation_state_for(conversation, lock=True)
+    state.in_supervisor_queue = True
+    state.save()
+    audit_record(
+        organisation=conversation.organisation,
+        actor=agent,
+        action="conversation.agent_stepped_away",
+        target_type="conversation",
+        target_id=conversation.pk,
+    )
+    notification_send(
+        organisation=conversation.organisation,
+        recipients=supervisors_to_notify(
+            organisation=conversation.organisation, team=conversation.team
+        ),
+        kind="conversation.agent_stepped_away",
+        title=f"{agent.display_name} stepped away from: {conversation}",
+        target_type="conversation",
+        target_id=conversation.pk,
+        email=False,
+    )
+    return state
