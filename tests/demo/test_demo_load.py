@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import authenticate
+
+from calmdesk.accounts.models import Organisation, Role, User
+from calmdesk.audit.models import AuditEvent
+from calmdesk.conversations.models import Channel, Conversation, Direction, Message, Status
+from calmdesk.customers.models import Customer
+from calmdesk.demo.services import DemoError, demo_data, demo_load, demo_logins, logins_path
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loaded() -> Any:
+    return demo_load()
+
+
+def _inbound_assessments(organisation: Organisation) -> list[dict[str, Any]]:
+    return list(
+        Message.objects.filter(organisation=organisation, direction=Direction.INBOUND)
+        .exclude(assessment=None)
+        .values_list("assessment", flat=True)
+    )
+
+
+def _flag_kinds(assessment: dict[str, Any]) -> set[str]:
+    return {flag["kind"] for flag in assessment.get("flags", [])}
+
+
+def test_the_packaged_data_is_consistent() -> None:
+    data = demo_data()
+    assert len(data.conversations) >= 45
+    assert {staff.role for staff in data.staff} == {Role.AGENT, Role.SUPERVISOR, Role.ADMIN}
+    assert data.time_zone == "Europe/London"
+
+
+def test_loads_staff_teams_customers_and_conversations(loaded: Any) -> None:
+    organisation = loaded.organisation
+    assert organisation.time_zone == "Europe/London"
+    assert loaded.conversations == Conversation.objects.filter(organisation=organisation).count()
+    assert loaded.conversations >= 45
+    assert loaded.messages == Message.objects.filter(organisation=organisation).count()
+    roles = list(User.objects.filter(organisation=organisation).values_list("role", flat=True))
+    assert roles.count(Role.AGENT) >= 5
+    assert 1 <= roles.count(Role.SUPERVISOR) <= 2
+    assert roles.count(Role.ADMIN) == 1
+    assert organisation.teams.count() >= 3
+
+    conversations = Conversation.objects.filter(organisation=organisation)
+    assert set(conversations.values_list("channel", flat=True)) == {Channel.EMAIL, Channel.CHAT}
+    assert len(set(conversations.values_list("status", flat=True))) >= 5
+    assert conversations.filter(assignee=None).exists()
+    assert len(set(conversations.values_list("assignee", flat=True))) >= 7
+    directions = set(
+        Message.objects.filter(organisation=organisation).values_list("direction", flat=True)
+    )
+    assert directions == {Direction.INBOUND, Direction.OUTBOUND, Direction.NOTE}
+    # Multi-turn threads, customers with several identities and repeat conversations.
+    assert any(c.messages.count() >= 5 for c in conversations)
+    assert (
+        Customer.objects.filter(organisation=organisation, identities__kind="handle")
+        .filter(identities__kind="email")
+        .exists()
+    )
+    repeaters = [
+        c
+        for c in Customer.objects.filter(organisation=organisation)
+        if c.conversations.count() >= 2
+    ]
+    assert len(repeaters) >= 5
+
+
+def test_timestamps_spread_over_about_three_weeks(loaded: Any) -> None:
+    conversations = Conversation.objects.filter(organisation=loaded.organisation)
+    created = sorted(conversations.values_list("created_at", flat=True))
+    assert (created[-1] - created[0]).days >= 18
+    for conversation in conversations:
+        times = list(conversation.messages.order_by("id").values_list("created_at", flat=True))
+        assert times == sorted(times), conversation.subject
+        assert times[0] == conversation.created_at
+        if conversation.status in (Status.RESOLVED, Status.CLOSED):
+            assert conversation.resolved_at is not None and conversation.waiting_since is None
+    # The audit log follows the story's time, not the moment of loading.
+    assert (
+        AuditEvent.objects.filter(organisation=loaded.organisation).dates("at", "day").count() >= 15
+    )
+
+
+def test_difficult_conversations_are_read_as_difficult_by_the_engine(loaded: Any) -> None:
+    assessments = _inbound_assessments(loaded.organisation)
+    kinds = set().union(*(_flag_kinds(a) for a in assessments))
+    for kind in ("threat", "abuse", "legal", "public", "churn", "refund", "repeat_contact"):
+        scored = [a for a in assessments if a["scores"][kind] >= 0.5]
+        assert kind in kinds or scored, f"no demo message reads as {kind}"
+    assert any(a["scores"]["gratitude"] >= 0.5 for a in assessments)
+    # The ordering of the inbox has something to show.
+    risks = Conversation.objects.filter(organisation=loaded.organisation).values_list(
+        "risk", flat=True
+    )
+    assert max(risks) >= 0.7 and min(risks) <= 0.3
+
+
+def test_logins_file_is_private_and_the_passwords_work(loaded: Any, demo_settings: Path) -> None:
+    path = logins_path()
+    assert path == demo_settings / "demo-logins.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    written = json.loads(path.read_text())
+    assert written["organisation"] == "Northwind Home & Energy"
+    assert demo_logins() == loaded.logins
+    assert {login.role for login in loaded.logins} == {"agent", "supervisor", "admin"}
+    passwords = [login.password for login in loaded.logins]
+    assert len(set(passwords)) == len(passwords)
+    for username, password, _role in loaded.logins:
+        assert len(password) >= 16
+        assert authenticate(username=username, password=password) is not None
+
+
+def test_loading_twice_changes_nothing(loaded: Any) -> None:
+    messages = Message.objects.count()
+    again = demo_load()
+    assert again.created is False
+    assert again.organisation.pk == loaded.organisation.pk
+    assert again.logins == loaded.logins
+    assert Message.objects.count() == messages
+    assert Organisation.objects.filter(slug="northwind").count() == 1
+
+
+def test_reset_reloads_with_new_passwords_and_leaves_other_organisations_alone(
+    loaded: Any, org: Organisation, agent_a: User
+) -> None:
+    from calmdesk.conversations.services import inbound_message_receive
+
+    inbound_message_receive(
+        organisation=org,
+        channel="email",
+        external_id="<keep@me>",
+        body_text="Hello there",
+        customer_email="someone@example.com",
+    )
+    before = Message.objects.filter(organisation=loaded.organisation).count()
+    reloaded = demo_load(reset=True)
+    assert reloaded.created is True
+    assert reloaded.organisation.pk != loaded.organisation.pk
+    assert not Organisation.objects.filter(pk=loaded.organisation.pk).exists()
+    assert Message.objects.filter(organisation=reloaded.organisation).count() == before
+    assert {x.password for x in reloaded.logins}.isdisjoint({x.password for x in loaded.logins})
+    assert demo_logins() == reloaded.logins
+    assert Message.objects.filter(organisation=org).count() == 1
+    assert User.objects.filter(pk=agent_a.pk).exists()
+
+
+def test_a_lost_logins_file_gets_new_passwords(loaded: Any) -> None:
+    logins_path().unlink()
+    summary = demo_load()
+    assert summary.created is False
+    assert summary.logins and summary.logins != loaded.logins
+    login = summary.logins[0]
+    assert authenticate(username=login.username, password=login.password) is not None
+
+
+def test_a_clashing_username_is_a_clear_error(make_user: Any) -> None:
+    make_user("priya")
+    with pytest.raises(DemoError, match="priya"):
+        demo_load()
+    assert not Organisation.objects.filter(slug="northwind").exists()
