@@ -22,7 +22,7 @@ def test_openapi_schema_is_served_without_auth_and_lists_every_endpoint() -> Non
     schema = json.loads(response.content)
     assert schema["openapi"].startswith("3.")
     operations = {(path, method) for path, item in schema["paths"].items() for method in item}
-    assert operations >= EXPECTED_OPERATIONS
+    assert operations == EXPECTED_OPERATIONS
     assert not any("{path" in path or "unknown" in path for path in schema["paths"])
     schemes = schema["components"]["securitySchemes"]
     assert any(s == {"type": "http", "scheme": "bearer"} for s in schemes.values())
@@ -66,3 +66,19 @@ def test_unknown_api_paths_answer_json_404() -> None:
     response = Client().get("/api/v1/no-such-thing")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("get", "/api/v1/inbound", "POST"),
+        ("delete", "/api/v1/conversations/1", "GET"),
+        ("put", "/api/v1/conversations", "GET"),
+        ("get", "/api/v1/conversations/1/replies", "POST"),
+    ],
+)
+def test_wrong_method_is_json_405(method: str, path: str, allowed: str) -> None:
+    response = getattr(Client(), method)(path)
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert response["Allow"] == allowed

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Query, Schema, Status
 from ninja.parser import Parser
 
 from calmdesk.api.auth import BearerTokenAuth, request_user
@@ -113,7 +113,7 @@ WRITE_ERRORS: dict[frozenset[int], type[Schema]] = {
     summary="Receive a customer's message (idempotent on channel + external_id)",
     tags=["messages"],
 )
-def inbound(request: HttpRequest, payload: InboundIn) -> tuple[int, InboundOut]:
+def inbound(request: HttpRequest, payload: InboundIn) -> Status[InboundOut]:
     """Store a message from a customer and return the engine's assessment of it.
 
     The first delivery answers 201; any later delivery with the same channel and
@@ -141,7 +141,7 @@ def inbound(request: HttpRequest, payload: InboundIn) -> tuple[int, InboundOut]:
         created=result.created,
         assessment=result.message.assessment,
     )
-    return (201 if result.created else 200), answer
+    return Status(201 if result.created else 200, answer)
 
 
 @api.get(
@@ -189,11 +189,11 @@ def conversation(request: HttpRequest, conversation_id: int) -> ConversationOut:
     summary="Send a reply to the customer",
     tags=["conversations"],
 )
-def reply(request: HttpRequest, conversation_id: int, payload: ReplyIn) -> tuple[int, MessageOut]:
+def reply(request: HttpRequest, conversation_id: int, payload: ReplyIn) -> Status[MessageOut]:
     user = request_user(request)
     found = access_conversation(user, conversation_id)
     message = reply_send(conversation=found, author=user, body_text=payload.body)
-    return 201, MessageOut.build(message)
+    return Status(201, MessageOut.build(message))
 
 
 @api.get(
@@ -208,12 +208,36 @@ def customer(request: HttpRequest, customer_id: int) -> CustomerOut:
     return CustomerOut.build(found, list(customer_history(user, found)))
 
 
-@api.api_operation(
-    ["GET", "POST", "PUT", "PATCH", "DELETE"],
-    "/{path:unknown}",
-    auth=None,
-    include_in_schema=False,
-)
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _refuse_other_methods(path: str, allowed: tuple[str, ...]) -> None:
+    """Answer the methods a path does not support with a JSON 405 instead of ninja's plain text."""
+
+    def method_not_allowed(request: HttpRequest, **path_params: Any) -> HttpResponse:
+        response = error_response(
+            405,
+            "method_not_allowed",
+            f"{request.method} is not allowed here; use {' or '.join(allowed)}",
+        )
+        response["Allow"] = ", ".join(allowed)
+        return response
+
+    others = [method for method in ALL_METHODS if method not in allowed]
+    api.api_operation(others, path, auth=None, include_in_schema=False)(method_not_allowed)
+
+
+for _path, _allowed in (
+    ("/inbound", ("POST",)),
+    ("/conversations", ("GET",)),
+    ("/conversations/{conversation_id}", ("GET",)),
+    ("/conversations/{conversation_id}/replies", ("POST",)),
+    ("/customers/{customer_id}", ("GET",)),
+):
+    _refuse_other_methods(_path, _allowed)
+
+
+@api.api_operation(list(ALL_METHODS), "/{path:unknown}", auth=None, include_in_schema=False)
 def unknown_path(request: HttpRequest, unknown: str) -> HttpResponse:
     raise Http404(f"there is no API endpoint at /api/v1/{unknown}")
 
