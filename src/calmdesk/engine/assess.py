@@ -1,0 +1,526 @@
+"""`assess`: read one customer message (and its conversation) into an `Assessment`.
+
+The trained model gives emotion, offensive-language and intent probabilities; the rules in
+`lexicons/` give evidence with spans. Risk labels with no training data (threat, legal,
+public, repeat contact, urgency) come from the rules; the model's intents support refund and
+churn; abuse is offensive language *aimed at someone* (Davidson's tweets are full of
+profanity aimed at no one, which support teams tolerate).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from calmdesk.engine.model import LinearModel, default_model
+from calmdesk.engine.rules import find_signals, find_topic_cues, noisy_or, strength_by_kind
+from calmdesk.engine.text import COMMON_ACRONYMS, MODEL_MAX_CHARS
+from calmdesk.engine.types import (
+    SCORE_KEYS,
+    TOPICS,
+    Assessment,
+    CustomerType,
+    Escalation,
+    Flag,
+    ReplyEffect,
+    Trajectory,
+)
+
+EMOTION_LABELS: Final = [
+    "admiration",
+    "amusement",
+    "anger",
+    "annoyance",
+    "approval",
+    "caring",
+    "confusion",
+    "curiosity",
+    "desire",
+    "disappointment",
+    "disapproval",
+    "disgust",
+    "embarrassment",
+    "excitement",
+    "fear",
+    "gratitude",
+    "grief",
+    "joy",
+    "love",
+    "nervousness",
+    "optimism",
+    "pride",
+    "realization",
+    "relief",
+    "remorse",
+    "sadness",
+    "surprise",
+    "neutral",
+]
+
+# A score at or above this counts as "present" for flags, types and escalation. Model heads
+# are calibrated by the trainer so that their best-F1 threshold on held-out data sits here.
+PRESENT: Final = 0.5
+# Change in "heat" between two customer messages that counts as rising or falling.
+TRAJECTORY_STEP: Final = 0.15
+
+# How much one Bitext intent supports a score (the intent head is a softmax with a "none"
+# class for text that is not a support request). Kept below PRESENT so the model can
+# support a rule but not decide alone on text unlike its generated training utterances.
+_REFUND_INTENTS: Final = {"get_refund": 1.0, "track_refund": 1.0, "check_refund_policy": 0.5}
+_CHURN_INTENTS: Final = {"cancel_order": 0.4, "delete_account": 1.0, "check_cancellation_fee": 0.5}
+_INTENT_SUPPORT: Final = 0.45
+_INTENT_TOPICS: Final = {
+    "get_refund": "refund",
+    "track_refund": "refund",
+    "check_refund_policy": "refund",
+    "cancel_order": "cancellation",
+    "check_cancellation_fee": "cancellation",
+    "delete_account": "cancellation",
+    "track_order": "delivery",
+    "delivery_options": "delivery",
+    "delivery_period": "delivery",
+    "change_shipping_address": "delivery",
+    "set_up_shipping_address": "delivery",
+    "check_invoice": "billing",
+    "get_invoice": "billing",
+    "check_payment_methods": "billing",
+    "payment_issue": "billing",
+    "create_account": "account",
+    "edit_account": "account",
+    "recover_password": "account",
+    "registration_problems": "account",
+    "switch_account": "account",
+}
+# When two topics are equally supported, the one a supervisor acts on first wins.
+_TOPIC_PRIORITY: Final = (
+    "refund",
+    "cancellation",
+    "defect",
+    "delivery",
+    "billing",
+    "account",
+    "technical",
+    "policy_misunderstanding",
+)
+_TOPIC_MINIMUM: Final = 0.4
+
+_SHOUTING: Final = re.compile(r"\b[A-Z][A-Z']{2,}(?:[\s,.!?;:-]+[A-Z][A-Z']{1,})+\b|\b[A-Z]{4,}\b")
+_PUNCTUATION_RUN: Final = re.compile(r"[!?]{2,}")
+_SECOND_PERSON: Final = re.compile(
+    r"\b(?:you|your|you'?re|youre|yours|yourself|yourselves|ur|u|you guys|you people|"
+    r"your (?:staff|company|team|agents?)|this agent|the agent|the manager)\b",
+    re.IGNORECASE,
+)
+_LETTERS: Final = re.compile(r"[A-Za-z]")
+_MAX_FLAGS_PER_CUE: Final = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One earlier message of the conversation."""
+
+    role: str  # "customer" or "agent"
+    text: str
+
+
+def assess(text: str, *, history: Iterable[Any] = ()) -> Assessment:
+    """Read a customer message. Never raises on any text; see `Assessment` for the fields."""
+    text = _as_text(text)
+    model = default_model()
+    probs = model.predict(text) if model is not None and text.strip() else {}
+    turns = _turns(history)
+    earlier = _customer_heats(turns, model)
+    return _assemble(text, probs, model, turns, earlier)
+
+
+def assess_many(texts: Iterable[str]) -> list[Assessment]:
+    """Assess independent messages in one batch (the model runs once over all of them)."""
+    prepared = [_as_text(text) for text in texts]
+    model = default_model()
+    if model is None:
+        return [_assemble(text, {}, None, (), []) for text in prepared]
+    non_empty = [i for i, text in enumerate(prepared) if text.strip()]
+    predicted = model.predict_many([prepared[i] for i in non_empty])
+    probs_by_row: dict[int, dict[str, float]] = dict(zip(non_empty, predicted, strict=True))
+    return [
+        _assemble(text, probs_by_row.get(i, {}), model, (), []) for i, text in enumerate(prepared)
+    ]
+
+
+def _as_text(text: object) -> str:
+    if isinstance(text, str):
+        value = text
+    elif isinstance(text, bytes):
+        value = text.decode("utf-8", errors="replace")
+    elif text is None:
+        value = ""
+    else:
+        value = str(text)
+    # Lone surrogates (from a bad decode upstream) would break encoding the result later.
+    return value.encode("utf-8", errors="replace").decode("utf-8")
+
+
+def _turns(history: Iterable[Any]) -> tuple[Turn, ...]:
+    turns: list[Turn] = []
+    if isinstance(history, str | bytes):
+        history = [history]
+    for item in history or ():
+        role: object
+        body: object
+        if isinstance(item, str | bytes):
+            role, body = "customer", item
+        elif isinstance(item, Mapping):
+            role, body = item.get("role", "customer"), item.get("text", "")
+        elif isinstance(item, tuple | list) and len(item) == 2:
+            role, body = item
+        elif hasattr(item, "role") and hasattr(item, "text"):
+            role, body = item.role, item.text
+        else:
+            continue
+        normalised = str(role).strip().lower()
+        turns.append(Turn("agent" if normalised == "agent" else "customer", _as_text(body)))
+    return tuple(turns)
+
+
+def _heat(scores: Mapping[str, float]) -> float:
+    """How heated a customer message is, for trajectories."""
+    return noisy_or(
+        (scores["anger"], 0.7 * scores["abuse"], scores["threat"], 0.4 * scores["frustration"])
+    )
+
+
+def _customer_heats(
+    turns: Sequence[Turn], model: LinearModel | None
+) -> list[tuple[int, float, bool]]:
+    """(turn index, heat, abusive) for each earlier customer message."""
+    heats = []
+    customer_turns = [(i, turn.text) for i, turn in enumerate(turns) if turn.role == "customer"]
+    for index, body in customer_turns:
+        probs = model.predict(body) if model is not None and body.strip() else {}
+        earlier = _assemble(body, probs, model, (), [])
+        heats.append((index, _heat(earlier.scores), earlier.scores["abuse"] >= PRESENT))
+    return heats
+
+
+def _sigmoid_shift(probability: float, shift: float) -> float:
+    probability = min(max(probability, 1e-6), 1 - 1e-6)
+    logit = math.log(probability / (1 - probability)) + shift
+    return 1.0 / (1.0 + math.exp(-logit))
+
+
+def _intensity_flags(text: str) -> tuple[list[Flag], float, int]:
+    """Shouting and punctuation runs, plus the share of letters in capitals."""
+    flags: list[Flag] = []
+    caps_letters = 0
+    for match in _SHOUTING.finditer(text):
+        words = match.group().split()
+        if all(word.strip(",.!?;:-'") in COMMON_ACRONYMS for word in words):
+            continue
+        caps_letters += sum(1 for char in match.group() if char.isalpha())
+        if len(flags) < _MAX_FLAGS_PER_CUE:
+            flags.append(
+                Flag("shouting", match.start(), match.end(), match.group(), "cue.capitals", 0.5)
+            )
+    runs = 0
+    for match in _PUNCTUATION_RUN.finditer(text):
+        runs += 1
+        if runs <= _MAX_FLAGS_PER_CUE:
+            flags.append(
+                Flag(
+                    "punctuation", match.start(), match.end(), match.group(), "cue.punctuation", 0.4
+                )
+            )
+    letters = len(_LETTERS.findall(text[:MODEL_MAX_CHARS]))
+    caps_share = min(caps_letters / letters, 1.0) if letters >= 8 else 0.0
+    return flags, caps_share, runs
+
+
+def _assemble(
+    text: str,
+    probs: Mapping[str, float],
+    model: LinearModel | None,
+    turns: Sequence[Turn],
+    earlier: list[tuple[int, float, bool]],
+) -> Assessment:
+    if not text.strip():
+        return _empty(turns)
+    flags = find_signals(text)
+    cue_flags, caps_share, punctuation_runs = _intensity_flags(text)
+    rule = strength_by_kind(flags)
+
+    def r(kind: str) -> float:
+        return rule.get(kind, 0.0)
+
+    def m(head: str) -> float:
+        return probs.get(head, 0.0)
+
+    aimed = _SECOND_PERSON.search(text) is not None
+    shift = float(model.metadata.get("offensive_support_shift", 0.0)) if model is not None else 0.0
+    offensive = _sigmoid_shift(m("dav:offensive"), shift) if probs else 0.0
+    shouting = min(caps_share * 1.5, 1.0) if caps_share >= 0.2 else 0.0
+
+    threat = r("threat")
+    abuse = noisy_or((r("abuse"), 0.75 * offensive * (1.0 if aimed else 0.35)))
+    refund_intent = sum(m(f"intent:{name}") * w for name, w in _REFUND_INTENTS.items())
+    churn_intent = sum(m(f"intent:{name}") * w for name, w in _CHURN_INTENTS.items())
+    anger = noisy_or(
+        (
+            m("emo:anger"),
+            0.5 * m("emo:disgust"),
+            r("anger"),
+            0.6 * r("abuse"),
+            0.35 * r("profanity"),
+            0.6 * threat,
+            0.3 * r("sarcasm"),
+            0.4 * shouting,
+        )
+    )
+    frustration = noisy_or(
+        (
+            m("goe:frustration"),
+            r("frustration"),
+            0.5 * r("repeat_contact"),
+            0.5 * r("impatience"),
+            0.4 * r("sarcasm"),
+            0.3 * r("chronic"),
+            0.3 * anger,
+        )
+    )
+    legal, public = r("legal"), r("public")
+    churn = noisy_or((r("churn"), _INTENT_SUPPORT * churn_intent))
+    refund = noisy_or((r("refund"), _INTENT_SUPPORT * refund_intent))
+    repeat_contact = r("repeat_contact")
+    urgency = noisy_or((r("urgency"), 0.5 * r("impatience"), 0.15 * shouting))
+    negative = noisy_or(
+        (
+            m("goe:negative"),
+            0.7 * r("negative"),
+            0.8 * anger,
+            0.8 * frustration,
+            0.8 * abuse,
+            threat,
+            0.6 * churn,
+            0.6 * legal,
+            0.6 * public,
+            0.4 * refund,
+            0.4 * repeat_contact,
+        )
+    )
+    confusion = noisy_or((0.8 * m("emo:confusion"), r("confusion"), 0.3 * r("indecisive")))
+    gratitude = noisy_or((m("emo:gratitude"), r("gratitude")))
+    gratitude *= (1.0 - 0.9 * r("sarcasm")) * (1.0 - 0.4 * anger)
+
+    scores = dict(
+        zip(
+            SCORE_KEYS,
+            (
+                anger,
+                frustration,
+                abuse,
+                threat,
+                legal,
+                public,
+                churn,
+                refund,
+                repeat_contact,
+                urgency,
+                negative,
+                confusion,
+                gratitude,
+            ),
+            strict=True,
+        )
+    )
+    scores = {key: min(max(value, 0.0), 1.0) for key, value in scores.items()}
+
+    intensity = _intensity(rule, scores, caps_share, punctuation_runs, text)
+    all_flags = tuple(sorted(flags + cue_flags, key=lambda f: (f.start, f.end, f.kind)))
+    customer_type = _customer_type(scores, rule, all_flags, earlier, intensity, len(text))
+    topic = _topic(text, probs)
+    trajectory, effect = _trajectory(scores, turns, earlier)
+    escalate = _escalation(scores, rule, earlier, trajectory)
+    emotions = _emotions(probs, scores)
+    return Assessment(
+        scores=scores,
+        emotions=emotions,
+        intensity=intensity,
+        flags=all_flags,
+        customer_type=customer_type,
+        topic=topic,
+        trajectory=trajectory,
+        last_reply_effect=effect,
+        escalate=escalate,
+    )
+
+
+def _empty(turns: Sequence[Turn]) -> Assessment:
+    return Assessment(
+        scores=dict.fromkeys(SCORE_KEYS, 0.0),
+        emotions=dict.fromkeys(EMOTION_LABELS, 0.0),
+        intensity=0.0,
+        flags=(),
+        customer_type=CustomerType("none", 0.0),
+        topic="other",
+        trajectory=None,
+        last_reply_effect=None,
+        escalate=Escalation(False),
+    )
+
+
+def _emotions(probs: Mapping[str, float], scores: Mapping[str, float]) -> dict[str, float]:
+    if probs:
+        return {
+            label: min(max(probs.get(f"emo:{label}", 0.0), 0.0), 1.0) for label in EMOTION_LABELS
+        }
+    # Without a trained model, the rule-driven scores stand in for their emotions.
+    emotions = dict.fromkeys(EMOTION_LABELS, 0.0)
+    emotions.update(
+        anger=scores["anger"],
+        annoyance=scores["frustration"],
+        confusion=scores["confusion"],
+        gratitude=scores["gratitude"],
+    )
+    emotions["neutral"] = 1.0 - max(scores["negative"], scores["gratitude"], scores["confusion"])
+    return emotions
+
+
+def _intensity(
+    rule: Mapping[str, float],
+    scores: Mapping[str, float],
+    caps_share: float,
+    punctuation_runs: int,
+    text: str,
+) -> float:
+    """Wording, capitals, repeated punctuation, intensifiers and profanity, squashed to [0, 1]."""
+    exclamations = min(text.count("!", 0, MODEL_MAX_CHARS), 6)
+    evidence = (
+        1.6 * caps_share
+        + 0.25 * min(punctuation_runs, 3)
+        + 0.06 * exclamations
+        + 0.5 * rule.get("intensifier", 0.0)
+        + 0.7 * rule.get("profanity", 0.0)
+        + 0.8 * scores["anger"]
+        + 0.6 * scores["abuse"]
+        + 1.0 * scores["threat"]
+        + 0.3 * scores["frustration"]
+    )
+    return 1.0 - math.exp(-evidence)
+
+
+def _evidence(flags: Sequence[Flag], kinds: set[str]) -> tuple[str, ...]:
+    seen: list[str] = []
+    for flag in flags:
+        if flag.kind in kinds and flag.evidence not in seen:
+            seen.append(flag.evidence[:120])
+        if len(seen) >= 4:
+            break
+    return tuple(seen)
+
+
+def _customer_type(
+    scores: Mapping[str, float],
+    rule: Mapping[str, float],
+    flags: Sequence[Flag],
+    earlier: list[tuple[int, float, bool]],
+    intensity: float,
+    length: int,
+) -> CustomerType:
+    # Safety first: a threat or aimed abuse decides the type whatever else is present.
+    if scores["threat"] >= PRESENT:
+        return CustomerType("potentially_violent", scores["threat"], _evidence(flags, {"threat"}))
+    if scores["abuse"] >= PRESENT:
+        return CustomerType("abusive", scores["abuse"], _evidence(flags, {"abuse"}))
+    repeated_complaints = sum(1 for _, heat, _ in earlier if heat >= PRESENT)
+    candidates = {
+        "know_it_all": (rule.get("know_it_all", 0.0), {"know_it_all"}),
+        "chronic_complainer": (
+            noisy_or((rule.get("chronic", 0.0), 0.3 * repeated_complaints)),
+            {"chronic", "repeat_contact"},
+        ),
+        "impatient": (
+            noisy_or((rule.get("impatience", 0.0), 0.8 * scores["urgency"])),
+            {"impatience", "urgency"},
+        ),
+        "demanding": (
+            noisy_or((rule.get("demanding", 0.0), 0.6 * rule.get("human_request", 0.0))),
+            {"demanding", "human_request"},
+        ),
+        "indecisive": (rule.get("indecisive", 0.0) * (1.0 - scores["anger"]), {"indecisive"}),
+        "confused": (scores["confusion"] * (1.0 - 0.5 * scores["anger"]), {"confusion"}),
+        # A venter writes at length, with feeling, before (or instead of) asking for anything.
+        "angry_venter": (
+            scores["anger"] * (0.8 + 0.2 * min(length / 600, 1.0)) * (0.7 + 0.3 * intensity),
+            {"anger", "shouting", "punctuation", "profanity", "frustration"},
+        ),
+    }
+    best, (confidence, kinds) = max(candidates.items(), key=lambda item: item[1][0])
+    if confidence < PRESENT:
+        return CustomerType("none", 1.0 - confidence)
+    return CustomerType(best, confidence, _evidence(flags, kinds))
+
+
+def _topic(text: str, probs: Mapping[str, float]) -> str:
+    cues = strength_by_kind(find_topic_cues(text))
+    support: dict[str, float] = {}
+    for intent, topic in _INTENT_TOPICS.items():
+        support[topic] = support.get(topic, 0.0) + probs.get(f"intent:{intent}", 0.0)
+    combined = {
+        topic: noisy_or((cues.get(topic, 0.0), 0.6 * support.get(topic, 0.0)))
+        for topic in TOPICS
+        if topic != "other"
+    }
+    best = max(_TOPIC_PRIORITY, key=lambda topic: combined[topic])
+    return best if combined[best] >= _TOPIC_MINIMUM else "other"
+
+
+def _trajectory(
+    scores: Mapping[str, float],
+    turns: Sequence[Turn],
+    earlier: list[tuple[int, float, bool]],
+) -> tuple[Trajectory | None, ReplyEffect | None]:
+    if not earlier:
+        return None, None
+    last_index, last_heat, _ = earlier[-1]
+    delta = _heat(scores) - last_heat
+    trajectory: Trajectory
+    if delta > TRAJECTORY_STEP:
+        trajectory = "rising"
+    elif delta < -TRAJECTORY_STEP:
+        trajectory = "falling"
+    else:
+        trajectory = "steady"
+    agent_replied = any(turn.role == "agent" for turn in turns[last_index + 1 :])
+    if not agent_replied:
+        return trajectory, None
+    effect: ReplyEffect = {"rising": "hurt", "falling": "helped", "steady": "neutral"}[trajectory]  # type: ignore[assignment]
+    return trajectory, effect
+
+
+def _escalation(
+    scores: Mapping[str, float],
+    rule: Mapping[str, float],
+    earlier: list[tuple[int, float, bool]],
+    trajectory: Trajectory | None,
+) -> Escalation:
+    reasons: list[str] = []
+    upset = max(scores["anger"], scores["frustration"]) >= PRESENT
+    if scores["threat"] >= PRESENT:
+        reasons.append("threat")
+    if scores["abuse"] >= PRESENT and any(abusive for _, _, abusive in earlier):
+        reasons.append("abuse_repeated")
+    if scores["legal"] >= PRESENT:
+        reasons.append("legal")
+    if scores["repeat_contact"] >= PRESENT and scores["negative"] >= PRESENT:
+        reasons.append("repeat_contact")
+    if scores["churn"] >= PRESENT and upset:
+        reasons.append("churn_risk")
+    if scores["public"] >= PRESENT and scores["negative"] >= PRESENT:
+        reasons.append("public")
+    if rule.get("human_request", 0.0) >= PRESENT:
+        reasons.append("human_requested")
+    if trajectory == "rising" and scores["anger"] >= 0.6:
+        reasons.append("anger_rising")
+    return Escalation(bool(reasons), tuple(reasons))

@@ -1,0 +1,148 @@
+"""The trained linear model: a fixed vocabulary, an int8 weight matrix and a few dense weights.
+
+The artefact (`models/assess_model.npz` + `models/assess_model.json`) is written by
+`calmdesk train` (see `calmdesk.engine.training`) and read here with numpy only. Scoring a
+message is a dictionary lookup per feature and one gathered row sum.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from calmdesk.engine.text import dense_features, features
+
+ARTEFACT_NAME: Final = "assess_model"
+FloatArray = npt.NDArray[np.float32]
+
+
+class ModelFormatError(ValueError):
+    """The artefact on disk is not one this version of calmdesk can read."""
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """Sigmoid heads (emotions, offensive language) and softmax groups (intents) on one matrix."""
+
+    vocabulary: Mapping[str, int]
+    weights: FloatArray  # (features, heads)
+    dense_weights: FloatArray  # (dense features, heads)
+    bias: FloatArray  # (heads,)
+    heads: tuple[str, ...]
+    sigmoid_heads: tuple[int, ...]
+    softmax_groups: Mapping[str, tuple[int, ...]]
+    metadata: Mapping[str, Any]
+
+    def logits(self, text: str) -> FloatArray:
+        lookup = self.vocabulary.get
+        ids = [i for i in map(lookup, features(text)) if i is not None]
+        row = np.asarray(dense_features(text), dtype=np.float32) @ self.dense_weights + self.bias
+        if ids:
+            # Binary features, L2-normalised: the same scaling the trainer used.
+            row += self.weights[ids].sum(axis=0) * np.float32(1.0 / math.sqrt(len(ids)))
+        return row
+
+    def logits_many(self, texts: Sequence[str]) -> FloatArray:
+        if not texts:
+            return np.zeros((0, len(self.heads)), dtype=np.float32)
+        lookup = self.vocabulary.get
+        dense = np.asarray([dense_features(text) for text in texts], dtype=np.float32)
+        out = dense @ self.dense_weights + self.bias
+        all_ids: list[int] = []
+        offsets: list[int] = []
+        norms = np.ones(len(texts), dtype=np.float32)
+        for row, text in enumerate(texts):
+            ids = [i for i in map(lookup, features(text)) if i is not None]
+            offsets.append(len(all_ids))
+            all_ids.extend(ids)
+            if ids:
+                norms[row] = 1.0 / math.sqrt(len(ids))
+        if all_ids:
+            gathered = self.weights[np.asarray(all_ids, dtype=np.intp)]
+            starts = np.asarray(offsets, dtype=np.intp)
+            has_ids = np.diff(np.append(starts, len(all_ids))) > 0
+            sums = np.add.reduceat(gathered, starts[has_ids], axis=0)
+            out[has_ids] += sums * norms[has_ids, None]
+        return out
+
+    def probabilities(self, logits: FloatArray) -> FloatArray:
+        """Works on one row or a batch: sigmoid heads, then each softmax group."""
+        probs = np.empty_like(logits)
+        sig = list(self.sigmoid_heads)
+        probs[..., sig] = 1.0 / (1.0 + np.exp(-np.clip(logits[..., sig], -30.0, 30.0)))
+        for members in self.softmax_groups.values():
+            cols = list(members)
+            shifted = logits[..., cols] - logits[..., cols].max(axis=-1, keepdims=True)
+            exp = np.exp(shifted)
+            probs[..., cols] = exp / exp.sum(axis=-1, keepdims=True)
+        return probs
+
+    def predict(self, text: str) -> dict[str, float]:
+        probs = self.probabilities(self.logits(text))
+        return dict(zip(self.heads, probs.tolist(), strict=True))
+
+    def predict_many(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        probs = self.probabilities(self.logits_many(texts))
+        return [dict(zip(self.heads, row, strict=True)) for row in probs.tolist()]
+
+
+def load_model(directory: Path | None = None, name: str = ARTEFACT_NAME) -> LinearModel | None:
+    """Read an artefact; None when it is absent (the engine then runs on rules alone)."""
+    if directory is None:
+        base = resources.files("calmdesk.engine.models")
+        npz_file, json_file = base.joinpath(f"{name}.npz"), base.joinpath(f"{name}.json")
+        if not (npz_file.is_file() and json_file.is_file()):
+            return None
+        with resources.as_file(npz_file) as npz_path, resources.as_file(json_file) as json_path:
+            return _read(npz_path, json_path)
+    npz_path, json_path = directory / f"{name}.npz", directory / f"{name}.json"
+    if not (npz_path.is_file() and json_path.is_file()):
+        return None
+    return _read(npz_path, json_path)
+
+
+def _read(npz_path: Path, json_path: Path) -> LinearModel:
+    metadata = json.loads(json_path.read_text("utf-8"))
+    if metadata.get("format") != 1:
+        raise ModelFormatError(f"{json_path}: unknown artefact format {metadata.get('format')!r}")
+    with np.load(npz_path, allow_pickle=False) as data:
+        vocabulary_text = data["vocabulary"].tobytes().decode("utf-8")
+        quantised = data["weights_int8"]
+        scales = data["weight_scales"].astype(np.float32)
+        dense_weights = data["dense_weights"].astype(np.float32)
+        bias = data["bias"].astype(np.float32)
+    words = vocabulary_text.split("\n") if vocabulary_text else []
+    if len(words) != quantised.shape[0]:
+        raise ModelFormatError(f"{npz_path}: vocabulary and weight rows disagree")
+    heads = tuple(metadata["heads"])
+    index = {head: i for i, head in enumerate(heads)}
+    groups = {
+        group: tuple(index[label] for label in labels)
+        for group, labels in metadata["softmax_groups"].items()
+    }
+    in_groups = {i for members in groups.values() for i in members}
+    return LinearModel(
+        vocabulary={word: i for i, word in enumerate(words)},
+        weights=quantised.astype(np.float32) * scales,
+        dense_weights=dense_weights,
+        bias=bias,
+        heads=heads,
+        sigmoid_heads=tuple(i for i in range(len(heads)) if i not in in_groups),
+        softmax_groups=groups,
+        metadata=metadata,
+    )
+
+
+@cache
+def default_model() -> LinearModel | None:
+    """The artefact shipped in the package, loaded once per process."""
+    return load_model()

@@ -1,0 +1,207 @@
+"""Rules as data: `lexicons/signals.tsv` and `lexicons/topics.tsv` compiled into regexes.
+
+Patterns are matched against the lower-cased text. Trying ~70 patterns at every position
+(or one big alternation) costs hundreds of microseconds a message in `re`; instead each rule
+is indexed by the three-character openings its pattern allows (see `_prefixes`), and at each
+word start only the rules indexed under the text there are tried.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Final
+
+from calmdesk.engine._prefixes import openings
+from calmdesk.engine.text import fold
+from calmdesk.engine.types import Flag
+
+# A message with hundreds of matches of one kind says no more than one with a dozen; the cap
+# keeps the result small on megabyte inputs.
+MAX_FLAGS_PER_KIND: Final = 12
+
+# Only phrases that withdraw what follows count as negation; a bare "not" would also cancel
+# "why have you not refunded me".
+_NEGATION: Final = re.compile(
+    r"\b(?:not (?:asking|looking|after|wanting|interested|going to|gonna|planning|trying|"
+    r"threatening|about to|saying)|no need|don'?t (?:want|need|plan|intend|mean)|"
+    r"do not (?:want|need|plan|intend|mean)|won'?t|will not|wouldn'?t|no intention|"
+    r"never (?:said|asked|threatened|mentioned|wanted)|i'?m not|i am not|we'?re not|"
+    r"isn'?t (?:about|a)|without)\b(?:[^.!?\n]{0,24})$",
+)
+_NEGATION_WINDOW: Final = 48
+# A pasted megabyte is read at its start and its end (where a sign-off threat would be);
+# the middle of such a paste adds little and would cost seconds in the per-word loop.
+SCAN_HEAD_CHARS: Final = 100_000
+SCAN_TAIL_CHARS: Final = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    rule_id: str
+    kind: str
+    weight: float
+    negatable: bool
+    pattern: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Rules indexed by the openings (up to three characters) their patterns allow."""
+
+    by_opening: dict[str, tuple[tuple[Rule, re.Pattern[str]], ...]]
+    everywhere: tuple[tuple[Rule, re.Pattern[str]], ...]
+    lengths: tuple[int, ...]
+
+
+def _read_tsv(name: str) -> Iterator[list[str]]:
+    data = resources.files("calmdesk.engine.lexicons").joinpath(name).read_text("utf-8")
+    for line in data.splitlines():
+        if line.strip() and not line.startswith("#"):
+            yield line.split("\t")
+
+
+@cache
+def signal_rules() -> tuple[Rule, ...]:
+    rules = []
+    for columns in _read_tsv("signals.tsv"):
+        rule_id, kind, weight, negatable, pattern = columns
+        rules.append(Rule(rule_id, kind, float(weight), negatable == "1", pattern))
+    return tuple(rules)
+
+
+@cache
+def topic_rules() -> tuple[Rule, ...]:
+    return tuple(
+        Rule(rule_id, topic, float(weight), False, pattern)
+        for rule_id, topic, weight, pattern in _read_tsv("topics.tsv")
+    )
+
+
+def _compile(rules: tuple[Rule, ...]) -> _Index:
+    by_opening: dict[str, list[tuple[Rule, re.Pattern[str]]]] = {}
+    everywhere = []
+    for rule in rules:
+        if not rule.pattern.startswith(r"\b"):
+            raise ValueError(f"rule {rule.rule_id}: a pattern must start at a word boundary")
+        compiled = re.compile(rule.pattern)
+        allowed = openings(rule.pattern)
+        if allowed is None:
+            everywhere.append((rule, compiled))
+            continue
+        for opening in allowed:
+            by_opening.setdefault(opening, []).append((rule, compiled))
+    return _Index(
+        by_opening={key: tuple(value) for key, value in by_opening.items()},
+        everywhere=tuple(everywhere),
+        lengths=tuple(sorted({len(key) for key in by_opening}, reverse=True)),
+    )
+
+
+@cache
+def _signal_index() -> _Index:
+    return _compile(signal_rules())
+
+
+@cache
+def _topic_index() -> _Index:
+    return _compile(topic_rules())
+
+
+def _lower_same_length(text: str) -> str:
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    # A few characters (such as a dotted capital I) lower-case to two; keep those as they are
+    # so spans in the lowered text stay spans of the original.
+    return "".join(char if len(char.lower()) != 1 else char.lower() for char in text)
+
+
+def _is_negated(folded: str, start: int) -> bool:
+    window = folded[max(0, start - _NEGATION_WINDOW) : start]
+    return _NEGATION.search(window) is not None
+
+
+_WORD_START: Final = re.compile(r"\b\w")
+
+
+def _word_starts(folded: str) -> Iterator[int]:
+    if len(folded) <= SCAN_HEAD_CHARS + SCAN_TAIL_CHARS:
+        ranges = [(0, len(folded))]
+    else:
+        ranges = [(0, SCAN_HEAD_CHARS), (len(folded) - SCAN_TAIL_CHARS, len(folded))]
+    for low, high in ranges:
+        for match in _WORD_START.finditer(folded, low, high):
+            yield match.start()
+
+
+def _scan(text: str, index: _Index) -> list[Flag]:
+    """Try, at each word start, only the rules whose pattern can open with the text there."""
+    folded = _lower_same_length(fold(text))
+    flags: list[Flag] = []
+    per_kind: dict[str, int] = {}
+    rule_end: dict[str, int] = {}
+    lookup = index.by_opening.get
+    for start in _word_starts(folded):
+        candidates: list[tuple[Rule, re.Pattern[str]]] = list(index.everywhere)
+        for length in index.lengths:
+            found = lookup(folded[start : start + length])
+            if found:
+                candidates.extend(found)
+        for rule, regex in candidates:
+            # Matches of one rule never overlap, as with finditer.
+            if (
+                rule_end.get(rule.rule_id, -1) > start
+                or per_kind.get(rule.kind, 0) >= MAX_FLAGS_PER_KIND
+            ):
+                continue
+            match = regex.match(folded, start)
+            if match is None or match.end() == start:
+                continue
+            if rule.negatable and _is_negated(folded, start):
+                continue
+            rule_end[rule.rule_id] = match.end()
+            per_kind[rule.kind] = per_kind.get(rule.kind, 0) + 1
+            flags.append(
+                Flag(
+                    kind=rule.kind,
+                    start=start,
+                    end=match.end(),
+                    evidence=text[start : match.end()],
+                    rule=rule.rule_id,
+                    weight=rule.weight,
+                )
+            )
+    return flags
+
+
+def find_signals(text: str) -> list[Flag]:
+    """Every rule match in the text (negated matches dropped), grouped by kind."""
+    return _scan(text, _signal_index())
+
+
+def find_topic_cues(text: str) -> list[Flag]:
+    return _scan(text, _topic_index())
+
+
+def noisy_or(weights: list[float] | tuple[float, ...]) -> float:
+    """Independent pieces of evidence: P(at least one is right)."""
+    remaining = 1.0
+    for weight in weights:
+        remaining *= 1.0 - min(max(weight, 0.0), 1.0)
+    return 1.0 - remaining
+
+
+def strength_by_kind(flags: list[Flag]) -> dict[str, float]:
+    """Combine flags per kind; repeats of one rule count once, so spam does not inflate."""
+    best: dict[tuple[str, str], float] = {}
+    for flag in flags:
+        key = (flag.kind, flag.rule)
+        best[key] = max(best.get(key, 0.0), flag.weight)
+    grouped: dict[str, list[float]] = {}
+    for (kind, _rule), weight in best.items():
+        grouped.setdefault(kind, []).append(weight)
+    return {kind: noisy_or(weights) for kind, weights in grouped.items()}

@@ -1,0 +1,173 @@
+"""Text preparation shared by the rules, the model and the training script.
+
+Everything here runs in linear time: one pass of precompiled regexes, no backtracking
+patterns, and the model only reads a bounded prefix of very long messages.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from itertools import pairwise
+from typing import Final
+
+# Quote variants become ASCII one character for one character, so every span found in the
+# folded text is also a span of the original text.
+_FOLD_TABLE: Final = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u02bc": "'",
+        "\u00b4": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u00a0": " ",
+        "\u2013": "-",
+        "\u2014": "-",
+    }
+)
+
+# The model reads at most this many characters: a megabyte-long paste costs the same as a
+# long email, and the start of a message carries its tone. Rules still scan the whole text.
+MODEL_MAX_CHARS: Final = 20_000
+
+_URL: Final = re.compile(r"https?://\S+|www\.\S+")
+_EMAIL: Final = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+_DIGITS: Final = re.compile(r"\d+")
+_REPEATS: Final = re.compile(r"(\w)\1{2,}")
+_TOKEN: Final = re.compile(
+    r"[a-z0-9_]+(?:'[a-z]+)?|[!?]|[\u2600-\u27bf\U0001f300-\U0001faff]",
+)
+_CAPS_WORD: Final = re.compile(r"\b[A-Z][A-Z']{2,}\b")
+_LETTERS: Final = re.compile(r"[A-Za-z]")
+_SECOND_PERSON: Final = re.compile(
+    r"\b(?:you|your|you're|youre|yours|yourself|ur|u|you guys|you people|your staff|your company)\b",
+    re.IGNORECASE,
+)
+_ELONGATED: Final = re.compile(r"([A-Za-z])\1{2,}")
+
+# Capitalised words that are names, not shouting.
+COMMON_ACRONYMS: Final = frozenset(
+    [
+        "ASAP",
+        "UPS",
+        "DHL",
+        "USPS",
+        "FEDEX",
+        "TNT",
+        "DPD",
+        "GPS",
+        "PDF",
+        "USB",
+        "TV",
+        "ID",
+        "VIP",
+        "CEO",
+        "IT",
+        "OK",
+        "FAQ",
+        "SMS",
+        "PIN",
+        "VAT",
+        "GDPR",
+        "BBB",
+        "FTC",
+        "FCA",
+        "ICO",
+        "UK",
+        "USA",
+        "EU",
+        "API",
+        "URL",
+        "IBAN",
+        "BIC",
+        "SIM",
+        "ATM",
+        "RMA",
+        "CSV",
+        "HTML",
+        "PS",
+        "NHS",
+        "AM",
+        "PM",
+        "EST",
+        "GMT",
+        "UTC",
+        "LOL",
+        "OMG",
+        "WTF",
+        "FFS",
+        "MR",
+        "MRS",
+        "MS",
+        "DR",
+        "CC",
+        "IOS",
+        "HDMI",
+        "LED",
+        "LCD",
+        "SSD",
+        "RAM",
+        "CPU",
+        "WIFI",
+        "NFC",
+        "DVD",
+        "CD",
+    ]
+)
+
+
+def fold(text: str) -> str:
+    """Unify quotes and dashes without changing the length of the text."""
+    return text.translate(_FOLD_TABLE)
+
+
+def model_text(text: str) -> str:
+    """The lower-cased, placeholder-normalised text the model sees."""
+    text = fold(text[:MODEL_MAX_CHARS]).lower()
+    text = _URL.sub(" _url_ ", text)
+    text = _EMAIL.sub(" _email_ ", text)
+    text = _DIGITS.sub("0", text)
+    return _REPEATS.sub(r"\1\1", text)
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(model_text(text))
+
+
+def features(text: str) -> set[str]:
+    """Word unigrams, bigrams and 5-letter stems of long words (cheap typo and morphology help)."""
+    words = tokens(text)
+    found = set(words)
+    found.update(f"{a} {b}" for a, b in pairwise(words))
+    found.update("~" + w[:5] for w in words if len(w) > 6)
+    return found
+
+
+DENSE_FEATURE_NAMES: Final = (
+    "caps_ratio",
+    "exclamations",
+    "questions",
+    "length",
+    "second_person",
+    "elongation",
+)
+
+
+def dense_features(text: str) -> tuple[float, ...]:
+    """A few character-level cues that survive the move from Reddit/Twitter to support email."""
+    text = text[:MODEL_MAX_CHARS]
+    letters = len(_LETTERS.findall(text))
+    caps = sum(
+        len(word) for word in _CAPS_WORD.findall(text) if word.strip("'") not in COMMON_ACRONYMS
+    )
+    caps_ratio = caps / letters if letters >= 8 else 0.0
+    return (
+        caps_ratio,
+        math.log1p(min(text.count("!"), 20)) / 3.0,
+        math.log1p(min(text.count("?"), 20)) / 3.0,
+        math.log1p(len(text)) / 10.0,
+        min(len(_SECOND_PERSON.findall(text)), 5) / 5.0,
+        min(len(_ELONGATED.findall(text)), 3) / 3.0,
+    )

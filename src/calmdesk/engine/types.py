@@ -1,0 +1,153 @@
+"""Result types of `assess`: frozen, typed, JSON-ready through `to_dict()`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final, Literal
+
+SCORE_KEYS: Final[tuple[str, ...]] = (
+    "anger",
+    "frustration",
+    "abuse",
+    "threat",
+    "legal",
+    "public",
+    "churn",
+    "refund",
+    "repeat_contact",
+    "urgency",
+    "negative",
+    "confusion",
+    "gratitude",
+)
+
+CUSTOMER_TYPES: Final[tuple[str, ...]] = (
+    "angry_venter",
+    "demanding",
+    "abusive",
+    "chronic_complainer",
+    "know_it_all",
+    "indecisive",
+    "impatient",
+    "confused",
+    "potentially_violent",
+    "none",
+)
+
+TOPICS: Final[tuple[str, ...]] = (
+    "billing",
+    "refund",
+    "delivery",
+    "defect",
+    "account",
+    "cancellation",
+    "policy_misunderstanding",
+    "technical",
+    "other",
+)
+
+Trajectory = Literal["rising", "steady", "falling"]
+# What followed the agent's last reply: the customer got calmer, angrier, or stayed the same.
+ReplyEffect = Literal["helped", "hurt", "neutral"]
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """One piece of evidence in the text: `text[start:end] == evidence`."""
+
+    kind: str
+    start: int
+    end: int
+    evidence: str
+    rule: str
+    weight: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "start": self.start,
+            "end": self.end,
+            "evidence": self.evidence,
+            "rule": self.rule,
+            "weight": round(self.weight, 4),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerType:
+    """The difficult-customer type that best fits the message, and why."""
+
+    type: str
+    confidence: float
+    evidence: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "confidence": round(self.confidence, 4),
+            "evidence": list(self.evidence),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    recommended: bool
+    reasons: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"recommended": self.recommended, "reasons": list(self.reasons)}
+
+
+def _frozen(mapping: Mapping[str, float]) -> Mapping[str, float]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What the engine reads in one customer message (and its conversation)."""
+
+    scores: Mapping[str, float]
+    emotions: Mapping[str, float]
+    intensity: float
+    flags: tuple[Flag, ...]
+    customer_type: CustomerType
+    topic: str
+    trajectory: Trajectory | None = None
+    last_reply_effect: ReplyEffect | None = None
+    escalate: Escalation = field(default_factory=lambda: Escalation(False))
+
+    def __post_init__(self) -> None:
+        # Read-only views, so a shared Assessment cannot be changed by a caller.
+        object.__setattr__(self, "scores", _frozen(self.scores))
+        object.__setattr__(self, "emotions", _frozen(self.emotions))
+
+    @property
+    def risk(self) -> float:
+        """One number for ordering an inbox: the strongest risk signal."""
+        return max(
+            self.scores["threat"],
+            self.scores["abuse"],
+            self.scores["legal"],
+            self.scores["anger"],
+            self.scores["public"],
+            self.scores["churn"],
+        )
+
+    def flags_of(self, kind: str) -> tuple[Flag, ...]:
+        return tuple(flag for flag in self.flags if flag.kind == kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scores": {key: round(value, 4) for key, value in self.scores.items()},
+            "emotions": {key: round(value, 4) for key, value in self.emotions.items()},
+            "intensity": round(self.intensity, 4),
+            "flags": [flag.to_dict() for flag in self.flags],
+            "customer_type": self.customer_type.to_dict(),
+            "topic": self.topic,
+            "trajectory": self.trajectory,
+            "last_reply_effect": self.last_reply_effect,
+            "escalate": self.escalate.to_dict(),
+            "risk": round(self.risk, 4),
+        }

@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+import json
+from dataclasses import FrozenInstanceError, dataclass
+
+import pytest
+
+from calmdesk.engine import SCORE_KEYS, Assessment, assess, assess_many
+from calmdesk.engine.types import CUSTOMER_TYPES, TOPICS
+
+
+def present(result: Assessment, key: str) -> bool:
+    return result.scores[key] >= 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("If this isn't fixed I will come down there and hurt somebody.", "threat"),
+        ("I know where your office is and I know where you live.", "threat"),
+        ("My solicitor will be in touch, expect legal action.", "legal"),
+        ("I'm reporting you to the ombudsman tomorrow.", "legal"),
+        ("Everyone on Twitter is going to hear how you treat people.", "public"),
+        ("Expect a one-star review on Trustpilot.", "public"),
+        ("Cancel my subscription, I'm switching to a competitor.", "churn"),
+        ("I will never buy anything from you again.", "churn"),
+        ("I want my money back for the broken kettle.", "refund"),
+        ("Please process a full refund to my card.", "refund"),
+        ("This is the third time I've written about the same invoice.", "repeat_contact"),
+        ("I've called four times and nobody has got back to me.", "repeat_contact"),
+        ("I need this sorted today, it's urgent.", "urgency"),
+        ("You useless idiots can't even read an address.", "abuse"),
+        ("Shut up and put me through to someone who knows what they're doing.", "abuse"),
+        ("I'm absolutely furious about how this was handled.", "anger"),
+        ("I'm fed up of chasing you for a simple answer.", "frustration"),
+        ("I'm confused, what does this charge on my bill mean?", "confusion"),
+        ("Thank you so much, that fixed it!", "gratitude"),
+    ],
+)
+def test_each_risk_is_read_with_evidence(text: str, label: str) -> None:
+    result = assess(text)
+    assert present(result, label), (label, dict(result.scores))
+    if label not in {"anger", "frustration", "confusion", "gratitude"}:
+        evidence = [flag for flag in result.flags if flag.kind == label]
+        assert evidence, result.flags
+        for flag in evidence:
+            assert text[flag.start : flag.end] == flag.evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("I'm not asking for a refund, just a replacement please.", "refund"),
+        ("I'm not going to sue anyone, I just want it fixed.", "legal"),
+        ("Could you tell me when my parcel will arrive?", "anger"),
+        ("The fucking printer jammed again, can you send a new roller?", "abuse"),
+        ("Thanks for nothing, you've wasted my whole afternoon.", "gratitude"),
+        ("I'd like to update the delivery address on my order.", "threat"),
+    ],
+)
+def test_negation_sarcasm_and_untargeted_profanity_do_not_trigger(text: str, absent: str) -> None:
+    assert not present(assess(text), absent), dict(assess(text).scores)
+
+
+def test_result_is_frozen_typed_and_complete() -> None:
+    result = assess("WHERE IS MY ORDER?!?! This is the third time I ask!!!")
+    assert set(result.scores) == set(SCORE_KEYS)
+    assert result.customer_type.type in CUSTOMER_TYPES
+    assert result.topic in TOPICS
+    assert 0.0 <= result.intensity <= 1.0
+    with pytest.raises(FrozenInstanceError):
+        result.topic = "billing"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        result.scores["anger"] = 0.0  # type: ignore[index]
+    kinds = {flag.kind for flag in result.flags}
+    assert {"shouting", "punctuation", "repeat_contact"} <= kinds
+
+
+def test_intensity_grows_with_capitals_punctuation_and_profanity() -> None:
+    calm = assess("My order is late, can you check it please?")
+    heated = assess("MY ORDER IS LATE AGAIN!!! This is bloody ridiculous, absolutely pathetic!!!")
+    assert heated.intensity > calm.intensity + 0.3
+
+
+def test_to_dict_is_json_ready() -> None:
+    data = assess("You lot are a joke. Refund me now or I go to the press.").to_dict()
+    decoded = json.loads(json.dumps(data))
+    assert set(decoded) >= {
+        "scores",
+        "emotions",
+        "intensity",
+        "flags",
+        "customer_type",
+        "topic",
+        "trajectory",
+        "escalate",
+    }
+    assert decoded["customer_type"]["type"] in CUSTOMER_TYPES
+    assert {"kind", "start", "end", "evidence"} <= set(decoded["flags"][0])
+
+
+def test_empty_message_scores_zero() -> None:
+    for text in ("", "   \n\t "):
+        result = assess(text)
+        assert all(value == 0.0 for value in result.scores.values())
+        assert result.flags == ()
+        assert result.customer_type.type == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I'll find you and you will regret this, I swear I'll hurt you.", "potentially_violent"),
+        ("You are a pathetic moron and so is your manager.", "abusive"),
+        (
+            "As an engineer I know exactly how routers work, so let me explain it to you: "
+            "your line is faulty, not my setup.",
+            "know_it_all",
+        ),
+        (
+            "I'm not sure whether to keep the blue one or swap it. Or maybe I should return both? "
+            "Which would you recommend?",
+            "indecisive",
+        ),
+        ("How much longer?? I've been waiting for hours, answer me!", "impatient"),
+        ("I demand a replacement and I expect you to pay for the courier.", "demanding"),
+        ("I don't understand this letter at all, what am I supposed to do with it?", "confused"),
+        ("Every single time I order something it's late. As usual.", "chronic_complainer"),
+        ("Just tell me the opening hours of the Leeds branch.", "none"),
+    ],
+)
+def test_customer_types(text: str, expected: str) -> None:
+    result = assess(text)
+    assert result.customer_type.type == expected, (result.customer_type, dict(result.scores))
+    if expected != "none":
+        assert result.customer_type.evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("You charged me twice on this month's invoice.", "billing"),
+        ("Where is my refund? I returned the item a month ago.", "refund"),
+        ("The courier left my parcel at the wrong address.", "delivery"),
+        ("The blender arrived cracked and now it won't turn on.", "defect"),
+        ("I'm locked out of my account and the password reset never comes.", "account"),
+        ("Please cancel my membership from next month.", "cancellation"),
+        (
+            "Your terms and conditions say nothing about this fee, I was told it was free.",
+            "billing",
+        ),
+        ("The app crashes with an error every time I open it.", "technical"),
+        ("Hello, nice weather today.", "other"),
+    ],
+)
+def test_topics(text: str, topic: str) -> None:
+    assert assess(text).topic == topic
+
+
+@dataclass
+class Message:
+    role: str
+    text: str
+
+
+def test_history_gives_trajectory_and_reply_effect() -> None:
+    history = [
+        "Hi, my parcel hasn't arrived yet.",
+        ("agent", "It's our policy to wait ten days, you'll have to be patient."),
+    ]
+    result = assess(
+        "Are you serious?! This is ridiculous, I am FURIOUS, I want a manager NOW!!",
+        history=history,
+    )
+    assert result.trajectory == "rising"
+    assert result.last_reply_effect == "hurt"
+
+    calmer = assess(
+        "Ok, thank you, that's helpful.",
+        history=[
+            Message("customer", "This is a disgrace, I'm furious, nobody has answered me!!!"),
+            Message("agent", "I'm sorry. I've found your order and it will arrive tomorrow."),
+        ],
+    )
+    assert calmer.trajectory == "falling"
+    assert calmer.last_reply_effect == "helped"
+
+    assert assess("Where is my parcel?").trajectory is None
+
+
+def test_escalation_reasons() -> None:
+    assert assess("I'm going to kill you.").escalate.reasons[0] == "threat"
+    legal = assess("My lawyer will hear about this.").escalate
+    assert legal.recommended and "legal" in legal.reasons
+    once = assess("You idiot.")
+    assert "abuse_repeated" not in once.escalate.reasons
+    twice = assess("You idiot, are you deaf?", history=["You useless idiot."])
+    assert "abuse_repeated" in twice.escalate.reasons
+    assert not assess("Can I change the colour of my order?").escalate.recommended
+
+
+def test_assess_many_matches_assess() -> None:
+    texts = [
+        "Refund me now, you thieves!",
+        "",
+        "Thanks, all sorted.",
+        "I'll see you in court.",
+        "Where is my parcel?",
+    ]
+    batch = assess_many(texts)
+    assert len(batch) == len(texts)
+    for text, result in zip(texts, batch, strict=True):
+        single = assess(text)
+        assert result.flags == single.flags
+        assert result.topic == single.topic
+        for key in SCORE_KEYS:
+            assert result.scores[key] == pytest.approx(single.scores[key], abs=1e-5)
+
+
+def test_odd_history_items_are_skipped_not_fatal() -> None:
+    result = assess(
+        "Still waiting.", history=[None, 42, ("customer",), {"role": "agent", "text": "Hi"}]
+    )
+    assert result.trajectory is None
