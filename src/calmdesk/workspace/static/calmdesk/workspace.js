@@ -1,0 +1,49 @@
+/* calmdesk workspace: the little the server cannot do. No dependencies. */
+(function () {
+  "use strict";
+
+  // One-click rewrite from the live coach. The button carries the span the
+  // coach saw and the text it saw there; if the agent has typed since, the
+  // original text is looked for again rather than replacing the wrong words.
+  function applyRewrite(button) {
+    var form = button.closest("form");
+    var box = form ? form.querySelector("textarea[name=body]") : null;
+    if (!box) return;
+    var start = parseInt(button.dataset.start, 10);
+    var end = parseInt(button.dataset.end, 10);
+    var original = button.dataset.original || "";
+    var replacement = button.dataset.replacement || "";
+    var text = box.value;
+    if (!(start >= 0 && end >= start && text.slice(start, end) === original)) {
+      start = text.indexOf(original);
+      if (start < 0 || original === "") return;
+      end = start + original.length;
+    }
+    box.value = text.slice(0, start) + replacement + text.slice(end);
+    box.focus();
+    box.setSelectionRange(start + replacement.length, start + replacement.length);
+    // Let the coach look at the new draft straight away.
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) return;
+    var button = target.closest("button[data-rewrite]");
+    if (button) {
+      event.preventDefault();
+      applyRewrite(button);
+    }
+  });
+
+  // Status and priority apply as soon as they change; the Set buttons remain
+  // for keyboard users and for pages without JavaScript.
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!(target instanceof HTMLSelectElement)) return;
+    if (target.id === "status-select" || target.id === "priority-select") {
+      var form = target.form;
+      if (form && typeof form.requestSubmit === "function") form.requestSubmit();
+    }
+  });
+})();

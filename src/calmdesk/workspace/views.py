@@ -1,0 +1,396 @@
+"""The agent workspace: inbox, conversation and customer pages.
+
+Views only translate: they parse a form, call one selector or service, and
+render. Every read goes through an `access_*` or scoped selector, so a
+conversation of another team is a 404 exactly like a missing one.
+
+HTMX requests (not boosted ones) get the page's partial instead of the whole
+page; the same URLs work as plain links and forms without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages as flash
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
+
+from calmdesk.accounts.models import Team, User
+from calmdesk.conversations.models import Conversation, Direction, Message
+from calmdesk.conversations.selectors import (
+    access_conversation,
+    conversation_flag_kinds,
+    conversation_messages,
+    inbox_conversations,
+    visible_conversations,
+)
+from calmdesk.conversations.services import (
+    ConversationError,
+    conversation_assign,
+    conversation_set_priority,
+    conversation_set_status,
+    note_add,
+    reply_send,
+)
+from calmdesk.customers.selectors import access_customer, customer_history, customer_search
+from calmdesk.customers.services import customer_update_notes
+from calmdesk.workspace import coaching
+from calmdesk.workspace.forms import (
+    AssignForm,
+    CoachDraftForm,
+    CustomerNotesForm,
+    InboxFilterForm,
+    NoteForm,
+    PriorityForm,
+    ReplyForm,
+    StatusForm,
+)
+from calmdesk.workspace.rendering import risk_chips
+
+INBOX_PAGE_SIZE = 25
+OTHER_CONVERSATIONS_SHOWN = 10
+CUSTOMER_HISTORY_SHOWN = 100
+CUSTOMER_SEARCH_SHOWN = 50
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def wants_partial(request: HtmxHttpRequest) -> bool:
+    return bool(request.htmx) and not request.htmx.boosted
+
+
+StaffView = Callable[..., HttpResponse]
+
+
+def staff_view(view: StaffView) -> StaffView:
+    """login_required that also hands the view its typed staff user.
+
+    An HTMX request whose session has expired is sent to the login page as a
+    whole page, not swapped into a fragment. Accounts outside any organisation
+    (a bare `createsuperuser`) have no workspace.
+    """
+
+    @wraps(view)
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated or not isinstance(user, User):
+            if request.htmx:
+                login = reverse("workspace:login")
+                return HttpResponseClientRedirect(
+                    f"{login}?next={request.htmx.current_url_abs_path or '/'}"
+                )
+            return redirect_to_login(request.get_full_path())
+        if user.organisation_id is None:
+            raise PermissionDenied("This account does not belong to an organisation.")
+        return view(request, user, *args, **kwargs)
+
+    return wrapper
+
+
+# -- inbox --------------------------------------------------------------------
+
+
+@require_GET
+@staff_view
+def inbox(request: HtmxHttpRequest, user: User) -> HttpResponse:
+    organisation = user.organisation_id or 0  # staff_view let only members of one in
+    teams = list(Team.objects.filter(organisation_id=organisation))
+    staff = list(
+        User.objects.filter(organisation_id=organisation, is_active=True).order_by(
+            "first_name", "username"
+        )
+    )
+    form = InboxFilterForm(request.GET, user=user, teams=teams, staff=staff)
+    filters = form.filters()
+    paginator = Paginator(inbox_conversations(user, filters), INBOX_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    conversations: list[Conversation] = list(page.object_list)
+    flag_kinds = conversation_flag_kinds(c.pk for c in conversations)
+    rows = [(c, risk_chips(flag_kinds.get(c.pk, ()))) for c in conversations]
+    context = {"form": form, "filters": filters, "page": page, "rows": rows}
+    template = "workspace/inbox.html"
+    if wants_partial(request):
+        template += "#inbox-list"
+    return render(request, template, context)
+
+
+# -- conversation ---------------------------------------------------------------
+
+
+def _conversation_context(
+    request: HtmxHttpRequest,
+    user: User,
+    conversation: Conversation,
+    **forms: Any,
+) -> dict[str, Any]:
+    thread: list[Message] = list(conversation_messages(conversation))
+    customer = conversation.customer
+    latest_inbound = next(
+        (m for m in reversed(thread) if m.direction == Direction.INBOUND and m.assessment), None
+    )
+    escalation = (latest_inbound.assessment or {}).get("escalate") if latest_inbound else None
+    others = list(
+        customer_history(user, customer).exclude(pk=conversation.pk)[:OTHER_CONVERSATIONS_SHOWN]
+    )
+    context: dict[str, Any] = {
+        "conversation": conversation,
+        "thread": thread,
+        "customer": customer,
+        "identities": list(customer.identities.all()),
+        "escalation": escalation if isinstance(escalation, dict) else None,
+        "other_conversations": others,
+        "reply_form": ReplyForm(),
+        "note_form": NoteForm(),
+        "assign_form": AssignForm(
+            initial={"assignee": conversation.assignee_id},
+            organisation_id=conversation.organisation_id,
+        ),
+        "status_form": StatusForm(initial={"status": conversation.status}),
+        "priority_form": PriorityForm(initial={"priority": conversation.priority}),
+        "coach_enabled": coaching.coach_available(),
+        "playbook": coaching.playbook_for(thread),
+    }
+    context.update(forms)
+    return context
+
+
+@require_GET
+@staff_view
+def conversation_detail(request: HtmxHttpRequest, user: User, conversation_id: int) -> HttpResponse:
+    conversation = access_conversation(user, conversation_id)
+    context = _conversation_context(request, user, conversation)
+    template = "workspace/conversation.html"
+    if wants_partial(request):
+        template += "#thread"
+    return render(request, template, context)
+
+
+def _after_change(
+    request: HtmxHttpRequest,
+    user: User,
+    conversation: Conversation,
+    partial: str,
+    notice: str,
+) -> HttpResponse:
+    """PRG for plain forms; for HTMX the updated fragments, swapped in place."""
+    if wants_partial(request):
+        context = _conversation_context(request, user, conversation, notice=notice)
+        return render(request, f"workspace/conversation.html#{partial}", context)
+    flash.success(request, notice)
+    return redirect("workspace:conversation", conversation_id=conversation.pk)
+
+
+def _invalid(request: HtmxHttpRequest, partial: str, context: dict[str, Any]) -> HttpResponse:
+    if wants_partial(request):
+        return render(request, f"workspace/conversation.html#{partial}", context)
+    return render(request, "workspace/conversation.html", context, status=400)
+
+
+@require_POST
+@staff_view
+def conversation_reply(request: HtmxHttpRequest, user: User, conversation_id: int) -> HttpResponse:
+    conversation = access_conversation(user, conversation_id)
+    form = ReplyForm(request.POST)
+    review: coaching.DraftReview | None = None
+    if form.is_valid():
+        body = form.cleaned_data["body"]
+        review = coaching.review_draft(body, conversation_messages(conversation))
+        if review is not None and review.blocking and not form.cleaned_data["confirm_blocking"]:
+            form.add_error(
+                "confirm_blocking",
+                "This reply has findings that should stop it being sent. "
+                "Change it, or tick the box to confirm you want to send it as it is.",
+            )
+        else:
+            try:
+                reply_send(
+                    conversation=conversation,
+                    author=user,
+                    body_text=body,
+                    coaching=review.stored if review is not None else None,
+                )
+            except ConversationError as exc:
+                form.add_error("body", str(exc))
+    if form.errors:
+        context = _conversation_context(request, user, conversation, reply_form=form, review=review)
+        return _invalid(request, "reply-box", context)
+    return _after_change(request, user, conversation, "reply-response", "Reply sent.")
+
+
+@require_POST
+@staff_view
+def conversation_note(request: HtmxHttpRequest, user: User, conversation_id: int) -> HttpResponse:
+    conversation = access_conversation(user, conversation_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            note_add(conversation=conversation, author=user, body_text=form.cleaned_data["body"])
+        except ConversationError as exc:
+            form.add_error("body", str(exc))
+    if form.errors:
+        context = _conversation_context(request, user, conversation, note_form=form)
+        return _invalid(request, "note-box", context)
+    return _after_change(request, user, conversation, "note-response", "Note added.")
+
+
+def _still_visible_or_inbox(
+    request: HtmxHttpRequest, user: User, conversation: Conversation
+) -> HttpResponse | None:
+    """After a hand-over the agent may no longer see the case; send them back to the inbox."""
+    if visible_conversations(user).filter(pk=conversation.pk).exists():
+        return None
+    flash.info(request, f"“{conversation}” was handed over and has left your queues.")
+    inbox_url = reverse("workspace:inbox")
+    if request.htmx:
+        return HttpResponseClientRedirect(inbox_url)
+    return HttpResponseRedirect(inbox_url)
+
+
+@require_POST
+@staff_view
+def conversation_assign_view(
+    request: HtmxHttpRequest, user: User, conversation_id: int
+) -> HttpResponse:
+    conversation = access_conversation(user, conversation_id)
+    if request.POST.get("to_me"):
+        form = AssignForm({"assignee": user.pk}, organisation_id=conversation.organisation_id)
+    else:
+        form = AssignForm(request.POST, organisation_id=conversation.organisation_id)
+    if form.is_valid():
+        try:
+            conversation_assign(
+                conversation=conversation,
+                actor=user,
+                assignee=form.cleaned_data["assignee"],
+                team=form.cleaned_data["team"],
+            )
+        except ConversationError as exc:
+            form.add_error(None, str(exc))
+    if form.errors:
+        context = _conversation_context(request, user, conversation, assign_form=form)
+        return _invalid(request, "controls", context)
+    gone = _still_visible_or_inbox(request, user, conversation)
+    if gone is not None:
+        return gone
+    conversation = access_conversation(user, conversation_id)
+    return _after_change(request, user, conversation, "controls", "Assignment updated.")
+
+
+@require_POST
+@staff_view
+def conversation_status(request: HtmxHttpRequest, user: User, conversation_id: int) -> HttpResponse:
+    conversation = access_conversation(user, conversation_id)
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        try:
+            conversation_set_status(
+                conversation=conversation, actor=user, status=form.cleaned_data["status"]
+            )
+        except ConversationError as exc:
+            form.add_error("status", str(exc))
+    if form.errors:
+        context = _conversation_context(request, user, conversation, status_form=form)
+        return _invalid(request, "controls", context)
+    notice = f"Status set to {conversation.get_status_display().lower()}."
+    return _after_change(request, user, conversation, "controls", notice)
+
+
+@require_POST
+@staff_view
+def conversation_priority(
+    request: HtmxHttpRequest, user: User, conversation_id: int
+) -> HttpResponse:
+    conversation = access_conversation(user, conversation_id)
+    form = PriorityForm(request.POST)
+    if form.is_valid():
+        try:
+            conversation_set_priority(
+                conversation=conversation, actor=user, priority=form.cleaned_data["priority"]
+            )
+        except ConversationError as exc:
+            form.add_error("priority", str(exc))
+    if form.errors:
+        context = _conversation_context(request, user, conversation, priority_form=form)
+        return _invalid(request, "controls", context)
+    notice = f"Priority set to {conversation.get_priority_display().lower()}."
+    return _after_change(request, user, conversation, "controls", notice)
+
+
+@require_POST
+@staff_view
+def conversation_coach(request: HtmxHttpRequest, user: User, conversation_id: int) -> HttpResponse:
+    """The live coach: the draft so far, reviewed against the conversation. Never stores."""
+    conversation = access_conversation(user, conversation_id)
+    form = CoachDraftForm(request.POST)
+    draft = form.cleaned_data["body"] if form.is_valid() else ""
+    review = coaching.review_draft(draft, conversation_messages(conversation))
+    context = {
+        "conversation": conversation,
+        "review": review,
+        "coach_enabled": review is not None,
+        "reply_form": ReplyForm(),
+    }
+    return render(request, "workspace/conversation.html#coach-panel", context)
+
+
+# -- customers --------------------------------------------------------------------
+
+
+@require_GET
+@staff_view
+def customer_list(request: HtmxHttpRequest, user: User) -> HttpResponse:
+    query = request.GET.get("q", "")[:200]
+    customers = list(customer_search(user, query)[:CUSTOMER_SEARCH_SHOWN])
+    return render(
+        request,
+        "workspace/customers.html",
+        {"query": query, "customers": customers, "shown": CUSTOMER_SEARCH_SHOWN},
+    )
+
+
+def _customer_context(user: User, customer_id: int, **forms: Any) -> dict[str, Any]:
+    customer = access_customer(user, customer_id)
+    context: dict[str, Any] = {
+        "customer": customer,
+        "identities": list(customer.identities.all()),
+        "history": list(customer_history(user, customer)[:CUSTOMER_HISTORY_SHOWN]),
+        "notes_form": CustomerNotesForm(initial={"notes": customer.notes}),
+    }
+    context.update(forms)
+    return context
+
+
+@require_GET
+@staff_view
+def customer_detail(request: HtmxHttpRequest, user: User, customer_id: int) -> HttpResponse:
+    return render(request, "workspace/customer.html", _customer_context(user, customer_id))
+
+
+@require_POST
+@staff_view
+def customer_notes(request: HtmxHttpRequest, user: User, customer_id: int) -> HttpResponse:
+    customer = access_customer(user, customer_id)
+    form = CustomerNotesForm(request.POST)
+    if not form.is_valid():
+        context = _customer_context(user, customer_id, notes_form=form)
+        if wants_partial(request):
+            return render(request, "workspace/customer.html#customer-notes", context)
+        return render(request, "workspace/customer.html", context, status=400)
+    customer_update_notes(customer=customer, notes=form.cleaned_data["notes"], actor=user)
+    if wants_partial(request):
+        context = _customer_context(user, customer_id, notes_saved=True)
+        return render(request, "workspace/customer.html#customer-notes", context)
+    flash.success(request, "Notes saved.")
+    return redirect("workspace:customer", customer_id=customer.pk)

@@ -1,0 +1,589 @@
+"""The workspace pages: who may see what, full pages and HTMX partials, escaping, PRG."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from calmdesk.accounts.models import Team, User
+from calmdesk.audit.models import AuditEvent
+from calmdesk.conversations.models import Conversation, Direction, Message, Priority, Status
+from calmdesk.customers.models import Customer
+from calmdesk.workspace.rendering import RISK_FLAG_KINDS
+from tests.workspace.conftest import HOSTILE, htmx
+
+pytestmark = pytest.mark.django_db
+
+Receive = Callable[..., Conversation]
+Login = Callable[[User], Client]
+
+
+@pytest.fixture
+def conversation(receive: Receive, team_a: Team) -> Conversation:
+    return receive(
+        f"This is the third time I write. {HOSTILE} You are useless!",
+        team=team_a,
+        subject=f"Refund {HOSTILE}",
+    )
+
+
+def conversation_urls(conversation: Conversation) -> dict[str, str]:
+    pk = conversation.pk
+    return {
+        "detail": reverse("workspace:conversation", args=[pk]),
+        "reply": reverse("workspace:conversation-reply", args=[pk]),
+        "note": reverse("workspace:conversation-note", args=[pk]),
+        "assign": reverse("workspace:conversation-assign", args=[pk]),
+        "status": reverse("workspace:conversation-status", args=[pk]),
+        "priority": reverse("workspace:conversation-priority", args=[pk]),
+        "coach": reverse("workspace:conversation-coach", args=[pk]),
+    }
+
+
+# -- anonymous ------------------------------------------------------------------
+
+
+def test_every_page_sends_anonymous_users_to_login(conversation: Conversation) -> None:
+    client = Client()
+    gets = [
+        reverse("workspace:inbox"),
+        reverse("workspace:customers"),
+        reverse("workspace:customer", args=[conversation.customer_id]),
+        conversation_urls(conversation)["detail"],
+    ]
+    posts = [
+        *(url for key, url in conversation_urls(conversation).items() if key != "detail"),
+        reverse("workspace:customer-notes", args=[conversation.customer_id]),
+    ]
+    login_url = reverse("workspace:login")
+    for url in gets:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(f"{login_url}?next="), url
+    for url in posts:
+        response = client.post(url, {"body": "hello"})
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(login_url), url
+    assert Message.objects.count() == 1  # nothing was written
+
+
+def test_anonymous_htmx_request_is_redirected_as_a_whole_page(conversation: Conversation) -> None:
+    response = Client().get(reverse("workspace:inbox"), **htmx())
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith(reverse("workspace:login"))
+
+
+def test_login_page_and_login_flow(agent_a: User) -> None:
+    client = Client()
+    page = client.get(reverse("workspace:login"))
+    assert page.status_code == 200
+    assert b'name="password"' in page.content
+    bad = client.post(reverse("workspace:login"), {"username": "alice", "password": "wrong"})
+    assert bad.status_code == 200
+    assert b"form-errors" in bad.content
+    good = client.post(
+        reverse("workspace:login"), {"username": "alice", "password": "a-long-test-password"}
+    )
+    assert good.status_code == 302
+    assert good["Location"] == reverse("workspace:inbox")
+
+
+def test_logout_is_a_post(login: Login, agent_a: User) -> None:
+    client = login(agent_a)
+    page = client.get(reverse("workspace:inbox"))
+    assert f'action="{reverse("workspace:logout")}"'.encode() in page.content
+    assert client.get(reverse("workspace:logout")).status_code == 405
+    response = client.post(reverse("workspace:logout"))
+    assert response.status_code == 302
+    assert client.get(reverse("workspace:inbox")).status_code == 302
+
+
+# -- inbox ----------------------------------------------------------------------
+
+
+def test_inbox_full_page_and_partial(
+    login: Login, agent_a: User, conversation: Conversation
+) -> None:
+    client = login(agent_a)
+    full = client.get(reverse("workspace:inbox"))
+    assert full.status_code == 200
+    html = full.content.decode()
+    assert "<html" in html and 'id="inbox-list"' in html
+    assert 'hx-headers=\'{"X-CSRFToken": "' in html
+    assert "/static/calmdesk/vendor/htmx.min.js" in html
+    assert "Agent" in html  # the role in the user menu
+
+    partial = client.get(reverse("workspace:inbox"), **htmx())
+    assert partial.status_code == 200
+    body = partial.content.decode()
+    assert "<html" not in body
+    assert body.strip().startswith('<section id="inbox-list"')
+    assert f'href="{reverse("workspace:conversation", args=[conversation.pk])}"' in body
+
+
+def test_boosted_request_gets_the_whole_page(login: Login, agent_a: User) -> None:
+    response = login(agent_a).get(reverse("workspace:inbox"), **htmx(HTTP_HX_BOOSTED="true"))
+    assert "<html" in response.content.decode()
+
+
+def test_inbox_row_shows_risk_flags_waiting_and_escapes_the_subject(
+    login: Login, agent_a: User, conversation: Conversation
+) -> None:
+    html = login(agent_a).get(reverse("workspace:inbox")).content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)" not in html
+    assert "<img src=x" not in html
+    conversation.refresh_from_db()
+    kinds = {
+        flag["kind"]
+        for message in conversation.messages.all()
+        for flag in (message.assessment or {}).get("flags", [])
+    }
+    for kind in kinds & set(RISK_FLAG_KINDS):
+        assert f"chip chip-flag flag-{kind}" in html
+    assert "Casey Customer" in html
+    assert '<td class="waiting"><time datetime="' in html
+    assert "risk-badge risk-" in html
+
+
+def test_agent_of_another_team_does_not_see_the_conversation(
+    login: Login, agent_b: User, conversation: Conversation
+) -> None:
+    html = login(agent_b).get(reverse("workspace:inbox")).content.decode()
+    assert conversation.subject[:6] not in html
+    assert "0 conversations" in html
+
+
+def test_inbox_filters(
+    login: Login, agent_a: User, supervisor_a: User, receive: Receive, team_a: Team
+) -> None:
+    mine = receive("Mine please", team=team_a, email="m@example.com", subject="Assigned to Alice")
+    nobody = receive("Nobody yet", team=team_a, email="n@example.com", subject="Unassigned one")
+    done = receive("Thanks, all fine", team=team_a, email="d@example.com", subject="Resolved one")
+    from calmdesk.conversations.services import conversation_assign, conversation_set_status
+
+    conversation_assign(conversation=mine, actor=agent_a, assignee=agent_a)
+    conversation_assign(conversation=done, actor=agent_a, assignee=supervisor_a)
+    conversation_set_status(conversation=done, actor=agent_a, status=Status.RESOLVED)
+    client = login(agent_a)
+
+    def subjects(**params: str) -> set[str]:
+        html = client.get(reverse("workspace:inbox"), params, **htmx()).content.decode()
+        return {s for s in ("Assigned to Alice", "Unassigned one", "Resolved one") if s in html}
+
+    assert subjects() == {"Assigned to Alice", "Unassigned one"}  # all open by default
+    assert subjects(status="all") == {"Assigned to Alice", "Unassigned one", "Resolved one"}
+    assert subjects(status="resolved") == {"Resolved one"}
+    assert subjects(assignee="mine") == {"Assigned to Alice"}
+    assert subjects(assignee="unassigned") == {"Unassigned one"}
+    assert subjects(status="all", assignee=str(supervisor_a.pk)) == {"Resolved one"}
+    assert subjects(team=str(team_a.pk)) == {"Assigned to Alice", "Unassigned one"}
+    # Garbage in the query string falls back to the defaults instead of failing.
+    assert subjects(status="nonsense", team="x", assignee="';drop", sort="??") == {
+        "Assigned to Alice",
+        "Unassigned one",
+    }
+    assert nobody.assignee_id is None
+
+
+def test_inbox_sorts(login: Login, agent_a: User, receive: Receive, team_a: Team) -> None:
+    calm = receive(
+        "Could you tell me when my order ships?",
+        team=team_a,
+        email="c@example.com",
+        subject="Calm question",
+    )
+    angry = receive(
+        "You useless idiots, I will sue you!!!",
+        team=team_a,
+        email="a@example.com",
+        subject="Angry complaint",
+    )
+    client = login(agent_a)
+    Conversation.objects.filter(pk=calm.pk).update(priority=Priority.URGENT)
+
+    def order(sort: str) -> list[str]:
+        html = client.get(reverse("workspace:inbox"), {"sort": sort}, **htmx()).content.decode()
+        return sorted(("Calm question", "Angry complaint"), key=html.index)
+
+    angry.refresh_from_db()
+    calm.refresh_from_db()
+    if angry.risk > calm.risk:
+        assert order("risk") == ["Angry complaint", "Calm question"]
+    assert order("newest") == ["Angry complaint", "Calm question"]
+    assert order("waiting") == ["Calm question", "Angry complaint"]
+    assert order("priority") == ["Calm question", "Angry complaint"]
+
+
+def test_inbox_paginates_25_per_page_with_working_links(
+    login: Login, agent_a: User, receive: Receive, team_a: Team
+) -> None:
+    for number in range(27):
+        receive(
+            f"Question number {number}",
+            team=team_a,
+            email=f"p{number}@example.com",
+            subject=f"Question {number:02d}",
+        )
+    client = login(agent_a)
+    first = client.get(reverse("workspace:inbox"), {"sort": "newest"}).content.decode()
+    assert first.count('class="inbox-row') == 25
+    assert "page 1 of 2" in first
+    assert 'href="?sort=newest&amp;page=2"' in first
+    second = client.get(
+        reverse("workspace:inbox"), {"sort": "newest", "page": "2"}
+    ).content.decode()
+    assert second.count('class="inbox-row') == 2
+    assert "Question 00" in second and "Question 26" not in second
+    # Out-of-range and junk page numbers still give a page.
+    assert client.get(reverse("workspace:inbox"), {"page": "999"}).status_code == 200
+    assert client.get(reverse("workspace:inbox"), {"page": "abc"}).status_code == 200
+
+
+def _inbox_queries(client: Client) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("workspace:inbox"))
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_inbox_query_count_does_not_grow_with_the_page(
+    login: Login, agent_a: User, receive: Receive, team_a: Team, team_b: Team
+) -> None:
+    client = login(agent_a)
+    for number in range(5):
+        conversation = receive(
+            "You idiots, this is useless!", team=team_a, email=f"q{number}@example.com"
+        )
+        receive(
+            "Still waiting!", team=team_a, email=f"q{number}@example.com", conversation=conversation
+        )
+    few = _inbox_queries(client)
+    for number in range(5, 30):
+        conversation = receive(
+            "You idiots, this is useless!", team=team_a, email=f"q{number}@example.com"
+        )
+        receive(
+            "Still waiting!", team=team_a, email=f"q{number}@example.com", conversation=conversation
+        )
+    many = _inbox_queries(client)
+    assert few == many
+    # session, user, organisation (user menu), team choices, staff choices, the
+    # user's teams (visibility), count, page, flags
+    assert many <= 9
+
+
+# -- conversation page ------------------------------------------------------------
+
+
+def test_conversation_page_full_and_partial(
+    login: Login, agent_a: User, conversation: Conversation
+) -> None:
+    client = login(agent_a)
+    url = conversation_urls(conversation)["detail"]
+    full = client.get(url)
+    assert full.status_code == 200
+    html = full.content.decode()
+    assert "<html" in html
+    for part in ('id="thread"', 'id="reply-box"', 'id="note-box"', 'id="controls"', "<svg"):
+        assert part in html
+    partial = client.get(url, **htmx())
+    body = partial.content.decode()
+    assert "<html" not in body and body.strip().startswith('<section id="thread"')
+
+
+def test_conversation_page_escapes_customer_text_and_highlights_flags(
+    login: Login, agent_a: User, receive: Receive, team_a: Team
+) -> None:
+    conversation = receive(
+        f"{HOSTILE}\nYou are useless and I will call my lawyer.",
+        team=team_a,
+        body_html=f"<p>Hello <b>there</b></p>{HOSTILE}<a href='javascript:alert(3)'>x</a>",
+    )
+    html = login(agent_a).get(conversation_urls(conversation)["detail"]).content.decode()
+    assert "<script>alert" not in html
+    assert "onerror=alert" not in html.replace("onerror=alert(2)&gt;", "")
+    assert "javascript:alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in html
+    assert "<b>there</b>" in html  # the sanitised email HTML keeps harmless formatting
+    message = conversation.messages.get()
+    for flag in message.assessment["flags"]:
+        assert f"flag flag-{flag['kind']}" in html
+    assert 'class="chips"' in html or not message.assessment["flags"]
+
+
+def test_conversation_of_another_team_is_404_everywhere(
+    login: Login, agent_b: User, conversation: Conversation
+) -> None:
+    client = login(agent_b)
+    urls = conversation_urls(conversation)
+    assert client.get(urls["detail"]).status_code == 404
+    assert client.get(urls["detail"], **htmx()).status_code == 404
+    for key in ("reply", "note", "assign", "status", "priority", "coach"):
+        assert (
+            client.post(urls[key], {"body": "x", "status": "closed", "priority": "4"}).status_code
+            == 404
+        ), key
+    assert conversation.messages.count() == 1
+    conversation.refresh_from_db()
+    assert conversation.status == Status.NEW
+    missing = reverse("workspace:conversation", args=[conversation.pk + 1000])
+    assert client.get(missing).status_code == 404
+
+
+def test_agent_of_another_organisation_gets_404(
+    login: Login, make_user: Callable[..., User], other_org, conversation: Conversation
+) -> None:
+    outsider = make_user("olga", organisation=other_org)
+    client = login(outsider)
+    assert client.get(conversation_urls(conversation)["detail"]).status_code == 404
+    assert (
+        client.get(reverse("workspace:customer", args=[conversation.customer_id])).status_code
+        == 404
+    )
+
+
+def test_supervisor_and_admin_can_open_it(
+    login: Login, supervisor_a: User, admin_user: User, conversation: Conversation
+) -> None:
+    for user in (supervisor_a, admin_user):
+        assert login(user).get(conversation_urls(conversation)["detail"]).status_code == 200
+
+
+def test_reply_post_redirect_get(login: Login, agent_a: User, conversation: Conversation) -> None:
+    client = login(agent_a)
+    urls = conversation_urls(conversation)
+    response = client.post(urls["reply"], {"body": "I am sorry about this. I will fix it today."})
+    assert response.status_code == 302
+    assert response["Location"] == urls["detail"]
+    reply = conversation.messages.get(direction=Direction.OUTBOUND)
+    assert reply.author == agent_a
+    assert reply.body_text == "I am sorry about this. I will fix it today."
+    conversation.refresh_from_db()
+    assert conversation.status == Status.PENDING_CUSTOMER
+    assert conversation.assignee == agent_a
+    page = client.get(urls["detail"]).content.decode()
+    assert "Reply sent." in page
+    assert "message message-outbound" in page
+
+
+def test_reply_with_htmx_swaps_the_reply_box_and_updates_thread_and_controls(
+    login: Login, agent_a: User, conversation: Conversation
+) -> None:
+    client = login(agent_a)
+    response = client.post(
+        conversation_urls(conversation)["reply"], {"body": "Thank you for waiting."}, **htmx()
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.strip().startswith('<section id="reply-box"')
+    assert 'id="thread" class="thread-section" hx-swap-oob="true"' in html
+    assert 'id="controls" class="card controls" hx-swap-oob="true"' in html
+    assert "Thank you for waiting." in html
+    assert "Reply sent." in html
+    assert "<html" not in html
+
+
+def test_empty_reply_is_a_form_error_not_a_crash(
+    login: Login, agent_a: User, conversation: Conversation
+) -> None:
+    client = login(agent_a)
+    urls = conversation_urls(conversation)
+    full = client.post(urls["reply"], {"body": "   "})
+    assert full.status_code == 400
+    assert "form-errors" in full.content.decode()
+    partial = client.post(urls["reply"], {"body": ""}, **htmx())
+    assert partial.status_code == 200
+    assert partial.content.decode().strip().startswith('<section id="reply-box"')
+    assert "form-errors" in partial.content.decode()
+    assert not conversation.messages.filter(direction=Direction.OUTBOUND).exists()
+
+
+def test_note_full_and_htmx(login: Login, agent_a: User, conversation: Conversation) -> None:
+    client = login(agent_a)
+    urls = conversation_urls(conversation)
+    assert client.post(urls["note"], {"body": "Customer called twice."}).status_code == 302
+    response = client.post(urls["note"], {"body": f"Pasted: {HOSTILE}"}, **htmx())
+    html = response.content.decode()
+    assert html.strip().startswith('<section id="note-box"')
+    assert 'hx-swap-oob="true"' in html
+    assert "<script>alert" not in html and "Pasted: &lt;script&gt;" in html
+    assert conversation.messages.filter(direction=Direction.NOTE).count() == 2
+    assert client.post(urls["note"], {"body": ""}).status_code == 400
+
+
+def test_status_and_priority(login: Login, agent_a: User, conversation: Conversation) -> None:
+    client = login(agent_a)
+    urls = conversation_urls(conversation)
+    assert client.post(urls["status"], {"status": "pending_us"}).status_code == 302
+    response = client.post(urls["priority"], {"priority": "4"}, **htmx())
+    assert response.content.decode().strip().startswith('<section id="controls"')
+    assert "Priority set to urgent." in response.content.decode()
+    conversation.refresh_from_db()
+    assert conversation.status == Status.PENDING_US
+    assert conversation.priority == Priority.URGENT
+    bad = client.post(urls["status"], {"status": "exploded"})
+    assert bad.status_code == 400
+    bad_htmx = client.post(urls["priority"], {"priority": "99"}, **htmx())
+    assert "form-errors" in bad_htmx.content.decode()
+    conversation.refresh_from_db()
+    assert conversation.status == Status.PENDING_US
+    assert AuditEvent.objects.filter(action="conversation.status_changed").count() == 1
+
+
+def test_assign_to_me_teammate_and_team(
+    login: Login,
+    agent_a: User,
+    supervisor_a: User,
+    team_b: Team,
+    conversation: Conversation,
+    make_user: Callable[..., User],
+    team_a: Team,
+) -> None:
+    client = login(agent_a)
+    urls = conversation_urls(conversation)
+    assert client.post(urls["assign"], {"to_me": "1"}).status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.assignee == agent_a
+
+    response = client.post(urls["assign"], {"assignee": str(supervisor_a.pk), "team": ""}, **htmx())
+    assert response.status_code == 200
+    assert "Assignment updated." in response.content.decode()
+    conversation.refresh_from_db()
+    assert conversation.assignee == supervisor_a and conversation.team == team_a
+
+    # Handing it to another team's queue takes it out of the agent's sight: back to the inbox.
+    response = client.post(urls["assign"], {"assignee": "", "team": str(team_b.pk)})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("workspace:inbox")
+    conversation.refresh_from_db()
+    assert conversation.team == team_b and conversation.assignee is None
+
+
+def test_assign_to_someone_of_another_organisation_is_a_form_error(
+    login: Login,
+    agent_a: User,
+    conversation: Conversation,
+    make_user: Callable[..., User],
+    other_org,
+) -> None:
+    outsider = make_user("otto", organisation=other_org)
+    response = login(agent_a).post(
+        conversation_urls(conversation)["assign"], {"assignee": str(outsider.pk)}
+    )
+    assert response.status_code == 400
+    conversation.refresh_from_db()
+    assert conversation.assignee is None
+
+
+def test_customer_panel_lists_other_conversations(
+    login: Login, agent_a: User, receive: Receive, team_a: Team, team_b: Team
+) -> None:
+    first = receive("Invoice is wrong", team=team_a, subject="Invoice question")
+    receive("Parcel is late", team=team_a, subject="Late parcel")
+    receive("Other team case", team=team_b, subject="Hidden from Alice")
+    html = login(agent_a).get(conversation_urls(first)["detail"]).content.decode()
+    assert "Late parcel" in html
+    assert "Hidden from Alice" not in html
+    assert "casey@example.com" in html
+
+
+# -- customers ----------------------------------------------------------------------
+
+
+def test_customer_page_history_and_notes(
+    login: Login, agent_a: User, receive: Receive, team_a: Team, team_b: Team
+) -> None:
+    first = receive("Invoice is wrong", team=team_a, subject="Invoice question")
+    receive("Hidden", team=team_b, subject="Other team case")
+    customer = first.customer
+    client = login(agent_a)
+    url = reverse("workspace:customer", args=[customer.pk])
+    html = client.get(url).content.decode()
+    assert "Invoice question" in html and "Other team case" not in html
+    assert "casey@example.com" in html
+
+    notes_url = reverse("workspace:customer-notes", args=[customer.pk])
+    response = client.post(notes_url, {"notes": f"Prefers email. {HOSTILE}"})
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.notes == f"Prefers email. {HOSTILE}"
+    html = client.get(url).content.decode()
+    assert "&lt;script&gt;alert(1)" in html and "<script>alert" not in html
+
+    partial = client.post(notes_url, {"notes": "Calls after 5pm."}, **htmx())
+    assert partial.content.decode().strip().startswith('<section id="customer-notes"')
+    assert "Notes saved." in partial.content.decode()
+    customer.refresh_from_db()
+    assert customer.notes == "Calls after 5pm."
+
+
+def test_customer_of_another_team_is_404(
+    login: Login, agent_b: User, conversation: Conversation
+) -> None:
+    client = login(agent_b)
+    customer_id = conversation.customer_id
+    assert client.get(reverse("workspace:customer", args=[customer_id])).status_code == 404
+    response = client.post(reverse("workspace:customer-notes", args=[customer_id]), {"notes": "x"})
+    assert response.status_code == 404
+    assert Customer.objects.get(pk=customer_id).notes == ""
+
+
+def test_customer_search(
+    login: Login, agent_a: User, agent_b: User, receive: Receive, team_a: Team
+) -> None:
+    receive("Hi", team=team_a, email="jordan.lee@example.com", name="Jordan Lee")
+    receive("Hi", team=team_a, email="sam@example.com", name="Sam Stone")
+    client = login(agent_a)
+    by_name = client.get(reverse("workspace:customers"), {"q": "jordan"}).content.decode()
+    assert "Jordan Lee" in by_name and "Sam Stone" not in by_name
+    by_email = client.get(reverse("workspace:customers"), {"q": "sam@"}).content.decode()
+    assert "Sam Stone" in by_email and "Jordan Lee" not in by_email
+    hostile = client.get(reverse("workspace:customers"), {"q": HOSTILE}).content.decode()
+    assert "<script>alert" not in hostile
+    # Bob's team has no conversation with either customer.
+    assert (
+        "Jordan Lee"
+        not in login(agent_b).get(reverse("workspace:customers"), {"q": "jordan"}).content.decode()
+    )
+
+
+def test_static_assets_are_served_locally(client: Client) -> None:
+    for path in (
+        "/static/calmdesk/vendor/htmx.min.js",
+        "/static/calmdesk/workspace.css",
+        "/static/calmdesk/workspace.js",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        content = b"".join(response.streaming_content) if response.streaming else response.content
+        assert content
+    htmx_js = b"".join(client.get("/static/calmdesk/vendor/htmx.min.js").streaming_content)
+    assert b"Zero-Clause BSD" in htmx_js[:300]
+
+
+def test_every_outbound_message_is_listed_in_order(
+    login: Login, agent_a: User, conversation: Conversation
+) -> None:
+    client = login(agent_a)
+    urls = conversation_urls(conversation)
+    client.post(urls["reply"], {"body": "First answer"})
+    client.post(urls["note"], {"body": "Middle note"})
+    client.post(urls["reply"], {"body": "Second answer"})
+    html = client.get(urls["detail"]).content.decode()
+    assert html.index("First answer") < html.index("Middle note") < html.index("Second answer")
+    assert html.count("message message-outbound") == 2
+    assert html.count("message message-note") == 1
+    assert Message.objects.filter(conversation=conversation).count() == 4
+
+
+def test_account_outside_any_organisation_is_refused(db: None) -> None:
+    User.objects.create_superuser("root", password="a-long-test-password")
+    client = Client()
+    assert client.login(username="root", password="a-long-test-password")
+    assert client.get(reverse("workspace:inbox")).status_code == 403
