@@ -21,6 +21,7 @@ from calmdesk.conversations.models import (
 from calmdesk.conversations.reading import assess_for_storage, history_for, risk_from_scores
 from calmdesk.customers.models import Customer
 from calmdesk.customers.services import customer_find_or_create
+from calmdesk.followups.services import followups_from_reply
 
 MAX_BODY_CHARS = 200_000
 MAX_SUBJECT_CHARS = 300
@@ -192,6 +193,10 @@ def _receive_new(
     if assessment.get("escalate", {}).get("recommended") and conversation.priority < Priority.HIGH:
         conversation.priority = Priority.HIGH
     conversation.save()
+    # Imported here: the policy's take-over service builds on this module's services.
+    from calmdesk.policies.services import inbound_policy_apply
+
+    inbound_policy_apply(message=message, conversation=conversation)
     return ReceiveResult(
         message=message, conversation=conversation, customer=customer, created=True
     )
@@ -262,6 +267,7 @@ def reply_send(
     if conversation.assignee_id is None:
         conversation.assignee = author
     conversation.save()
+    followups_from_reply(message=message)
     audit_record(
         organisation=conversation.organisation,
         actor=author,
