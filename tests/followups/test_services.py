@@ -255,3 +255,28 @@ def test_two_workers_at_once_send_each_alert_exactly_once(
     assert Notification.objects.filter(kind="followup.overdue").count() == 2 * len(late)
     assert AuditEvent.objects.filter(action="followup.reminded").count() == len(soon)
     assert FollowUp.objects.filter(reminded_at__isnull=True, due_at__gt=now).count() == 0
+
+
+def test_reply_send_turns_the_coachs_promises_into_followups(
+    conversation,
+    agent_a: User,  # type: ignore[no-untyped-def]
+) -> None:
+    from calmdesk.conversations.services import reply_send
+
+    due = timezone.now() + timedelta(hours=5)
+    message = reply_send(
+        conversation=conversation,
+        author=agent_a,
+        body_text="I'll ring you this afternoon with the courier's answer.",
+        coaching={
+            "promises": [{"text": "I'll ring you this afternoon", "due_at": due.isoformat()}]
+        },
+    )
+    followup = FollowUp.objects.get()
+    assert (followup.promise_message, followup.due_at, followup.source) == (
+        message,
+        due,
+        FollowUpSource.PROMISE,
+    )
+    # Nothing more is written to the customer: once due, it is overdue.
+    assert followups_check(now=due + timedelta(seconds=1)).overdue == (followup.pk,)

@@ -1,0 +1,166 @@
+"""The boundary ladder and escalation, driven by real customer text through the receive service."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+
+from calmdesk.accounts.models import Organisation, Team, User
+from calmdesk.audit.models import AuditEvent
+from calmdesk.conversations.models import Priority
+from calmdesk.conversations.services import inbound_message_receive
+from calmdesk.incidents.models import Incident, IncidentKind
+from calmdesk.notifications.models import Notification
+from calmdesk.notifications.tasks import deliver_notification_email
+from calmdesk.policies.models import BoundaryStep, ConversationState
+
+pytestmark = pytest.mark.django_db
+
+
+class Thread:
+    """One customer writing into one conversation, message after message."""
+
+    def __init__(self, org: Organisation, team: Team) -> None:
+        self.org = org
+        self.team = team
+        self.conversation_id: int | None = None
+        self.count = 0
+
+    def send(self, text: str):  # type: ignore[no-untyped-def]
+        self.count += 1
+        result = inbound_message_receive(
+            organisation=self.org,
+            channel="chat",
+            external_id=f"chat-{self.count}",
+            body_text=text,
+            customer_handle="kettle-fan",
+            customer_name="Robin Vale",
+            conversation_id=self.conversation_id,
+            team=self.team,
+        )
+        self.conversation_id = result.conversation.pk
+        return result
+
+    def state(self) -> ConversationState:
+        return ConversationState.objects.get(conversation_id=self.conversation_id)
+
+
+def audit_actions(conversation_id: int) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(target_type="conversation", target_id=conversation_id)
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+
+
+def test_the_abuse_ladder_through_receive(
+    org: Organisation, team_a: Team, supervisor_a: User
+) -> None:
+    thread = Thread(org, team_a)
+
+    thread.send("This damn kettle broke again and I'm fed up.")
+    assert thread.state().boundary_step == BoundaryStep.NONE
+    assert thread.state().suggested_reply == ""
+
+    thread.send("You are a useless idiot, fix my bill.")
+    state = thread.state()
+    assert state.boundary_step == BoundaryStep.WARNED
+    assert "personal insults" in state.suggested_reply
+    assert not Incident.objects.exists()
+
+    thread.send("You're an incompetent moron and you know it.")
+    state = thread.state()
+    assert state.boundary_step == BoundaryStep.FINAL_WARNING
+    assert "last time" in state.suggested_reply
+
+    result = thread.send("Are you stupid? Seriously, what a pathetic excuse for a company.")
+    state = thread.state()
+    assert state.boundary_step == BoundaryStep.ENDED
+    assert state.abuse_strikes == 3
+    assert state.escalated and state.in_supervisor_queue
+    assert "close this conversation" in state.suggested_reply
+    assert result.conversation.priority >= Priority.HIGH
+
+    incident = Incident.objects.get(conversation_id=thread.conversation_id)
+    assert incident.kind == IncidentKind.ABUSE
+    # The record quotes the customer's own words from each insult.
+    assert "You are a useless idiot, fix my bill." in incident.customer_quotes
+    assert "You're an incompetent moron and you know it." in incident.customer_quotes
+    assert "Are you stupid?" in incident.customer_quotes
+    assert Notification.objects.filter(
+        recipient=supervisor_a, kind="conversation.escalated"
+    ).exists()
+
+    actions = audit_actions(thread.conversation_id)  # type: ignore[arg-type]
+    assert actions.count("policy.profanity_tolerated") == 1
+    assert actions.count("policy.boundary_step") == 3
+    assert "conversation.escalated" in actions
+    assert AuditEvent.objects.filter(action="incident.opened", target_id=incident.pk).exists()
+
+
+def test_a_threat_of_violence_escalates_at_once(
+    org: Organisation, team_a: Team, supervisor_a: User
+) -> None:
+    supervisor_a.email = "sam@example.com"
+    supervisor_a.save()
+    thread = Thread(org, team_a)
+    result = thread.send("I know where your office is and I will hurt you.")
+
+    state = thread.state()
+    assert state.boundary_step == BoundaryStep.THREAT
+    assert state.escalated and state.in_supervisor_queue
+    assert result.conversation.priority == Priority.URGENT
+    incident = Incident.objects.get(kind=IncidentKind.SAFETY)
+    assert "I know where your office is and I will hurt you." in incident.customer_quotes
+    notification = Notification.objects.get(kind="incident.safety")
+    assert notification.recipient == supervisor_a
+    assert notification.target_id == incident.pk
+    # The email goes out through the worker's task.
+    assert deliver_notification_email.call(notification.pk) is True
+    assert mail.outbox[0].to == ["sam@example.com"]
+    actions = audit_actions(thread.conversation_id)  # type: ignore[arg-type]
+    assert "policy.threat_escalated" in actions
+    assert "conversation.escalated" in actions
+
+
+def test_a_threat_after_warnings_still_escalates(
+    org: Organisation, team_a: Team, supervisor_a: User
+) -> None:
+    thread = Thread(org, team_a)
+    thread.send("You are a useless idiot, fix my bill.")
+    thread.send("If this isn't fixed I'm coming down there and I'll smash your face in.")
+    assert thread.state().boundary_step == BoundaryStep.THREAT
+    assert Incident.objects.filter(kind=IncidentKind.SAFETY).count() == 1
+
+
+def test_escalation_rules_through_receive(
+    org: Organisation, team_a: Team, supervisor_a: User
+) -> None:
+    thread = Thread(org, team_a)
+    first = thread.send("I will see you in court, my lawyer is ready.")
+    assert first.conversation.priority == Priority.HIGH
+    assert thread.state().fired_rules == ["legal_threat"]
+    assert Incident.objects.filter(kind=IncidentKind.LEGAL).count() == 1
+
+    first.customer.value = Decimal("2500")
+    first.customer.save()
+    second = thread.send("I'm cancelling and switching to your competitor. Never again.")
+    assert second.conversation.priority == Priority.URGENT
+    assert thread.state().fired_rules == ["legal_threat", "valuable_customer_leaving"]
+    assert "don't want to lose you" in thread.state().suggested_reply
+    fired = AuditEvent.objects.filter(action="policy.rule_fired").order_by("id")
+    assert [event.data["rule"] for event in fired] == ["legal_threat", "valuable_customer_leaving"]
+
+
+def test_a_polite_message_triggers_nothing(org: Organisation, team_a: Team) -> None:
+    thread = Thread(org, team_a)
+    result = thread.send("Hello, could you tell me when my order will arrive? Thanks!")
+    assert result.conversation.priority == Priority.NORMAL
+    state = thread.state()
+    assert (state.boundary_step, state.escalated, state.fired_rules) == (
+        BoundaryStep.NONE,
+        False,
+        [],
+    )
