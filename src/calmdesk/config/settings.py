@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "calmdesk.incidents",
     "calmdesk.followups",
     "calmdesk.notifications",
+    "calmdesk.supervision",
     "calmdesk.api",
     "calmdesk.workspace",
 ]

@@ -4,5 +4,6 @@ from calmdesk.api.views.api import api
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    path("supervision/", include("calmdesk.supervision.urls")),
     path("", include("calmdesk.workspace.urls")),
 ]
