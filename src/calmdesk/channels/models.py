@@ -1,1 +1,141 @@
-"""Stored raw email, attachments and outbound delivery state."""
+"""Stored raw email, attachments, outbound delivery state and IMAP polling state."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class RawEmailKind(models.TextChoices):
+    NEW = "new", "New customer message"
+    AUTO_REPLY = "auto-reply", "Automatic reply"
+    BOUNCE = "bounce", "Bounce"
+    REJECTED = "rejected", "Not usable (no sender)"
+
+
+class RawEmail(models.Model):
+    """Every email we accepted, byte for byte, whatever became of it.
+
+    Duplicates (the same bytes or the same Message-ID again) are not stored a
+    second time. The customer's message text is trimmed for the engine; the
+    untrimmed text and the raw bytes stay here.
+    """
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="raw_emails"
+    )
+    # SET_NULL: deleting a message must not delete the evidence of what was sent to us.
+    message = models.OneToOneField(
+        "conversations.Message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="raw_email",
+    )
+    conversation = models.ForeignKey(
+        "conversations.Conversation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="raw_emails",
+    )
+    kind = models.CharField(max_length=16, choices=RawEmailKind.choices)
+    kind_reason = models.CharField(max_length=200, blank=True)
+    # The Message-ID, or a hash of the bytes when the email had none.
+    external_id = models.CharField(max_length=300)
+    sha256 = models.CharField(max_length=64)
+    raw = models.BinaryField()
+    size = models.PositiveIntegerField()
+    # True when the email was larger than the limit and only its headers were kept.
+    truncated = models.BooleanField(default=False)
+    defects = models.JSONField(default=list, blank=True)
+    from_address = models.CharField(max_length=320, blank=True)
+    reply_to_address = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=1000, blank=True)
+    # Message-ID chain to put in References when we answer this email.
+    references = models.JSONField(default=list, blank=True)
+    full_text = models.TextField(blank=True)
+    trimmed = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "sha256"], name="rawemail_unique_bytes"
+            ),
+        ]
+        indexes = [models.Index(fields=["organisation", "external_id"], name="rawemail_org_extid")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} email {self.external_id}"
+
+
+class EmailAttachment(models.Model):
+    raw_email = models.ForeignKey(RawEmail, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        "conversations.Message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="email_attachments",
+    )
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    inline = models.BooleanField(default=False)
+    # Kept in the database so every worker and web process sees it; NULL when refused.
+    content = models.BinaryField(null=True, blank=True)
+    refused = models.BooleanField(default=False)
+    refused_reason = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    RETRYING = "retrying", "Failed, will retry"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    BOUNCED = "bounced", "Bounced"
+
+
+class EmailDelivery(models.Model):
+    """Sending one agent reply by email: its headers, its attempts and how it went."""
+
+    message = models.OneToOneField(
+        "conversations.Message", on_delete=models.CASCADE, related_name="email_delivery"
+    )
+    # Our own Message-ID (without angle brackets): customers' replies point at it.
+    message_id_header = models.CharField(max_length=300, unique=True)
+    to_address = models.CharField(max_length=320, blank=True)
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self) -> str:
+        return f"delivery of message #{self.message_id}: {self.status}"
+
+
+class ImapMailboxState(models.Model):
+    """Where polling of one configured mailbox got to (RFC 3501 UIDs)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.name

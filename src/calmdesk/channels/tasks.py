@@ -1,0 +1,29 @@
+"""Background work for the email channel: thin wrappers that take ids and call a service."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from calmdesk.channels import services
+
+
+@task()
+def deliver_email_reply(delivery_id: int) -> str:
+    """Send one agent reply by email; failures reschedule themselves with backoff."""
+    return str(services.email_delivery_attempt(delivery_id=delivery_id).status)
+
+
+@task()
+def poll_imap_mailboxes() -> list[str]:
+    """Fetch new mail from every configured IMAP mailbox once."""
+    from calmdesk.channels.imap import imap_poll_all
+
+    return [
+        f"{result.mailbox}: {result.fetched} fetched, {result.new} new"
+        for result in imap_poll_all()
+    ]
+
+
+@task()
+def retry_due_email_deliveries() -> int:
+    return services.email_deliveries_retry_due()
