@@ -1,0 +1,667 @@
+"""`coach(draft, conversation=...)`: findings, techniques, score and promises for one reply."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from calmdesk.engine.coaching.conversation import as_text, customer_texts_answered, read_turns
+from calmdesk.engine.coaching.customer import CALM, CustomerMood, combined_mood
+from calmdesk.engine.coaching.promises import find_promises, has_time_expression
+from calmdesk.engine.coaching.rules import Rule, RuleBook, rulebook
+from calmdesk.engine.coaching.text import (
+    Sentence,
+    content_stems,
+    normalise,
+    split_sentences,
+    word_count,
+)
+from calmdesk.engine.coaching.types import (
+    RULE_IDS,
+    TECHNIQUES,
+    Coaching,
+    Finding,
+    ScoreReason,
+)
+
+# Probabilities reported for a technique, by the strength of the evidence. Hand-set: a cue
+# phrase for the technique is strong evidence, its absence weak evidence against.
+P_FOUND: Final = 0.9
+P_ABSENT: Final = 0.05
+P_NEXT_STEP_TIMED: Final = 0.95
+P_NEXT_STEP_UNTIMED: Final = 0.8
+P_QUESTION_MARK: Final = 0.9
+P_POLITE_QUESTION: Final = 0.8
+P_HOLLOW_EMPATHY: Final = 0.3
+
+# Score: the techniques earn points (weights sum to 100 - base), findings cost points.
+_BASE_UPSET: Final = 50
+_WEIGHTS_UPSET: Final[dict[str, int]] = {
+    "apology": 8, "empathy": 10, "paraphrase": 8, "question": 5, "ownership": 8,
+    "next_step": 8, "thanks": 3,
+}  # fmt: skip
+_BASE_CALM: Final = 60
+_WEIGHTS_CALM: Final[dict[str, int]] = {
+    "apology": 3, "empathy": 3, "paraphrase": 4, "question": 5, "ownership": 10,
+    "next_step": 12, "thanks": 3,
+}  # fmt: skip
+_PENALTY: Final[dict[str, int]] = {"low": 4, "medium": 8, "high": 14, "blocking": 40}
+# A blocking finding caps the score: such a reply should not go out as it is.
+_BLOCKING_CAP: Final = 15
+# Above this customer anger/frustration the reply is scored as a reply to an upset customer.
+UPSET: Final = 0.35
+_RULE_ORDER: Final[dict[str, int]] = {rule_id: index for index, rule_id in enumerate(RULE_IDS)}
+
+_TECHNIQUE_OF_RULE: Final[dict[str, str]] = {
+    "apology": "apology",
+    "empathy": "empathy",
+    "paraphrase": "paraphrase",
+    "clarifying_question": "question",
+    "ownership": "ownership",
+    "next_step": "next_step",
+    "thanks": "thanks",
+}
+# Questions that overlap these findings are not genuine clarifying questions.
+_HOSTILE_RULES: Final[frozenset[str]] = frozenset(
+    {"sarcasm", "condescension", "insult", "arguing", "mirroring_hostility", "blame", "threat_back"}
+)
+_ACTION_AFTER: Final = re.compile(r"(?:\bto|\bmust|\bshould|\bthat|\byou|\bis)\s*$")
+_EMAIL: Final = re.compile(
+    r"\b[a-z0-9][a-z0-9._%+-]{0,63}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,5}\b"
+)
+# Mailboxes that belong to an organisation, not a person.
+_ROLE_MAILBOXES: Final = re.compile(
+    r"^(?:support|help|helpdesk|service|services|care|customercare|customer\.?care|"
+    r"customerservice|customer\.?service|billing|accounts?|info|contact|hello|hi|team|no-?reply|"
+    r"do-?not-?reply|sales|complaints?|returns|orders|refunds|admin|enquir(?:y|ies)|feedback|"
+    r"privacy|dpo|legal|bookings?|reservations|office|payments|claims|escalations?|"
+    r"resolutions?|[a-z]+[._-]?team)(?:[._+-][a-z0-9]+)?@"
+)
+_CAPS_WORD: Final = re.compile(r"\b[A-Z]{2,}(?:'[A-Z]+)?\b")
+# Capitalised words that are names of things, not shouting.
+_ACRONYMS: Final[frozenset[str]] = frozenset(
+    [
+        "ASAP",
+        "FAQ",
+        "FAQS",
+        "SMS",
+        "MMS",
+        "VAT",
+        "IBAN",
+        "BIC",
+        "PDF",
+        "URL",
+        "DNS",
+        "API",
+        "ID",
+        "IDS",
+        "PIN",
+        "CVV",
+        "UK",
+        "USA",
+        "US",
+        "EU",
+        "GB",
+        "NHS",
+        "HMRC",
+        "BBC",
+        "TV",
+        "OK",
+        "PM",
+        "AM",
+        "EOD",
+        "ETA",
+        "SLA",
+        "IT",
+        "HR",
+        "CEO",
+        "CFO",
+        "UPS",
+        "DHL",
+        "DPD",
+        "TNT",
+        "USPS",
+        "GPS",
+        "SIM",
+        "ATM",
+        "ISA",
+        "IRA",
+        "LLC",
+        "LTD",
+        "PLC",
+        "APR",
+        "EMI",
+        "PAYG",
+        "DD",
+        "BT",
+        "EE",
+        "O2",
+        "WIFI",
+        "WI-FI",
+        "HD",
+        "USB",
+        "PC",
+        "MAC",
+        "IOS",
+        "CRM",
+        "KYC",
+        "GDPR",
+        "ICO",
+        "FCA",
+        "CAA",
+        "RMA",
+        "SKU",
+        "QR",
+        "NFC",
+        "ISP",
+        "VPN",
+        "SSID",
+        "PPI",
+        "RSVP",
+        "PS",
+        "NB",
+        "CC",
+        "BCC",
+        "HQ",
+    ]
+)
+_BUT: Final = re.compile(r"^[\s,;:-]*(?:but|however|though|although)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    text: str
+    norm: str
+    sentences: tuple[Sentence, ...]
+    starts: tuple[int, ...]
+
+    def sentence_of(self, start: int, end: int) -> Sentence:
+        index = bisect_right(self.starts, start) - 1
+        if index >= 0:
+            sentence = self.sentences[index]
+            if sentence.start <= start < sentence.end:
+                return sentence
+        return Sentence(start, end, self.text[start:end])
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    mood: CustomerMood
+    known: bool
+    customer_norm: str
+    customer_stems: frozenset[str]
+    every_customer_norm: str
+
+    @property
+    def upset(self) -> bool:
+        """Upset customer, or unknown: the coach is built for hard conversations."""
+        return not self.known or self.mood.upset >= UPSET
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    rule: Rule
+    start: int
+    end: int
+    match_start: int
+    match_end: int
+    sentence: Sentence
+    strength: float = P_FOUND
+
+
+@lru_cache(maxsize=512)
+def _customer_stems(text: str) -> frozenset[str]:
+    return content_stems(normalise(text))
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and (text[start].isspace() or text[start] in ",;:-"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:-"):
+        end -= 1
+    return start, end
+
+
+def _pattern_hits(rule: Rule, draft: _Draft) -> list[_Hit]:
+    hits: list[_Hit] = []
+    if rule.pattern is None:
+        return hits
+    for match in rule.pattern.finditer(draft.norm):
+        start, end = _trim(draft.norm, match.start(), match.end())
+        if end <= start:
+            continue
+        sentence = draft.sentence_of(start, end)
+        if rule.exception is not None and rule.exception.search(
+            draft.norm[sentence.start : sentence.end]
+        ):
+            continue
+        hits.append(_span_hit(rule, start, end, sentence))
+    return hits
+
+
+def _span_hit(
+    rule: Rule, start: int, end: int, sentence: Sentence, strength: float = P_FOUND
+) -> _Hit:
+    if rule.span == "sentence":
+        return _Hit(rule, sentence.start, sentence.end, start, end, sentence, strength)
+    return _Hit(rule, start, end, start, end, sentence, strength)
+
+
+def _overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+# --- detectors of the good techniques -------------------------------------------------------
+
+
+def _paraphrase_hits(rule: Rule, draft: _Draft, context: _Context) -> tuple[list[_Hit], float]:
+    """Sentences that restate what the customer wrote: cue phrases and shared content words."""
+    min_shared = int(rule.param("min_shared", 2))
+    min_shared_plain = int(rule.param("min_shared_without_cue", 3))
+    min_coverage = rule.param("min_coverage_without_cue", 0.3)
+    best = 0.0
+    hits: list[_Hit] = []
+    customer = context.customer_stems
+    for sentence in draft.sentences:
+        norm = draft.norm[sentence.start : sentence.end]
+        cue = rule.pattern.search(norm) if rule.pattern is not None else None
+        if customer:
+            shared = len(content_stems(norm) & customer)
+            coverage = shared / max(1, min(len(customer), 12))
+            if cue is not None and shared >= min_shared:
+                probability = 0.9
+            elif cue is not None and shared == 1:
+                probability = 0.6
+            elif shared >= min_shared_plain and coverage >= min_coverage:
+                probability = 0.85 if shared >= 5 else 0.7
+                # A commitment that names the problem is mostly a promise, not a restatement.
+                if re.match(r"(?:i'll|i will|i've|i have|we'll|we will|let me)\b", norm):
+                    probability -= 0.2
+            elif shared >= min_shared_plain:
+                probability = 0.45
+            else:
+                probability = 0.3 if cue is not None else 0.05
+        else:
+            # No customer text to compare with: a cue over a real clause is all we can judge.
+            probability = 0.6 if cue is not None and word_count(norm) >= 5 else 0.05
+        best = max(best, probability)
+        if probability >= 0.5:
+            hits.append(
+                _Hit(
+                    rule,
+                    sentence.start,
+                    sentence.end,
+                    sentence.start,
+                    sentence.end,
+                    sentence,
+                    probability,
+                )
+            )
+    return hits, best
+
+
+def _question_hits(rule: Rule, draft: _Draft, hostile: list[_Hit]) -> list[_Hit]:
+    hits: list[_Hit] = []
+    for sentence in draft.sentences:
+        norm = draft.norm[sentence.start : sentence.end]
+        if rule.exception is not None and rule.exception.search(norm):
+            continue
+        if any(_overlaps(sentence.start, sentence.end, hit.start, hit.end) for hit in hostile):
+            continue
+        if norm.rstrip("\"')] ").endswith("?"):
+            hits.append(_span_hit(rule, sentence.start, sentence.end, sentence, P_QUESTION_MARK))
+        elif rule.pattern is not None and rule.pattern.search(norm):
+            hits.append(_span_hit(rule, sentence.start, sentence.end, sentence, P_POLITE_QUESTION))
+    return hits
+
+
+def _next_step_hits(rule: Rule, draft: _Draft) -> list[_Hit]:
+    hits: list[_Hit] = []
+    seen: set[int] = set()
+    for hit in _pattern_hits(rule, draft):
+        if hit.sentence.start in seen:
+            continue
+        seen.add(hit.sentence.start)
+        timed = has_time_expression(draft.norm[hit.sentence.start : hit.sentence.end])
+        strength = P_NEXT_STEP_TIMED if timed else P_NEXT_STEP_UNTIMED
+        hits.append(
+            _Hit(rule, hit.start, hit.end, hit.match_start, hit.match_end, hit.sentence, strength)
+        )
+    return hits
+
+
+# --- detectors of the context rules ---------------------------------------------------------
+
+
+def _hollow_hits(
+    rule: Rule, draft: _Draft, context: _Context, techniques: dict[str, float]
+) -> list[_Hit]:
+    if not context.upset or techniques["empathy"] >= 0.5 or techniques["paraphrase"] >= 0.5:
+        return []
+    if context.known and context.mood.upset < rule.param("min_customer_upset", UPSET):
+        return []
+    max_extra = int(rule.param("max_extra_words", 3))
+    hits: list[_Hit] = []
+    for hit in _pattern_hits(rule, draft):
+        rest = draft.norm[hit.match_end : hit.sentence.end]
+        if word_count(rest) <= max_extra or _BUT.match(rest):
+            hits.append(hit)
+    return hits
+
+
+def _solution_first_hits(
+    rule: Rule, draft: _Draft, context: _Context, acknowledged: list[int]
+) -> list[_Hit]:
+    if not context.known or context.mood.heat < rule.param("min_customer_heat", 0.4):
+        return []
+    solutions = _pattern_hits(rule, draft)
+    if not solutions:
+        return []
+    first = min(solutions, key=lambda hit: hit.match_start)
+    if any(position < first.match_start for position in acknowledged):
+        return []
+    return [first]
+
+
+def _no_next_step_hits(
+    rule: Rule, draft: _Draft, context: _Context, techniques: dict[str, float]
+) -> list[_Hit]:
+    if not draft.sentences:
+        return []
+    if context.known:
+        mood = context.mood
+        troubled = max(mood.negative, mood.upset) >= rule.param("min_customer_problem", 0.3)
+        asking = "?" in context.customer_norm
+        if not (troubled or asking) or (mood.gratitude >= 0.5 and mood.negative < 0.3):
+            return []
+    elif word_count(draft.text) < 4:
+        return []
+    if max(techniques["next_step"], techniques["ownership"], techniques["question"]) >= 0.5:
+        return []
+    if rule.pattern is not None and rule.pattern.search(draft.norm):
+        return []  # the reply says the problem is already solved
+    last = draft.sentences[-1]
+    return [_Hit(rule, last.start, last.end, last.start, last.end, last)]
+
+
+def _long_sentence_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
+    limit = rule.param("max_words_upset", 28) if context.upset else rule.param("max_words", 40)
+    return [
+        _Hit(rule, sentence.start, sentence.end, sentence.start, sentence.end, sentence)
+        for sentence in draft.sentences
+        if word_count(sentence.text) > limit
+    ]
+
+
+def _mirroring_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
+    hostile_customer = not context.known or context.mood.hostile >= rule.param(
+        "min_customer_hostility", 0.5
+    )
+    hits: list[_Hit] = []
+    for hit in _pattern_hits(rule, draft):
+        shouting_marks = draft.norm[hit.match_start : hit.match_end].strip("!?") == ""
+        if hostile_customer or not shouting_marks:
+            hits.append(hit)
+    if not hostile_customer:
+        return hits
+    # Shouting in capitals: two capitalised words in a row, or one long one, not an acronym.
+    run: list[re.Match[str]] = []
+    for match in _CAPS_WORD.finditer(draft.text):
+        word = match.group(0)
+        if word in _ACRONYMS:
+            run = []
+            continue
+        if run and draft.text[run[-1].end() : match.start()].strip(" ,") == "":
+            run.append(match)
+        else:
+            run = [match]
+        if len(run) == 2 or (len(run) == 1 and len(word) >= 4):
+            start = run[0].start()
+            hits.append(_span_hit(rule, start, match.end(), draft.sentence_of(start, match.end())))
+    return hits
+
+
+def _other_customer_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
+    hits: list[_Hit] = []
+    if rule.pattern is not None:
+        for match in rule.pattern.finditer(draft.norm):
+            named = [group for group in match.groups() if group]
+            # A name the customer used themselves is the customer's own data.
+            if any(name in context.every_customer_norm for name in named):
+                continue
+            start, end = _trim(draft.norm, match.start(), match.end())
+            if end > start:
+                hits.append(_span_hit(rule, start, end, draft.sentence_of(start, end)))
+    if context.known:
+        for match in _EMAIL.finditer(draft.norm):
+            address = match.group(0)
+            if _ROLE_MAILBOXES.match(address) or address in context.every_customer_norm:
+                continue
+            hits.append(
+                _span_hit(
+                    rule, match.start(), match.end(), draft.sentence_of(match.start(), match.end())
+                )
+            )
+    return hits
+
+
+# --- assembling the result ------------------------------------------------------------------
+
+
+def _action_text(draft: _Draft, hit: _Hit) -> str:
+    """What the sentence asks the customer to do, for rewrites such as 'Could you {after}?'."""
+    if _ACTION_AFTER.search(draft.norm[hit.match_start : hit.match_end]):
+        start = hit.match_end
+    else:
+        start = hit.match_start
+    action = draft.text[start : hit.sentence.end].strip(" ,;:-\n").rstrip(".!?\"' ").strip()
+    action = re.sub(r"^(?:please|just|simply)\s+", "", action, flags=re.IGNORECASE)
+    if len(action.split()) < 2:
+        return ""
+    if (
+        len(action) > 1
+        and action[0].isupper()
+        and not action[1].isupper()
+        and not action.startswith("I ")
+    ):
+        action = action[0].lower() + action[1:]
+    return action
+
+
+def _rewrites(draft: _Draft, hit: _Hit) -> tuple[str, ...]:
+    rewrites: list[str] = []
+    for template in hit.rule.rewrites:
+        text = template
+        if "{after}" in text:
+            action = _action_text(draft, hit)
+            if not action:
+                continue
+            text = text.replace("{after}", action)
+        text = text.replace("{sentence}", hit.sentence.text.strip())
+        text = text.replace("{match}", draft.text[hit.match_start : hit.match_end])
+        rewrites.append(text)
+    return tuple(rewrites)
+
+
+def _finding(draft: _Draft, hit: _Hit) -> Finding:
+    rule = hit.rule
+    return Finding(
+        rule=rule.id,
+        kind=rule.kind,
+        severity=rule.severity,
+        start=hit.start,
+        end=hit.end,
+        text=draft.text[hit.start : hit.end],
+        explanation=rule.explanation,
+        rewrites=_rewrites(draft, hit) if rule.kind == "avoid" else (),
+    )
+
+
+def _dedupe(hits: list[_Hit]) -> list[_Hit]:
+    """One finding per rule per place: overlapping hits of the same rule keep the first."""
+    kept: list[_Hit] = []
+    last_end: dict[str, int] = {}
+    for hit in sorted(hits, key=lambda item: (item.start, -item.end)):
+        if hit.start < last_end.get(hit.rule.id, -1):
+            continue
+        kept.append(hit)
+        last_end[hit.rule.id] = hit.end
+    return kept
+
+
+def _score(
+    techniques: dict[str, float], avoid: list[Finding], context: _Context
+) -> tuple[int, tuple[ScoreReason, ...]]:
+    upset = context.upset
+    base = _BASE_UPSET if upset else _BASE_CALM
+    weights = _WEIGHTS_UPSET if upset else _WEIGHTS_CALM
+    reasons = [
+        ScoreReason(
+            base,
+            "starting point for a reply to an upset customer"
+            if upset
+            else "starting point for a reply to a calm customer",
+        )
+    ]
+    total = base
+    for technique in TECHNIQUES:
+        probability = techniques[technique]
+        if probability >= 0.5:
+            points = round(weights[technique] * probability)
+            total += points
+            reasons.append(ScoreReason(points, f"uses {technique.replace('_', ' ')}"))
+    per_rule: dict[str, int] = {}
+    for finding in avoid:
+        per_rule[finding.rule] = per_rule.get(finding.rule, 0) + 1
+        if per_rule[finding.rule] > 2:
+            continue  # the same mistake repeated says little more
+        points = _PENALTY[finding.severity]
+        total -= points
+        reasons.append(
+            ScoreReason(-points, f"{finding.rule.replace('_', ' ')}: {finding.text[:60]!r}")
+        )
+    if any(finding.severity == "blocking" for finding in avoid) and total > _BLOCKING_CAP:
+        reasons.append(
+            ScoreReason(_BLOCKING_CAP - total, "blocking finding: must not be sent as written")
+        )
+        total = _BLOCKING_CAP
+    return max(0, min(100, total)), tuple(reasons)
+
+
+def _resolve_now(now: datetime | None, timezone: str) -> datetime:
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ValueError(
+            f"unknown time zone {timezone!r}: use an IANA name such as 'Europe/London'"
+        ) from exc
+    if now is None:
+        return datetime.now(zone)
+    if now.tzinfo is None:
+        return now.replace(tzinfo=zone)
+    return now.astimezone(zone)
+
+
+def _context(conversation: Iterable[Any]) -> _Context:
+    turns = read_turns(conversation)
+    answered = customer_texts_answered(turns)
+    if not answered:
+        return _Context(CALM, False, "", frozenset(), "")
+    joined = "\n".join(answered)
+    every = "\n".join(turn.text for turn in turns if turn.role == "customer")
+    stems = frozenset().union(*(_customer_stems(text) for text in answered))
+    return _Context(combined_mood(answered), True, normalise(joined), stems, normalise(every))
+
+
+def coach(
+    draft: Any,
+    *,
+    conversation: Iterable[Any] = (),
+    now: datetime | None = None,
+    timezone: str = "UTC",
+    book: RuleBook | None = None,
+) -> Coaching:
+    """Coach one draft reply to a (possibly upset) customer.
+
+    `conversation` is the thread so far, oldest first: (role, text) pairs or objects with
+    `.role`/`.text`, role "customer" or "agent". `now` is the draft's timestamp (naive means
+    in `timezone`); promises' due times are resolved against it. Any text is accepted.
+    """
+    moment = _resolve_now(now, timezone)
+    rules = book or rulebook()
+    text = as_text(draft)
+    norm = normalise(text)
+    sentences = split_sentences(text)
+    the_draft = _Draft(text, norm, sentences, tuple(sentence.start for sentence in sentences))
+    context = _context(conversation)
+
+    hits: list[_Hit] = []
+    for rule in rules.rules.values():
+        if rule.detector == "pattern":
+            hits.extend(_pattern_hits(rule, the_draft))
+    hits.extend(_other_customer_hits(rules["other_customer_data"], the_draft, context))
+    hits.extend(_mirroring_hits(rules["mirroring_hostility"], the_draft, context))
+
+    hostile = [hit for hit in hits if hit.rule.id in _HOSTILE_RULES]
+    hits.extend(_question_hits(rules["clarifying_question"], the_draft, hostile))
+    hits.extend(_next_step_hits(rules["next_step"], the_draft))
+    paraphrases, paraphrase_probability = _paraphrase_hits(rules["paraphrase"], the_draft, context)
+    hits.extend(paraphrases)
+
+    # A good technique undone by a bad one in the same sentence does not count.
+    avoid_hits = [hit for hit in hits if hit.rule.kind == "avoid"]
+    hits = [
+        hit
+        for hit in hits
+        if not hit.rule.suppressed_by
+        or not any(
+            other.rule.id in hit.rule.suppressed_by
+            and _overlaps(other.start, other.end, hit.sentence.start, hit.sentence.end)
+            for other in avoid_hits
+        )
+    ]
+
+    techniques = {technique: P_ABSENT for technique in TECHNIQUES}
+    for hit in hits:
+        technique = _TECHNIQUE_OF_RULE.get(hit.rule.id)
+        if technique is not None:
+            techniques[technique] = max(techniques[technique], hit.strength)
+    techniques["paraphrase"] = max(P_ABSENT, paraphrase_probability)
+    hollow = _hollow_hits(rules["hollow_sympathy"], the_draft, context, techniques)
+    hollow_pattern = rules["hollow_sympathy"].pattern
+    if techniques["empathy"] < P_HOLLOW_EMPATHY and hollow_pattern and hollow_pattern.search(norm):
+        # A stock "I understand" is a little empathy, not none.
+        techniques["empathy"] = P_HOLLOW_EMPATHY
+    hits.extend(hollow)
+
+    acknowledged = [
+        hit.match_start for hit in hits if hit.rule.id in ("apology", "empathy", "paraphrase")
+    ]
+    hits.extend(
+        _solution_first_hits(
+            rules["solution_before_acknowledgement"], the_draft, context, acknowledged
+        )
+    )
+    hits.extend(_no_next_step_hits(rules["no_next_step"], the_draft, context, techniques))
+    if context.upset:
+        hits.extend(_pattern_hits(rules["jargon"], the_draft))
+    hits.extend(_long_sentence_hits(rules["long_sentences"], the_draft, context))
+
+    findings = [_finding(the_draft, hit) for hit in _dedupe(hits)]
+    findings.sort(key=lambda finding: (finding.start, finding.end, _RULE_ORDER[finding.rule]))
+    avoid = [finding for finding in findings if finding.kind == "avoid"]
+    score, reasons = _score(techniques, avoid, context)
+    return Coaching(
+        findings=tuple(findings),
+        techniques=techniques,
+        score=score,
+        reasons=reasons,
+        promises=find_promises(text, norm, sentences, moment),
+        customer_anger=context.mood.anger,
+    )
