@@ -30,3 +30,4 @@ __all__ = [
     "assess",
     "assess_many",
 ]
+from calmdesk.engine.coaching import Coaching, PlaybookState, coach, playbook  # noqa: F401
