@@ -1,0 +1,208 @@
+"""Measure the coach on the hand-labelled reply set (`devsets/agent_replies.jsonl`).
+
+A predicted finding matches a labelled one when the rule is the same and the spans overlap.
+Techniques are compared at probability 0.5. `report(console)` prints the tables that
+`calmdesk evaluate` shows; `evaluate()` returns the numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from calmdesk.engine.coaching.coach import coach
+from calmdesk.engine.coaching.types import RULE_IDS, TECHNIQUES
+
+TECHNIQUE_THRESHOLD = 0.5
+
+
+@dataclass(slots=True)
+class Counts:
+    """Matches for one rule or technique: predicted/labelled totals and their matches."""
+
+    predicted: int = 0
+    predicted_matched: int = 0
+    labelled: int = 0
+    labelled_matched: int = 0
+
+    @property
+    def precision(self) -> float | None:
+        return self.predicted_matched / self.predicted if self.predicted else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.labelled_matched / self.labelled if self.labelled else None
+
+    @property
+    def f1(self) -> float | None:
+        precision, recall = self.precision, self.recall
+        if precision is None or recall is None or precision + recall == 0:
+            return None
+        return 2 * precision * recall / (precision + recall)
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationResult:
+    replies: int
+    rules: Mapping[str, Counts]
+    techniques: Mapping[str, Counts]
+    blocking: Counts
+    skipped_labels: int
+    source: str
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _default_path() -> Path | None:
+    candidate = resources.files("calmdesk.engine") / "devsets" / "agent_replies.jsonl"
+    path = Path(str(candidate))
+    return path if path.is_file() else None
+
+
+def _records(path: Path) -> Iterable[tuple[int, dict[str, Any] | None]]:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                yield number, None
+                continue
+            yield number, record if isinstance(record, dict) else None
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def evaluate(path: Path | None = None) -> EvaluationResult | None:
+    """Compare the coach with the labels; None when there is no development set."""
+    path = path or _default_path()
+    if path is None or not path.is_file():
+        return None
+    rules = {rule_id: Counts() for rule_id in RULE_IDS}
+    techniques = {technique: Counts() for technique in TECHNIQUES}
+    blocking = Counts()
+    replies = skipped = 0
+    problems: list[str] = []
+    for number, record in _records(path):
+        draft = record.get("draft") if record else None
+        if record is None or not isinstance(draft, str):
+            problems.append(f"line {number}: not a reply record")
+            continue
+        replies += 1
+        customer = record.get("customer")
+        conversation = [("customer", customer)] if isinstance(customer, str) and customer else []
+        coaching = coach(draft, conversation=conversation)
+
+        labelled: list[tuple[str, tuple[int, int]]] = []
+        for label in record.get("findings") or []:
+            rule, text = label.get("rule"), label.get("text")
+            position = draft.find(text) if isinstance(text, str) and text else -1
+            if rule not in rules or position < 0:
+                skipped += 1
+                continue
+            labelled.append((rule, (position, position + len(text))))
+        predicted = [(f.rule, (f.start, f.end)) for f in coaching.findings]
+        for rule, span in predicted:
+            rules[rule].predicted += 1
+            if any(rule == other and _overlap(span, other_span) for other, other_span in labelled):
+                rules[rule].predicted_matched += 1
+        for rule, span in labelled:
+            rules[rule].labelled += 1
+            if any(rule == other and _overlap(span, other_span) for other, other_span in predicted):
+                rules[rule].labelled_matched += 1
+
+        labels = record.get("techniques") or {}
+        for technique in TECHNIQUES:
+            said = coaching.techniques[technique] >= TECHNIQUE_THRESHOLD
+            truth = bool(labels.get(technique))
+            counts = techniques[technique]
+            counts.predicted += said
+            counts.labelled += truth
+            counts.predicted_matched += said and truth
+            counts.labelled_matched += said and truth
+        said_blocking = bool(coaching.blocking)
+        truth_blocking = bool(record.get("blocking"))
+        blocking.predicted += said_blocking
+        blocking.labelled += truth_blocking
+        blocking.predicted_matched += said_blocking and truth_blocking
+        blocking.labelled_matched += said_blocking and truth_blocking
+    return EvaluationResult(
+        replies=replies,
+        rules=rules,
+        techniques=techniques,
+        blocking=blocking,
+        skipped_labels=skipped,
+        source=str(path),
+        problems=tuple(problems),
+    )
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def report(console: Console, path: Path | None = None) -> EvaluationResult | None:
+    """Print per-rule precision/recall and per-technique P/R/F1 for the reply coach."""
+    result = evaluate(path)
+    if result is None:
+        console.print("[yellow]reply coach: no development set (devsets/agent_replies.jsonl)[/]")
+        return None
+    console.print(
+        f"[bold]Reply coach[/] on {result.replies} labelled replies ({result.source}); "
+        "a finding matches a label with the same rule and an overlapping span."
+    )
+    rules_table = Table(title="Coach rules: precision / recall")
+    for column in ("rule", "kind", "predicted", "labelled", "precision", "recall", "F1"):
+        rules_table.add_column(column, justify="left" if column in ("rule", "kind") else "right")
+    for rule_id, counts in result.rules.items():
+        kind = "good" if rule_id in ("apology", "empathy", "paraphrase", "clarifying_question",
+                                     "ownership", "next_step", "thanks") else "avoid"  # fmt: skip
+        rules_table.add_row(
+            rule_id,
+            kind,
+            str(counts.predicted),
+            str(counts.labelled),
+            _cell(counts.precision),
+            _cell(counts.recall),
+            _cell(counts.f1),
+        )
+    console.print(rules_table)
+    techniques_table = Table(title=f"Coach techniques at p >= {TECHNIQUE_THRESHOLD}")
+    for column in ("technique", "predicted", "labelled", "precision", "recall", "F1"):
+        techniques_table.add_column(column, justify="left" if column == "technique" else "right")
+    for technique, counts in result.techniques.items():
+        techniques_table.add_row(
+            technique,
+            str(counts.predicted),
+            str(counts.labelled),
+            _cell(counts.precision),
+            _cell(counts.recall),
+            _cell(counts.f1),
+        )
+    blocking = result.blocking
+    techniques_table.add_row(
+        "[bold]blocking (reply level)[/]",
+        str(blocking.predicted),
+        str(blocking.labelled),
+        _cell(blocking.precision),
+        _cell(blocking.recall),
+        _cell(blocking.f1),
+    )
+    console.print(techniques_table)
+    if result.skipped_labels:
+        console.print(
+            f"[yellow]{result.skipped_labels} labelled findings skipped "
+            "(unknown rule or text not found in the draft)[/]"
+        )
+    for problem in result.problems[:10]:
+        console.print(f"[red]{problem}[/]")
+    return result
