@@ -74,8 +74,10 @@ def test_persona_profiles_exist_for_every_type_and_persona_lines_come_first():
     assert abusive.lines["dismissed"][0].startswith("Calm down? Who do you think")
     # Common lines fill in behind the persona's own.
     assert (
-        "Don't tell me to calm down. I have every reason to be upset." in abusive.lines["dismissed"]
+        "Don't tell me to calm down. I have every reason to be upset."
+        in abusive.common["dismissed"]
     )
+    assert all(profile.common["stalled"] for profile in profiles.values())
     assert profiles["impatient"].drain > profiles["confused"].drain
 
 

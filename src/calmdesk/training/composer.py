@@ -48,24 +48,35 @@ class Composer:
     rng: random.Random
     used: set[str] = field(default_factory=set)
 
-    def _bank(self, name: str) -> Sequence[str]:
-        own = self.scenario.lines.get(name, ())
-        return (*own, *self.profile.lines.get(name, ()))
+    def _tiers(self, name: str) -> tuple[Sequence[str], ...]:
+        """The bank's lines from the most specific source to the most general."""
+        return (
+            self.scenario.lines.get(name, ()),
+            self.profile.lines.get(name, ()),
+            self.profile.common.get(name, ()),
+        )
+
+    def _fresh(self, name: str) -> list[str]:
+        for tier in self._tiers(name):
+            fresh = [line for line in tier if line not in self.used]
+            if fresh:
+                return fresh
+        return []
 
     def pick(self, name: str, *fallbacks: str, in_order: bool = False) -> str | None:
         """A line from the bank, preferring ones not said yet in this session.
 
-        When every line of the bank has been said, a fresh line from the first
-        fallback bank that still has one is used, and only then a repeat.
+        The scenario's own lines come first, then the persona's, then the shared
+        ones. When every line of the bank has been said, a fresh line from the
+        first fallback bank that still has one is used, and only then a repeat.
         """
-        bank = self._bank(name)
-        fresh = [line for line in bank if line not in self.used]
-        if not fresh:
-            for fallback in fallbacks:
-                fresh = [line for line in self._bank(fallback) if line not in self.used]
-                if fresh:
-                    break
-        pool = fresh or list(bank)
+        pool = self._fresh(name)
+        for fallback in fallbacks:
+            if pool:
+                break
+            pool = self._fresh(fallback)
+        if not pool:
+            pool = [line for tier in self._tiers(name) for line in tier]
         if not pool:
             return None
         line = pool[0] if in_order else self.rng.choice(pool)

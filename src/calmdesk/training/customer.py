@@ -104,10 +104,13 @@ class PersonaProfile:
     inflame: float
     trust: float
     drain: float
+    # The persona's own lines, said first; then the reactions every persona shares.
     lines: Mapping[str, tuple[str, ...]]
+    common: Mapping[str, tuple[str, ...]]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lines", MappingProxyType(dict(self.lines)))
+        object.__setattr__(self, "common", MappingProxyType(dict(self.common)))
 
 
 REACTION_BANKS: Final[tuple[str, ...]] = (
@@ -153,16 +156,18 @@ def load_profiles() -> Mapping[str, PersonaProfile]:
                 problems.append(f"{persona_type}.{key} must be a number of 0 or more")
                 value = 1.0
             numbers[key] = float(value)
-        lines = {bank: tuple(common.get(bank, ())) for bank in REACTION_BANKS}
+        lines: dict[str, tuple[str, ...]] = {}
         for bank, value in entry.get("lines", {}).items():
             if bank not in REACTION_BANKS:
                 problems.append(f"{persona_type}.lines.{bank} is not a reaction bank")
             elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 problems.append(f"{persona_type}.lines.{bank} must be a list of strings")
             else:
-                # Persona lines come first and are preferred; common ones fill in.
-                lines[bank] = (*value, *lines[bank])
-        profiles[persona_type] = PersonaProfile(type=persona_type, lines=lines, **numbers)
+                lines[bank] = tuple(value)
+        shared = {bank: tuple(common.get(bank, ())) for bank in REACTION_BANKS}
+        profiles[persona_type] = PersonaProfile(
+            type=persona_type, lines=lines, common=shared, **numbers
+        )
     if problems:
         raise ScenarioError(source, problems)
     return MappingProxyType(profiles)
@@ -319,7 +324,13 @@ def react(
     """The customer's new state after one trainee reply, with every cause named."""
     effects: list[Effect] = []
     hostile = reading.hostile
-    abusive_unchecked = scenario.goal == "boundary" and not progress.boundary_set
+    boundary_now = reading.boundary is not None and not hostile
+    abusive_unchecked = (
+        scenario.goal == "boundary" and not progress.boundary_set and not boundary_now
+    )
+    # Handing a threat to a supervisor or security is the right move, not a fix
+    # offered too early.
+    escalating = scenario.goal == "escalate" and reading.escalation is not None
 
     def calm(cause: str, note: str, delta: tuple[float, float, float], quote: str = "") -> None:
         anger, trust, patience = delta
@@ -346,7 +357,7 @@ def react(
         _weakened(t, CALMING[t], progress)[0] * profile.calm for t in acknowledging
     )
     lands = heard_before or (heard_now and anger_after_ack < STILL_HEATED)
-    too_soon = reading.proposes and not hostile and not lands
+    too_soon = reading.proposes and not hostile and not lands and not escalating
 
     # Warmth in a reply that also attacks is not heard; ownership in a fix that
     # comes too soon is part of the fix and does not land either.
@@ -393,7 +404,7 @@ def react(
 
     boundary_set = progress.boundary_set
     if reading.boundary is not None and not hostile and not progress.boundary_set:
-        if scenario.goal == "boundary":
+        if scenario.goal in ("boundary", "escalate"):
             calm(
                 "boundary",
                 "You named the behaviour that has to stop and stayed willing to help.",
@@ -416,9 +427,14 @@ def react(
                 )
             )
 
+    counted: set[str] = set()
     for harm in reading.harms:
-        if too_soon and harm.rule == "solution_before_acknowledgement":
-            continue  # already counted above, with the simulator's own reason
+        # One rule counts once per reply, however many phrases show it.
+        if harm.rule in counted:
+            continue
+        counted.add(harm.rule)
+        if (too_soon or escalating) and harm.rule == "solution_before_acknowledgement":
+            continue  # counted above with the simulator's own reason, or not a fault here
         delta = INFLAMING.get(harm.rule, (4.0, -3.0, -2.0))
         effects.append(
             Effect(

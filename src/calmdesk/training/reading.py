@@ -76,7 +76,7 @@ class ReplyReading:
 
 
 HOSTILE_RULES: Final[frozenset[str]] = frozenset(
-    {"mirroring_hostility", "sarcasm", "condescension", "insult", "threat_back"}
+    {"mirroring_hostility", "sarcasm", "insult", "threat_back"}
 )
 
 # Setting a boundary: naming the behaviour that has to stop, and what happens if
