@@ -108,7 +108,12 @@ class Condition:
 
     def describe(self) -> str:
         symbols = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<", "eq": "=", "in": "in"}
-        value = ", ".join(self.value) if isinstance(self.value, tuple) else self.value
+        if isinstance(self.value, tuple):
+            value = ", ".join(self.value)
+        elif isinstance(self.value, float):
+            value = f"{self.value:g}"
+        else:
+            value = self.value
         return f"{self.fact} {symbols[self.operator]} {value}"
 
 

@@ -1,5 +1,43 @@
 from django.urls import path
 
+from calmdesk.supervision import views
+
 app_name = "supervision"
 
-urlpatterns: list[object] = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("incidents/", views.incidents, name="incidents"),
+    path("incidents/<int:incident_id>/", views.incident_detail, name="incident"),
+    path(
+        "incidents/<int:incident_id>/status/",
+        views.incident_transition_view,
+        name="incident-status",
+    ),
+    path("incidents/<int:incident_id>/note/", views.incident_note_view, name="incident-note"),
+    path("incidents/<int:incident_id>/record/", views.incident_record_view, name="incident-record"),
+    path("incidents/<int:incident_id>/action/", views.incident_action_view, name="incident-action"),
+    path(
+        "conversations/<int:conversation_id>/report/",
+        views.conversation_report,
+        name="conversation-report",
+    ),
+    path(
+        "conversations/<int:conversation_id>/take-over/",
+        views.conversation_take_over_view,
+        name="conversation-take-over",
+    ),
+    path(
+        "conversations/<int:conversation_id>/step-away/",
+        views.conversation_step_away_view,
+        name="conversation-step-away",
+    ),
+    path(
+        "conversations/<int:conversation_id>/followups/",
+        views.followup_add,
+        name="conversation-followup",
+    ),
+    path("followups/", views.followups, name="followups"),
+    path("followups/<int:followup_id>/close/", views.followup_close_view, name="followup-close"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("policy/", views.policy, name="policy"),
+]

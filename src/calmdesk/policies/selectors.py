@@ -1,0 +1,70 @@
+"""Reads of where conversations stand with the policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from calmdesk.accounts.models import User
+from calmdesk.conversations.models import OPEN_STATUSES, Conversation
+from calmdesk.conversations.selectors import visible_conversations
+from calmdesk.policies.models import BoundaryStep, ConversationState
+
+
+@dataclass(frozen=True)
+class PolicyStateView:
+    """What the API and the conversation page show about the policy's actions."""
+
+    escalated: bool
+    escalation_reasons: tuple[str, ...]
+    boundary_step: str
+    abuse_strikes: int
+    in_supervisor_queue: bool
+    suggested_reply: str
+    suggested_reply_reason: str
+    fired_rules: tuple[str, ...]
+    taken_over_by_id: int | None
+
+
+NO_STATE = PolicyStateView(
+    escalated=False,
+    escalation_reasons=(),
+    boundary_step=BoundaryStep.NONE,
+    abuse_strikes=0,
+    in_supervisor_queue=False,
+    suggested_reply="",
+    suggested_reply_reason="",
+    fired_rules=(),
+    taken_over_by_id=None,
+)
+
+
+def policy_state(conversation: Conversation) -> PolicyStateView:
+    """The policy's state of a conversation the caller has already been allowed to see."""
+    state = ConversationState.objects.filter(conversation=conversation).first()
+    if state is None:
+        return NO_STATE
+    return PolicyStateView(
+        escalated=state.escalated,
+        escalation_reasons=tuple(state.escalation_reasons),
+        boundary_step=state.boundary_step,
+        abuse_strikes=state.abuse_strikes,
+        in_supervisor_queue=state.in_supervisor_queue,
+        suggested_reply=state.suggested_reply,
+        suggested_reply_reason=state.suggested_reply_reason,
+        fired_rules=tuple(state.fired_rules),
+        taken_over_by_id=state.taken_over_by_id,
+    )
+
+
+def supervisor_queue(user: User) -> QuerySet[ConversationState]:
+    """Open escalated or handed-over conversations the user may see, most urgent first."""
+    return (
+        ConversationState.objects.filter(
+            conversation__in=visible_conversations(user).filter(status__in=OPEN_STATUSES),
+            in_supervisor_queue=True,
+        )
+        .select_related("conversation__customer", "conversation__team", "conversation__assignee")
+        .order_by("-conversation__priority", "escalated_at", "id")
+    )

@@ -1,0 +1,316 @@
+"""The supervisor's side in the web UI: dashboard, incidents, follow-ups, policy.
+
+Views only translate: parse a form, call one selector or service, render. Reads go
+through scoped selectors and `access_*`, so another team's incident is a 404 exactly
+like a missing one; role checks live in the services and surface here as 403s.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages as flash
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from calmdesk.accounts.models import Role, User
+from calmdesk.conversations.selectors import access_conversation
+from calmdesk.followups.models import FollowUp
+from calmdesk.followups.selectors import followup_list, visible_followups
+from calmdesk.followups.services import FollowUpError, followup_close, followup_create
+from calmdesk.incidents.models import IncidentKind, IncidentStatus
+from calmdesk.incidents.selectors import access_incident, incident_list
+from calmdesk.incidents.services import (
+    STATUS_ORDER,
+    IncidentError,
+    IncidentPermissionDenied,
+    incident_action_add,
+    incident_note_add,
+    incident_open,
+    incident_record_update,
+    incident_transition,
+)
+from calmdesk.notifications.selectors import user_notifications
+from calmdesk.policies.document import policy_parse
+from calmdesk.policies.models import Policy
+from calmdesk.policies.services import (
+    PolicyPermissionDenied,
+    conversation_step_away,
+    conversation_take_over,
+    policy_raw_get,
+    policy_update,
+)
+from calmdesk.supervision.forms import (
+    ActionForm,
+    FollowUpCloseForm,
+    FollowUpForm,
+    IncidentFilterForm,
+    NoteForm,
+    PolicyForm,
+    RecordForm,
+    TransitionForm,
+)
+from calmdesk.supervision.selectors import dashboard_for
+from calmdesk.workspace.views import HtmxHttpRequest, staff_view, wants_partial
+
+LIST_ROWS = 200
+
+
+def _require_lead(user: User) -> None:
+    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise PermissionDenied("The supervisor dashboard is for supervisors and admins.")
+
+
+# -- dashboard -----------------------------------------------------------------------
+
+
+@require_GET
+@staff_view
+def dashboard(request: HtmxHttpRequest, user: User) -> HttpResponse:
+    _require_lead(user)
+    template = "supervision/dashboard.html"
+    if wants_partial(request):
+        template += "#dashboard-panels"
+    return render(request, template, {"board": dashboard_for(user), "now": timezone.now()})
+
+
+# -- incidents -----------------------------------------------------------------------
+
+
+@require_GET
+@staff_view
+def incidents(request: HtmxHttpRequest, user: User) -> HttpResponse:
+    form = IncidentFilterForm(request.GET)
+    rows = list(incident_list(user, form.filters())[:LIST_ROWS])
+    return render(request, "supervision/incident_list.html", {"form": form, "incidents": rows})
+
+
+def _next_statuses(status: str) -> list[tuple[str, str]]:
+    if status == IncidentStatus.CLOSED:
+        return [(IncidentStatus.OPEN, "Reopen")]
+    later = STATUS_ORDER[STATUS_ORDER.index(status) + 1 :]
+    return [(s, IncidentStatus(s).label) for s in later]
+
+
+@require_GET
+@staff_view
+def incident_detail(request: HtmxHttpRequest, user: User, incident_id: int) -> HttpResponse:
+    incident = access_incident(user, incident_id)
+    can_work = user.role in (Role.SUPERVISOR, Role.ADMIN)
+    context = {
+        "incident": incident,
+        "notes": list(incident.notes.select_related("author")),
+        "actions": list(incident.actions.select_related("created_by")),
+        "can_work": can_work,
+        "statuses": IncidentStatus.choices,
+        "next_statuses": _next_statuses(incident.status) if can_work else [],
+        "record_form": RecordForm(
+            initial={"summary": incident.summary, "outcome": incident.outcome}
+        ),
+        "note_form": NoteForm(),
+        "action_form": ActionForm(),
+        "transition_form": TransitionForm(),
+    }
+    return render(request, "supervision/incident_detail.html", context)
+
+
+def _incident_post(
+    request: HtmxHttpRequest, user: User, incident_id: int, form_class: type, act: object
+) -> HttpResponse:
+    incident = access_incident(user, incident_id)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                flash.error(request, error)
+        return redirect("supervision:incident", incident_id=incident.pk)
+    try:
+        act(incident, form.cleaned_data)  # type: ignore[operator]
+    except IncidentPermissionDenied as denied:
+        raise PermissionDenied(str(denied)) from denied
+    except IncidentError as error:
+        flash.error(request, str(error))
+    return redirect("supervision:incident", incident_id=incident.pk)
+
+
+@require_POST
+@staff_view
+def incident_transition_view(
+    request: HtmxHttpRequest, user: User, incident_id: int
+) -> HttpResponse:
+    def act(incident, data):  # type: ignore[no-untyped-def]
+        incident_transition(incident=incident, actor=user, status=data["status"], note=data["note"])
+        flash.success(request, f"Incident marked {IncidentStatus(data['status']).label.lower()}.")
+
+    return _incident_post(request, user, incident_id, TransitionForm, act)
+
+
+@require_POST
+@staff_view
+def incident_note_view(request: HtmxHttpRequest, user: User, incident_id: int) -> HttpResponse:
+    def act(incident, data):  # type: ignore[no-untyped-def]
+        incident_note_add(incident=incident, actor=user, body=data["body"])
+
+    return _incident_post(request, user, incident_id, NoteForm, act)
+
+
+@require_POST
+@staff_view
+def incident_record_view(request: HtmxHttpRequest, user: User, incident_id: int) -> HttpResponse:
+    def act(incident, data):  # type: ignore[no-untyped-def]
+        incident_record_update(
+            incident=incident, actor=user, summary=data["summary"], outcome=data["outcome"]
+        )
+        flash.success(request, "Record saved.")
+
+    return _incident_post(request, user, incident_id, RecordForm, act)
+
+
+@require_POST
+@staff_view
+def incident_action_view(request: HtmxHttpRequest, user: User, incident_id: int) -> HttpResponse:
+    def act(incident, data):  # type: ignore[no-untyped-def]
+        incident_action_add(incident=incident, actor=user, description=data["description"])
+
+    return _incident_post(request, user, incident_id, ActionForm, act)
+
+
+@require_POST
+@staff_view
+def conversation_report(request: HtmxHttpRequest, user: User, conversation_id: int) -> HttpResponse:
+    """An agent reports an incident from a conversation; the record is drafted for them."""
+    conversation = access_conversation(user, conversation_id)
+    kind = request.POST.get("kind", IncidentKind.COMPLAINT)
+    reason = (request.POST.get("reason") or "").strip()[:200] or "Reported by the agent."
+    if kind not in IncidentKind.values:
+        flash.error(request, "Choose a kind of incident.")
+        return redirect("workspace:conversation", conversation_id=conversation.pk)
+    incident = incident_open(conversation=conversation, kind=kind, reason=reason, opened_by=user)
+    flash.success(request, "Incident drafted from the conversation: please complete the record.")
+    return redirect("supervision:incident", incident_id=incident.pk)
+
+
+# -- protecting the agent ------------------------------------------------------------
+
+
+@require_POST
+@staff_view
+def conversation_take_over_view(
+    request: HtmxHttpRequest, user: User, conversation_id: int
+) -> HttpResponse:
+    conversation = access_conversation(user, conversation_id)
+    try:
+        conversation_take_over(conversation=conversation, supervisor=user)
+    except PolicyPermissionDenied as denied:
+        raise PermissionDenied(str(denied)) from denied
+    flash.success(request, "You have taken over this conversation.")
+    return redirect("workspace:conversation", conversation_id=conversation.pk)
+
+
+@require_POST
+@staff_view
+def conversation_step_away_view(
+    request: HtmxHttpRequest, user: User, conversation_id: int
+) -> HttpResponse:
+    conversation = access_conversation(user, conversation_id)
+    try:
+        conversation_step_away(conversation=conversation, agent=user)
+    except PolicyPermissionDenied as denied:
+        raise PermissionDenied(str(denied)) from denied
+    flash.success(request, "You have stepped away; a supervisor will pick this conversation up.")
+    return redirect("workspace:inbox")
+
+
+# -- follow-ups ----------------------------------------------------------------------
+
+
+@require_GET
+@staff_view
+def followups(request: HtmxHttpRequest, user: User) -> HttpResponse:
+    overdue = request.GET.get("overdue") in {"1", "true", "on"}
+    rows = list(
+        followup_list(user, overdue=overdue).select_related(
+            "conversation__customer", "conversation__assignee"
+        )[:LIST_ROWS]
+    )
+    context = {"followups": rows, "overdue": overdue, "now": timezone.now()}
+    return render(request, "supervision/followup_list.html", context)
+
+
+@require_POST
+@staff_view
+def followup_add(request: HtmxHttpRequest, user: User, conversation_id: int) -> HttpResponse:
+    conversation = access_conversation(user, conversation_id)
+    form = FollowUpForm(request.POST)
+    if form.is_valid():
+        try:
+            followup_create(
+                conversation=conversation,
+                due_at=form.cleaned_data["due_at"],
+                description=form.cleaned_data["description"],
+                created_by=user,
+            )
+            flash.success(request, "Follow-up added.")
+        except FollowUpError as error:
+            flash.error(request, str(error))
+    else:
+        flash.error(request, "A follow-up needs a due time and a description.")
+    return redirect("workspace:conversation", conversation_id=conversation.pk)
+
+
+@require_POST
+@staff_view
+def followup_close_view(request: HtmxHttpRequest, user: User, followup_id: int) -> HttpResponse:
+    followup: FollowUp | None = visible_followups(user).filter(pk=followup_id).first()
+    if followup is None:
+        raise Http404("No such follow-up.")
+    form = FollowUpCloseForm(request.POST)
+    if form.is_valid():
+        followup_close(followup=followup, actor=user, state=form.cleaned_data["state"])
+    return redirect("supervision:followups")
+
+
+# -- notifications -------------------------------------------------------------------
+
+
+@require_GET
+@staff_view
+def notifications(request: HtmxHttpRequest, user: User) -> HttpResponse:
+    rows = list(user_notifications(user)[:LIST_ROWS])
+    return render(request, "supervision/notifications.html", {"notifications": rows})
+
+
+# -- policy --------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view
+def policy(request: HtmxHttpRequest, user: User) -> HttpResponse:
+    organisation = user.organisation
+    assert organisation is not None  # staff_view lets only members of an organisation in
+    can_edit = user.role == Role.ADMIN
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("Only admins can change the policy.")
+        form = PolicyForm(request.POST)
+        if form.is_valid():
+            try:
+                policy_update(
+                    organisation=organisation, actor=user, document=form.cleaned_data["document"]
+                )
+            except PolicyPermissionDenied as denied:
+                raise PermissionDenied(str(denied)) from denied
+            flash.success(request, "Policy saved. It applies to the next customer message.")
+            return redirect("supervision:policy")
+        status = 400
+    else:
+        raw = policy_raw_get(organisation=organisation)
+        form = PolicyForm(initial={"document": json.dumps(raw, indent=2, ensure_ascii=False)})
+        status = 200
+    current = policy_parse(policy_raw_get(organisation=organisation))
+    stored = Policy.objects.filter(organisation=organisation).select_related("updated_by").first()
+    context = {"form": form, "current": current, "stored": stored, "can_edit": can_edit}
+    return render(request, "supervision/policy.html", context, status=status)

@@ -1,0 +1,293 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from calmdesk.accounts.models import Organisation, Team, User
+from calmdesk.conversations.services import inbound_message_receive
+from calmdesk.followups.services import followup_create
+from calmdesk.incidents.models import Incident, IncidentStatus
+from calmdesk.incidents.services import incident_open
+from calmdesk.policies.document import default_policy_raw
+from calmdesk.policies.models import Policy
+from calmdesk.policies.services import policy_get
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-test-password"
+HOSTILE = "<script>alert(1)</script> you are a useless idiot"
+
+
+@pytest.fixture
+def login() -> Callable[[User], Client]:
+    def make(user: User) -> Client:
+        client = Client()
+        assert client.login(username=user.username, password=PASSWORD)
+        return client
+
+    return make
+
+
+def receive(org: Organisation, team: Team, body: str, n: int, conversation_id=None):  # type: ignore[no-untyped-def]
+    return inbound_message_receive(
+        organisation=org,
+        channel="chat",
+        external_id=f"sv-{n}",
+        body_text=body,
+        customer_handle="robin",
+        customer_name="Robin <b>Vale</b>",
+        conversation_id=conversation_id,
+        team=team,
+    ).conversation
+
+
+@pytest.fixture
+def threatened(org: Organisation, team_a: Team, agent_a: User):  # type: ignore[no-untyped-def]
+    conversation = receive(org, team_a, "I know where your office is and I will hurt you.", 1)
+    conversation.assignee = agent_a
+    conversation.save()
+    return conversation
+
+
+def test_dashboard_shows_escalations_incidents_overdue_and_wellbeing(
+    org: Organisation,
+    team_a: Team,
+    agent_a: User,
+    supervisor_a: User,
+    login,
+    threatened,  # type: ignore[no-untyped-def]
+) -> None:
+    followup_create(
+        conversation=threatened,
+        due_at=timezone.now() - timedelta(hours=1),
+        description="Ring back about the refund",
+        created_by=agent_a,
+    )
+    response = login(supervisor_a).get(reverse("supervision:dashboard"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Escalations waiting" in page
+    assert "The customer threatened violence." in page
+    assert "Safety (threat of violence)" in page
+    assert "Ring back about the refund" in page
+    assert "Alice" in page  # the agent who took the threat is shown under wellbeing
+    assert "1 threat" in page
+
+
+def test_dashboard_partial_for_htmx(supervisor_a: User, login, threatened) -> None:  # type: ignore[no-untyped-def]
+    response = login(supervisor_a).get(reverse("supervision:dashboard"), HTTP_HX_REQUEST="true")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.lstrip().startswith('<div id="dashboard-panels"')
+    assert "<html" not in page
+
+
+def test_agents_do_not_get_the_dashboard(agent_a: User, login) -> None:  # type: ignore[no-untyped-def]
+    assert login(agent_a).get(reverse("supervision:dashboard")).status_code == 403
+
+
+def test_dashboard_needs_login() -> None:
+    response = Client().get(reverse("supervision:dashboard"))
+    assert response.status_code == 302
+    assert reverse("workspace:login") in response["Location"]
+
+
+def test_supervisor_of_another_team_sees_nothing_of_this_one(
+    make_user,
+    team_b: Team,
+    login,
+    threatened,  # type: ignore[no-untyped-def]
+) -> None:
+    other = make_user("otto", role="supervisor", teams=(team_b,))
+    client = login(other)
+    incident = Incident.objects.get()
+    assert client.get(reverse("supervision:incident", args=[incident.pk])).status_code == 404
+    page = client.get(reverse("supervision:dashboard")).content.decode()
+    assert "threatened violence" not in page
+    assert "Robin" not in page
+
+
+def test_incident_workflow_in_the_browserless_ui(
+    supervisor_a: User,
+    agent_a: User,
+    login,
+    threatened,  # type: ignore[no-untyped-def]
+) -> None:
+    incident = Incident.objects.get()
+    agent = login(agent_a)
+    detail = agent.get(reverse("supervision:incident", args=[incident.pk]))
+    assert detail.status_code == 200
+    assert "I know where your office is and I will hurt you." in detail.content.decode()
+    assert "Work the incident" not in detail.content.decode()
+
+    # The agent completes the record but cannot close it.
+    agent.post(
+        reverse("supervision:incident-record", args=[incident.pk]),
+        {"summary": "Customer threatened me after the delivery was late.", "outcome": "Escalated."},
+    )
+    closing = agent.post(
+        reverse("supervision:incident-status", args=[incident.pk]), {"status": "closed"}
+    )
+    assert closing.status_code == 403
+    incident.refresh_from_db()
+    assert incident.summary.startswith("Customer threatened me")
+    assert incident.status == IncidentStatus.OPEN
+
+    supervisor = login(supervisor_a)
+    for status in ("acknowledged", "action_taken", "closed"):
+        response = supervisor.post(
+            reverse("supervision:incident-status", args=[incident.pk]),
+            {"status": status, "note": f"moved to {status}"},
+        )
+        assert response.status_code == 302
+    supervisor.post(
+        reverse("supervision:incident-note", args=[incident.pk]), {"body": "Police informed."}
+    )
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.CLOSED
+    assert incident.notes.count() == 4
+    # Going back is refused with a message, not a crash.
+    response = supervisor.post(
+        reverse("supervision:incident-status", args=[incident.pk]),
+        {"status": "acknowledged"},
+        follow=True,
+    )
+    assert "cannot move to acknowledged" in response.content.decode()
+
+
+def test_incident_list_filters_and_escapes(
+    org: Organisation,
+    team_a: Team,
+    admin_user: User,
+    login,  # type: ignore[no-untyped-def]
+) -> None:
+    conversation = receive(org, team_a, HOSTILE, 5)
+    incident_open(conversation=conversation, kind="complaint", reason="<b>bold</b>", opened_by=None)
+    client = login(admin_user)
+    page = client.get(reverse("supervision:incidents"), {"kind": "complaint"}).content.decode()
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page
+    assert "<b>bold</b>" not in page
+    assert "Robin &lt;b&gt;Vale&lt;/b&gt;" in page
+    assert (
+        "No incidents match"
+        in client.get(reverse("supervision:incidents"), {"kind": "legal"}).content.decode()
+    )
+    detail = client.get(
+        reverse("supervision:incident", args=[Incident.objects.get(kind="complaint").pk])
+    ).content.decode()
+    assert "<script>alert(1)</script>" not in detail
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in detail
+
+
+def test_agent_reports_an_incident_from_a_conversation(
+    org: Organisation,
+    team_a: Team,
+    agent_a: User,
+    agent_b: User,
+    login,  # type: ignore[no-untyped-def]
+) -> None:
+    conversation = receive(org, team_a, "The engineer never came and nobody told me.", 6)
+    url = reverse("supervision:conversation-report", args=[conversation.pk])
+    assert login(agent_b).post(url, {"kind": "complaint"}).status_code == 404
+    response = login(agent_a).post(url, {"kind": "complaint", "reason": "Missed visit."})
+    incident = Incident.objects.get()
+    assert response["Location"] == reverse("supervision:incident", args=[incident.pk])
+    assert incident.opened_by == agent_a
+    assert "The engineer never came" in incident.summary
+
+
+def test_policy_editor_admin_saves_and_errors_are_listed(
+    org: Organisation,
+    admin_user: User,
+    login,  # type: ignore[no-untyped-def]
+) -> None:
+    client = login(admin_user)
+    page = client.get(reverse("supervision:policy")).content.decode()
+    assert "default policy is in use" in page
+    assert "legal_threat" in page
+
+    document = default_policy_raw()
+    document["boundaries"]["abuse_threshold"] = 0.65
+    response = client.post(reverse("supervision:policy"), {"document": json.dumps(document)})
+    assert response.status_code == 302
+    assert policy_get(organisation=org).boundaries.abuse_threshold == 0.65
+
+    document["boundaries"]["abuse_threshold"] = 2
+    document["escalation_rules"][0]["when"][0]["fact"] = "score.mood"
+    response = client.post(reverse("supervision:policy"), {"document": json.dumps(document)})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "boundaries.abuse_threshold: must be a number between 0 and 1" in page
+    assert "escalation_rules[0].when[0].fact: must name a known fact" in page
+    assert Policy.objects.get().revision == 1
+
+    response = client.post(reverse("supervision:policy"), {"document": "{not json"})
+    assert response.status_code == 400
+    assert "This is not valid JSON (line 1" in response.content.decode()
+
+
+@pytest.mark.parametrize("role", ["agent", "supervisor"])
+def test_only_admins_may_post_a_policy(org: Organisation, make_user, login, role: str) -> None:  # type: ignore[no-untyped-def]
+    user = make_user(f"u-{role}", role=role)
+    client = login(user)
+    page = client.get(reverse("supervision:policy"))
+    assert page.status_code == 200
+    assert "Only admins can change the policy." in page.content.decode()
+    response = client.post(
+        reverse("supervision:policy"), {"document": json.dumps(default_policy_raw())}
+    )
+    assert response.status_code == 403
+    assert not Policy.objects.exists()
+
+
+def test_followups_page_and_adding_one(
+    org: Organisation,
+    team_a: Team,
+    agent_a: User,
+    login,  # type: ignore[no-untyped-def]
+) -> None:
+    conversation = receive(org, team_a, "Where is my parcel?", 7)
+    client = login(agent_a)
+    due = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    client.post(
+        reverse("supervision:conversation-followup", args=[conversation.pk]),
+        {"due_at": due, "description": "Tell them what the courier said"},
+    )
+    page = client.get(reverse("supervision:followups"), {"overdue": "1"}).content.decode()
+    assert "Tell them what the courier said" in page
+    assert "overdue" in page
+
+
+def test_step_away_and_take_over(
+    org: Organisation,
+    team_a: Team,
+    agent_a: User,
+    supervisor_a: User,
+    login,  # type: ignore[no-untyped-def]
+) -> None:
+    conversation = receive(org, team_a, "You are a useless idiot.", 8)
+    conversation.assignee = agent_a
+    conversation.save()
+    response = login(agent_a).post(
+        reverse("supervision:conversation-step-away", args=[conversation.pk])
+    )
+    assert response.status_code == 302
+    page = login(supervisor_a).get(reverse("supervision:dashboard")).content.decode()
+    assert "Take over" in page
+    login(supervisor_a).post(reverse("supervision:conversation-take-over", args=[conversation.pk]))
+    conversation.refresh_from_db()
+    assert conversation.assignee == supervisor_a
+    assert login(agent_a).post(
+        reverse("supervision:conversation-take-over", args=[conversation.pk])
+    ).status_code in (403, 404)
+
+
+def test_notifications_page(supervisor_a: User, login, threatened) -> None:  # type: ignore[no-untyped-def]
+    page = login(supervisor_a).get(reverse("supervision:notifications")).content.decode()
+    assert "Safety incident" in page
