@@ -166,3 +166,52 @@ def test_agent_works_a_hostile_conversation_in_the_browser(
 
     assert dialogs == []
     assert errors == []
+
+
+def test_live_coach_rewrites_and_guards_a_blocking_send(
+    browser_page: Any,
+    live_server: Any,
+    receive: Callable[..., Conversation],
+    team_a: Team,
+    agent_a: User,
+) -> None:
+    page = browser_page
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    conversation = receive(
+        "This is the third time I write!! My parcel is two weeks late and nobody answers.",
+        team=team_a,
+        email="devon@example.com",
+        name="Devon Price",
+        subject="Parcel two weeks late",
+    )
+    log_in(page, live_server.url, agent_a)
+    page.goto(f"{live_server.url}/conversations/{conversation.pk}/")
+    assert page.locator("#playbook-panel .stage").count() == 7
+
+    # Typing is coached after a pause, without sending anything.
+    page.locator("#reply-body").press_sequentially("Calm down, we are looking at it.", delay=5)
+    page.wait_for_selector("#coach-panel .finding")
+    assert page.locator("#coach-panel mark.finding-avoid").count() >= 1
+    screenshot(page, "conversation-coach.png")
+
+    # One click applies a rewrite in the reply box, and the coach looks again.
+    button = page.locator("#coach-panel button[data-rewrite]").first
+    replacement = button.get_attribute("data-replacement")
+    button.click()
+    assert replacement and replacement in page.locator("#reply-body").input_value()
+    assert "Calm down" not in page.locator("#reply-body").input_value()
+
+    # A reply with an insult is held back until the agent confirms.
+    page.fill("#reply-body", "")
+    page.locator("#reply-body").press_sequentially("You idiot, read the tracking page.", delay=5)
+    page.wait_for_selector("#coach-panel input[name=confirm_blocking]")
+    page.click("#reply-box button[type=submit]")
+    page.wait_for_selector("#reply-box .form-errors")
+    assert conversation.messages.filter(direction=Direction.OUTBOUND).count() == 0
+    page.check("#coach-panel input[name=confirm_blocking]")
+    page.click("#reply-box button[type=submit]")
+    page.wait_for_selector("#reply-box .notice")
+    sent = conversation.messages.get(direction=Direction.OUTBOUND)
+    assert sent.coaching and sent.coaching["blocking"]
+    assert dialogs == []

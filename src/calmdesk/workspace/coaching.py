@@ -1,26 +1,73 @@
 """The bridge between the reply box and the engine's coach and playbook.
 
-The coach lands in the engine after the rest of the workspace; until
-`calmdesk.engine.coach` exists the reply box works without live coaching and
-replies are stored without a coaching record.
+The engine knows nothing of Django: this module turns the stored thread into
+the engine's (role, text) turns and the engine's results into what the
+templates show and what `reply_send` stores. Until the coach is part of the
+installed engine, the reply box works without live coaching.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from django.utils import timezone
 
 from calmdesk.conversations.models import Message
 from calmdesk.conversations.reading import history_for
 
+TECHNIQUE_LABELS: tuple[tuple[str, str], ...] = (
+    ("apology", "Apology"),
+    ("empathy", "Names the feeling"),
+    ("paraphrase", "Paraphrase"),
+    ("question", "Clarifying question"),
+    ("ownership", "Ownership"),
+    ("next_step", "Next step"),
+    ("thanks", "Thanks"),
+)
+# A technique counts as present from here; below it the checklist leaves it open.
+TECHNIQUE_PRESENT = 0.5
+STAGE_LABELS: Mapping[str, str] = {
+    "composure": "Stay composed",
+    "vent": "Let them vent",
+    "acknowledge": "Acknowledge and apologise",
+    "paraphrase": "Paraphrase the problem",
+    "resolve": "Resolve with options",
+    "record": "Record and report",
+    "follow_up": "Keep informed, follow up",
+}
+
+
+def _engine_function(name: str) -> Callable[..., Any] | None:
+    """`calmdesk.engine.<name>`, or its home in `calmdesk.engine.coaching`, if installed."""
+    import importlib
+
+    for module_name in ("calmdesk.engine", "calmdesk.engine.coaching"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        function = getattr(module, name, None)
+        if callable(function):
+            return function  # type: ignore[no-any-return]
+    return None
+
 
 def coach_available() -> bool:
-    try:
-        from calmdesk.engine import coach  # type: ignore[attr-defined]  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _engine_function("coach") is not None
+
+
+@dataclass(frozen=True)
+class Technique:
+    key: str
+    label: str
+    probability: float
+
+    @property
+    def present(self) -> bool:
+        return self.probability >= TECHNIQUE_PRESENT
 
 
 @dataclass(frozen=True)
@@ -29,23 +76,125 @@ class DraftReview:
 
     draft: str
     stored: dict[str, Any]
-    blocking: bool
+
+    @property
+    def score(self) -> int:
+        return int(self.stored.get("score") or 0)
+
+    @property
+    def score_level(self) -> str:
+        return "good" if self.score >= 70 else "fair" if self.score >= 40 else "poor"
+
+    @property
+    def findings(self) -> list[dict[str, Any]]:
+        findings = self.stored.get("findings")
+        return [f for f in findings if isinstance(f, dict)] if isinstance(findings, list) else []
+
+    @property
+    def avoid(self) -> list[dict[str, Any]]:
+        return [f for f in self.findings if f.get("kind") == "avoid"]
+
+    @property
+    def good(self) -> list[dict[str, Any]]:
+        return [f for f in self.findings if f.get("kind") == "good"]
+
+    @property
+    def blocking(self) -> list[dict[str, Any]]:
+        return [f for f in self.findings if f.get("severity") == "blocking"]
+
+    @property
+    def techniques(self) -> list[Technique]:
+        raw = self.stored.get("techniques")
+        values = raw if isinstance(raw, Mapping) else {}
+        return [
+            Technique(key, label, float(values.get(key) or 0.0)) for key, label in TECHNIQUE_LABELS
+        ]
+
+    @property
+    def promises(self) -> list[PromiseView]:
+        promises = self.stored.get("promises")
+        if not isinstance(promises, list):
+            return []
+        return [
+            PromiseView(text=str(p.get("text") or ""), due=_parse_time(p.get("due")))
+            for p in promises
+            if isinstance(p, dict)
+        ]
 
 
-def review_draft(draft: str, thread: Iterable[Message]) -> DraftReview | None:
-    if not coach_available():
+@dataclass(frozen=True)
+class PromiseView:
+    text: str
+    due: datetime | None
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
         return None
-    from calmdesk.engine import coach  # type: ignore[attr-defined]
-
-    result = coach(draft, conversation=history_for(thread))
-    stored: dict[str, Any] = result.to_dict()
-    return DraftReview(draft=draft, stored=stored, blocking=bool(stored.get("blocking")))
-
-
-def playbook_for(thread: Iterable[Message]) -> dict[str, Any] | None:
     try:
-        from calmdesk.engine import playbook  # type: ignore[attr-defined]
-    except ImportError:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def review_draft(draft: str, thread: Iterable[Message], *, time_zone: str) -> DraftReview | None:
+    """The coach's review of `draft` as the next reply in `thread`; None without a coach."""
+    coach = _engine_function("coach")
+    if coach is None:
+        return None
+    try:
+        result = coach(
+            draft, conversation=history_for(thread), now=timezone.now(), timezone=time_zone
+        )
+    except ValueError:
+        # An organisation with a time zone the engine does not know: coach in UTC
+        # rather than leaving the agent without a coach.
+        result = coach(draft, conversation=history_for(thread), now=timezone.now())
+    stored: dict[str, Any] = result.to_dict()
+    return DraftReview(draft=draft, stored=stored)
+
+
+@dataclass(frozen=True)
+class StageView:
+    name: str
+    label: str
+    status: str
+    advice: str
+    evidence: list[str]
+    is_next: bool
+
+
+@dataclass(frozen=True)
+class PlaybookView:
+    stages: list[StageView]
+    next_action: str
+    next_label: str
+
+
+def playbook_for(thread: Iterable[Message]) -> PlaybookView | None:
+    playbook = _engine_function("playbook")
+    if playbook is None:
         return None
     state: dict[str, Any] = playbook(history_for(thread)).to_dict()
-    return state
+    next_stage = state.get("next_stage")
+    stages = [
+        StageView(
+            name=str(stage.get("name")),
+            label=STAGE_LABELS.get(str(stage.get("name")), str(stage.get("name"))),
+            status=str(stage.get("status")),
+            advice=str(stage.get("advice") or ""),
+            evidence=[
+                str(item.get("phrase"))
+                for item in stage.get("evidence") or []
+                if isinstance(item, Mapping) and item.get("phrase")
+            ],
+            is_next=stage.get("name") == next_stage,
+        )
+        for stage in state.get("stages") or []
+        if isinstance(stage, Mapping)
+    ]
+    return PlaybookView(
+        stages=stages,
+        next_action=str(state.get("next_action") or ""),
+        next_label=STAGE_LABELS.get(str(next_stage), "") if next_stage else "",
+    )

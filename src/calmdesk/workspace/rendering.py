@@ -156,7 +156,7 @@ class EmotionChip:
 
 
 # Below this share an emotion is noise, not something the agent should react to.
-EMOTION_CHIP_MIN = 0.2
+EMOTION_CHIP_MIN = 0.3
 EMOTION_CHIP_MAX = 3
 
 

@@ -206,7 +206,9 @@ def conversation_reply(request: HtmxHttpRequest, user: User, conversation_id: in
     review: coaching.DraftReview | None = None
     if form.is_valid():
         body = form.cleaned_data["body"]
-        review = coaching.review_draft(body, conversation_messages(conversation))
+        review = coaching.review_draft(
+            body, conversation_messages(conversation), time_zone=conversation.organisation.time_zone
+        )
         if review is not None and review.blocking and not form.cleaned_data["confirm_blocking"]:
             form.add_error(
                 "confirm_blocking",
@@ -335,7 +337,9 @@ def conversation_coach(request: HtmxHttpRequest, user: User, conversation_id: in
     conversation = access_conversation(user, conversation_id)
     form = CoachDraftForm(request.POST)
     draft = form.cleaned_data["body"] if form.is_valid() else ""
-    review = coaching.review_draft(draft, conversation_messages(conversation))
+    review = coaching.review_draft(
+        draft, conversation_messages(conversation), time_zone=conversation.organisation.time_zone
+    )
     context = {
         "conversation": conversation,
         "review": review,
