@@ -144,6 +144,10 @@ class LadderRung:
     hand_to_supervisor: bool = False
     incident: str | None = None
 
+    @property
+    def label(self) -> str:
+        return self.step.replace("_", " ").capitalize()
+
 
 @dataclass(frozen=True, slots=True)
 class ThreatResponse:

@@ -1,0 +1,190 @@
+"""The supervisor's pages in a real browser (Debian's Chromium through Playwright).
+
+Screenshots go to /work/screens/ (or $CALMDESK_SCREENSHOT_DIR) for people to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from calmdesk.accounts.models import Organisation, Team, User
+from calmdesk.conversations.services import inbound_message_receive, reply_send
+from calmdesk.followups.services import followup_create
+from calmdesk.incidents.models import Incident, IncidentStatus
+from calmdesk.policies.document import default_policy_raw
+from calmdesk.policies.services import policy_get
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a-long-test-password"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENS = Path(os.environ.get("CALMDESK_SCREENSHOT_DIR", "/work/screens"))
+
+
+@pytest.fixture
+def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM
+    # calls would otherwise be refused as "async unsafe".
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1360, "height": 900})
+        tab = context.new_page()
+        dialogs: list[str] = []
+        tab.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        try:
+            yield tab
+        finally:
+            assert dialogs == [], f"customer text ran as script: {dialogs}"
+            context.close()
+            browser.close()
+
+
+def screenshot(tab: Any, name: str) -> None:
+    try:
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        tab.evaluate("window.scrollTo(0, 0)")
+        tab.screenshot(path=str(SCREENS / name), full_page=True)
+    except OSError:
+        pass  # a read-only CI checkout still runs the assertions
+
+
+def log_in(tab: Any, base_url: str, user: User) -> None:
+    tab.goto(f"{base_url}/login/")
+    tab.fill("input[name=username]", user.username)
+    tab.fill("input[name=password]", PASSWORD)
+    tab.click("button[type=submit]")
+    tab.wait_for_url(f"{base_url}/")
+
+
+def seed(org: Organisation, team: Team, agent: User) -> None:
+    counter = iter(range(1, 100))
+
+    def receive(text: str, handle: str, name: str, conversation_id: int | None = None):  # type: ignore[no-untyped-def]
+        return inbound_message_receive(
+            organisation=org,
+            channel="chat",
+            external_id=f"browser-{next(counter)}",
+            body_text=text,
+            customer_handle=handle,
+            customer_name=name,
+            conversation_id=conversation_id,
+            team=team,
+        ).conversation
+
+    threat = receive(
+        "Third time the boiler failed. <script>alert('x')</script> I will come to your office "
+        "and hurt someone.",
+        "mallory",
+        "Mallory <i>Reyes</i>",
+    )
+    threat.assignee = agent
+    threat.save()
+    abusive = receive("You are a useless idiot, where is my engineer?", "dana", "Dana Frost")
+    abusive.assignee = agent
+    abusive.save()
+    reply_send(
+        conversation=abusive,
+        author=agent,
+        body_text="I'm sorry the visit was missed. I will call you by 4pm with a new slot.",
+    )
+    receive("You're an incompetent moron.", "dana", "Dana Frost", abusive.pk)
+    receive("Are you stupid? Answer me.", "dana", "Dana Frost", abusive.pk)
+    receive("I will see you in court over this bill.", "lee", "Lee Okafor")
+    followup_create(
+        conversation=abusive,
+        due_at=timezone.now() - timedelta(minutes=20),
+        description="Call Dana with a new engineer slot",
+        created_by=agent,
+    )
+
+
+def test_supervisor_works_an_incident_from_the_dashboard(
+    page: Any, live_server: Any, org: Organisation, team_a: Team, agent_a: User, supervisor_a: User
+) -> None:
+    seed(org, team_a, agent_a)
+    base = live_server.url
+    log_in(page, base, supervisor_a)
+    page.goto(f"{base}/supervision/")
+    page.wait_for_selector("#dashboard-panels")
+    escalations = page.locator("section[aria-labelledby=escalations-title]")
+    assert "The customer threatened violence." in escalations.inner_text()
+    assert "Ended and handed to a supervisor" in escalations.inner_text()
+    overdue = page.locator("section[aria-labelledby=overdue-title]").inner_text()
+    assert "Call Dana with a new engineer slot" in overdue
+    wellbeing = page.locator("section[aria-labelledby=wellbeing-title]").inner_text()
+    assert "Alice" in wellbeing and "threat" in wellbeing
+    # Customer text is shown as text, never markup.
+    assert "Mallory <i>Reyes</i>" in page.locator("#dashboard-panels").inner_text()
+    screenshot(page, "supervision-dashboard.png")
+
+    incidents = page.locator("section[aria-labelledby=incidents-title]")
+    incidents.get_by_role("link", name="Safety (threat of violence)", exact=False).first.click()
+    page.wait_for_selector("#incident-status")
+    assert "hurt someone" in page.locator("#words-title + blockquote").inner_text()
+    screenshot(page, "supervision-incident-open.png")
+
+    page.fill("#transition-note", "Spoke to Alice; she is taking a break.")
+    page.get_by_role("button", name="Mark acknowledged").click()
+    page.wait_for_function(
+        "document.querySelector('#incident-status').textContent.trim() === 'Acknowledged'"
+    )
+    page.fill("#action-description", "Report the threat to building security")
+    page.get_by_role("button", name="Add action").click()
+    page.wait_for_selector("text=Report the threat to building security")
+    page.get_by_role("button", name="Mark action taken").click()
+    page.wait_for_function(
+        "document.querySelector('#incident-status').textContent.trim() === 'Action taken'"
+    )
+    page.get_by_role("button", name="Mark closed").click()
+    page.wait_for_function(
+        "document.querySelector('#incident-status').textContent.trim() === 'Closed'"
+    )
+    screenshot(page, "supervision-incident-closed.png")
+    incident = Incident.objects.get(kind="safety")
+    assert incident.status == IncidentStatus.CLOSED
+    assert incident.actions.get().description == "Report the threat to building security"
+    assert incident.notes.first().body == "Spoke to Alice; she is taking a break."  # type: ignore[union-attr]
+
+
+def test_admin_edits_the_policy(
+    page: Any, live_server: Any, org: Organisation, admin_user: User
+) -> None:
+    base = live_server.url
+    log_in(page, base, admin_user)
+    page.goto(f"{base}/supervision/policy/")
+    editor = page.locator("textarea[name=document]")
+    broken = default_policy_raw()
+    broken["boundaries"]["abuse_threshold"] = 5
+    editor.fill(json.dumps(broken, indent=2))
+    page.get_by_role("button", name="Save policy").click()
+    page.wait_for_selector("#policy-errors")
+    assert "abuse_threshold: must be a number between 0 and 1" in page.inner_text("#policy-errors")
+    screenshot(page, "supervision-policy-error.png")
+
+    fixed = default_policy_raw()
+    fixed["boundaries"]["abuse_threshold"] = 0.6
+    page.locator("textarea[name=document]").fill(json.dumps(fixed, indent=2))
+    page.get_by_role("button", name="Save policy").click()
+    page.wait_for_selector("text=Policy saved.")
+    assert "Revision 1" in page.inner_text(".page-head")
+    screenshot(page, "supervision-policy-saved.png")
+    assert policy_get(organisation=org).boundaries.abuse_threshold == 0.6
