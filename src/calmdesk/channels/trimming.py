@@ -114,6 +114,11 @@ def trim_reply(text: str) -> TrimResult:
         if any(line.strip() and not _QUOTED.match(line) for line in before):
             lines = before
             removed.append(kind)
+        elif kind == "attribution":
+            # Written below the quote: drop the "... wrote:" line, keep what follows.
+            wrapped = 2 if not _ATTRIBUTION.match(lines[index]) else 1
+            lines = lines[:index] + lines[index + wrapped :]
+            removed.append(kind)
 
     if any(_QUOTED.match(line) for line in lines) and any(
         line.strip() and not _QUOTED.match(line) for line in lines
