@@ -195,3 +195,29 @@ def test_interactive_quit_and_scenario_menu():
         code = terminal.close()
     assert code == 0
     assert "Worst moment" in screen
+
+
+def test_draft_from_a_conversation_file(capsys, tmp_path):
+    conversation = tmp_path / "conversation.json"
+    conversation.write_text(
+        json.dumps(
+            [
+                {
+                    "role": "customer",
+                    "text": "Dear team, I'm Ruth Beck, ruth@beck.example. "
+                    "Where is parcel PK-99812? It is two weeks late!",
+                },
+                {"role": "agent", "text": "Hi Ruth, sorry, I'll check PK-99812."},
+            ]
+        )
+    )
+    assert main(["practice", "--draft-from", str(conversation), "--id", "late-parcel"]) == 0
+    out = capsys.readouterr().out
+    assert 'id = "late-parcel"' in out
+    assert "Ruth" not in out and "PK-99812" not in out and "ruth@beck.example" not in out
+    conversation.write_text("[1, 2]")
+    assert main(["practice", "--draft-from", str(conversation)]) == 2
+    assert 'needs a "text" string' in capsys.readouterr().err
+    conversation.write_text("{not json")
+    assert main(["practice", "--draft-from", str(conversation)]) == 2
+    assert "Expecting property name" in capsys.readouterr().err

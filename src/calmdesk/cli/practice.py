@@ -3,6 +3,7 @@
     calmdesk practice --list
     calmdesk practice SCENARIO --script FILE [--seed N] [--format json|text]
     calmdesk practice [SCENARIO] [--seed N]          (interactive)
+    calmdesk practice --draft-from CONVERSATION.json [--id ID] [--name NAME ...]
 
 No Django: the simulator is pure Python and starts fast.
 """
@@ -59,6 +60,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--scenarios", metavar="DIR", help="read scenarios from DIR instead of the shipped ones"
     )
+    parser.add_argument(
+        "--draft-from",
+        metavar="FILE",
+        help="print an anonymised scenario draft (TOML) made from a conversation: a JSON list "
+        'of {"role": "customer"|"agent", "text": ...}',
+    )
+    parser.add_argument("--id", metavar="ID", help="the drafted scenario's id")
+    parser.add_argument(
+        "--name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a person's name to anonymise in the draft (repeatable)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -67,7 +82,23 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _draft(args: argparse.Namespace) -> int:
+    from calmdesk.training.drafting import draft_scenario, messages_from_json
+
+    try:
+        raw = Path(args.draft_from).read_text(encoding="utf-8")
+        messages = messages_from_json(json.loads(raw))
+        print(draft_scenario(messages, scenario_id=args.id, names=args.name), end="")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"cannot read {args.draft_from}: {exc}")
+    except ValueError as exc:  # includes json.JSONDecodeError
+        return _fail(f"{args.draft_from}: {exc}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.draft_from is not None:
+        return _draft(args)
     try:
         scenarios = load_scenarios(args.scenarios)
     except ScenarioError as exc:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from importlib import resources
 from types import MappingProxyType
 from typing import Final, Literal
@@ -246,7 +246,6 @@ class Reaction:
     outcome: Outcome | None
     # Which reaction bank the customer's next line should open with, if any.
     reaction: str | None = None
-    extras: tuple[str, ...] = field(default_factory=tuple)
 
 
 TECHNIQUE_NOTES: Final[Mapping[str, str]] = MappingProxyType(

@@ -66,6 +66,7 @@ ACKNOWLEDGEMENT_PENALTY: Final[Mapping[str, int]] = MappingProxyType(
 # An unfinished session keeps part of its rubric score; a lost one is capped.
 UNFINISHED_FACTOR: Final = 0.7
 FAILURE_CAP: Final = 40.0
+LATE_LIMIT_FLOOR: Final = 60
 
 SUGGESTIONS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -186,15 +187,17 @@ def build_report(scenario: Scenario, turns: Sequence[Turn], outcome: Outcome | N
     scores["resolution"] = _clip(resolution - 30 * overpromised)
     scores["follow_up"] = _clip(follow_up)
 
-    if scenario.goal == "boundary":
-        at = _first_turn(turns, "boundary")
-        boundaries = 0 if at is None else 100 - 15 * (at - 1)
-    elif scenario.goal == "escalate":
-        at = next((t.number for t in turns if t.reading.escalation), None)
-        boundaries = 0 if at is None else 100 - 15 * (at - 1)
+    # A boundary or an escalation scores full marks in the first reply and loses
+    # points for every reply it came later, down to LATE_LIMIT_FLOOR.
+    if scenario.goal in ("boundary", "escalate"):
+        if scenario.goal == "boundary":
+            at = _first_turn(turns, "boundary")
+        else:
+            at = next((t.number for t in turns if t.reading.escalation), None)
+        boundaries = 0 if at is None else max(LATE_LIMIT_FLOOR, 100 - 15 * (at - 1))
     else:
         boundaries = 100 - 40 * (_first_turn(turns, "boundary_unneeded") is not None)
-    scores["boundaries"] = _clip(max(boundaries, 0 if boundaries <= 0 else 60))
+    scores["boundaries"] = _clip(boundaries)
 
     rubric = sum(WEIGHTS[item] * scores[item] for item in RUBRIC_ITEMS)
     if outcome is None:

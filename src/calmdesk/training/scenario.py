@@ -29,6 +29,7 @@ PROBLEM_KINDS: Final[tuple[str, ...]] = (
     "repeat_contact",
     "abuse_boundary",
     "threat_escalation",
+    "other",
 )
 
 # What counts as handling the scenario well. Most customers can be won back; an
@@ -53,6 +54,8 @@ GOAL_BANKS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 )
 
 STATE_KEYS: Final[tuple[str, ...]] = ("anger", "trust", "patience")
+# Drafts made from real conversations mark what a person must still write.
+UNFINISHED: Final = "TODO"
 
 
 class ScenarioError(ValueError):
@@ -156,7 +159,12 @@ class _Checker:
         if not isinstance(value, str) or not value.strip():
             self.problems.append(f"{where}{key} must be a non-empty string")
             return ""
+        self.finished(value, f"{where}{key}")
         return value.strip()
+
+    def finished(self, value: str, where: str) -> None:
+        if value.lstrip().startswith(UNFINISHED):
+            self.problems.append(f"{where} is still a {UNFINISHED} from the draft")
 
     def choice(
         self, data: Mapping[str, Any], key: str, allowed: Iterable[str], where: str = ""
@@ -187,6 +195,8 @@ class _Checker:
         ):
             self.problems.append(f"{where}{key} must be a non-empty list of strings")
             return ()
+        for item in value:
+            self.finished(item, f"{where}{key}")
         return tuple(item.strip() for item in value)
 
     def offers(self, data: Mapping[str, Any], key: str) -> tuple[Offer, ...]:
