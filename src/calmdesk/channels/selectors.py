@@ -1,0 +1,150 @@
+"""Reads for the email channel: what the agent UI and API show beside a message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.http import Http404
+
+from calmdesk.accounts.models import User
+from calmdesk.channels.models import EmailAttachment, EmailDelivery, RawEmail, RawEmailKind
+from calmdesk.conversations.models import Conversation
+from calmdesk.conversations.selectors import visible_conversations
+
+
+@dataclass(frozen=True)
+class AttachmentRow:
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    inline: bool
+    refused: bool
+    refused_reason: str
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    status: str
+    status_label: str
+    to_address: str
+    attempts: int
+    last_error: str
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EmailFacts:
+    """What the email channel knows about one message."""
+
+    message_id: int
+    delivery: DeliveryRow | None
+    attachments: tuple[AttachmentRow, ...]
+    defects: tuple[str, ...]
+    # What trimming removed from the text the engine read, and the untrimmed text.
+    trimmed: tuple[str, ...]
+    full_text: str
+
+
+@dataclass(frozen=True)
+class MachineMailRow:
+    id: int
+    kind: str
+    reason: str
+    from_address: str
+    subject: str
+    received_at: datetime
+
+
+def email_facts_for_messages(message_ids: Iterable[int]) -> dict[int, EmailFacts]:
+    """Facts for the given messages (three queries however many); messages without any are absent.
+
+    The caller has already checked the reader may see these messages.
+    """
+    ids = list(message_ids)
+    raw_by_message = {
+        raw.message_id: raw
+        for raw in RawEmail.objects.filter(message_id__in=ids).only(
+            "message_id", "defects", "trimmed", "full_text"
+        )
+    }
+    deliveries = {d.message_id: d for d in EmailDelivery.objects.filter(message_id__in=ids)}
+    attachments: dict[int, list[AttachmentRow]] = {}
+    for attachment in (
+        EmailAttachment.objects.filter(message_id__in=ids).defer("content").order_by("id")
+    ):
+        if attachment.message_id is None:
+            continue
+        attachments.setdefault(attachment.message_id, []).append(
+            AttachmentRow(
+                id=attachment.pk,
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                size=attachment.size,
+                inline=attachment.inline,
+                refused=attachment.refused,
+                refused_reason=attachment.refused_reason,
+            )
+        )
+    facts: dict[int, EmailFacts] = {}
+    for message_id in ids:
+        raw = raw_by_message.get(message_id)
+        delivery = deliveries.get(message_id)
+        if raw is None and delivery is None:
+            continue
+        facts[message_id] = EmailFacts(
+            message_id=message_id,
+            delivery=DeliveryRow(
+                status=delivery.status,
+                status_label=delivery.get_status_display(),
+                to_address=delivery.to_address,
+                attempts=delivery.attempts,
+                last_error=delivery.last_error,
+                next_attempt_at=delivery.next_attempt_at,
+                sent_at=delivery.sent_at,
+            )
+            if delivery is not None
+            else None,
+            attachments=tuple(attachments.get(message_id, ())),
+            defects=tuple(raw.defects) if raw is not None else (),
+            trimmed=tuple(raw.trimmed) if raw is not None else (),
+            full_text=raw.full_text if raw is not None else "",
+        )
+    return facts
+
+
+def conversation_machine_mail(conversation: Conversation) -> list[MachineMailRow]:
+    """Auto-replies and bounces filed to a conversation (they are not messages)."""
+    rows = RawEmail.objects.filter(
+        conversation=conversation, kind__in=(RawEmailKind.AUTO_REPLY, RawEmailKind.BOUNCE)
+    ).order_by("received_at", "id")
+    return [
+        MachineMailRow(
+            id=row.pk,
+            kind=row.kind,
+            reason=row.kind_reason,
+            from_address=row.from_address,
+            subject=row.subject,
+            received_at=row.received_at,
+        )
+        for row in rows
+    ]
+
+
+def access_attachment(user: User, attachment_id: int) -> EmailAttachment:
+    """An attachment the user may download, or Http404 (same answer for not-found and not-allowed)."""
+    attachment = (
+        EmailAttachment.objects.filter(
+            pk=attachment_id,
+            refused=False,
+            message__conversation__in=visible_conversations(user),
+        )
+        .select_related("message")
+        .first()
+    )
+    if attachment is None:
+        raise Http404("No such attachment.")
+    return attachment

@@ -1,0 +1,68 @@
+"""Reads for the agent UI: delivery state, attachments and machine mail beside messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.http import Http404
+
+from calmdesk.accounts.models import User
+from calmdesk.channels.selectors import (
+    access_attachment,
+    conversation_machine_mail,
+    email_facts_for_messages,
+)
+from calmdesk.channels.services import ImportResult
+from calmdesk.conversations.models import Conversation
+from calmdesk.conversations.services import reply_send
+
+pytestmark = pytest.mark.django_db
+
+
+def test_facts_for_inbound_and_outbound_messages_in_three_queries(
+    import_fixture: Callable[..., ImportResult],
+    agent_a: User,
+    django_assert_num_queries: Any,
+) -> None:
+    first = import_fixture("01_plain_new.eml")
+    reply_mail = import_fixture("02_gmail_reply.eml")
+    attached = import_fixture("14_small_attachments.eml")
+    conversation = Conversation.objects.get(pk=first.conversation_id)
+    ours = reply_send(conversation=conversation, author=agent_a, body_text="On it.")
+    ids = [reply_mail.message_id, attached.message_id, ours.pk]
+    with django_assert_num_queries(3):
+        facts = email_facts_for_messages(ids)
+    assert facts[reply_mail.message_id].trimmed == ("attribution",)
+    assert "> Hello," in facts[reply_mail.message_id].full_text
+    assert [a.filename for a in facts[attached.message_id].attachments] == [
+        "receipt.pdf",
+        "étiquette.png",
+    ]
+    delivery = facts[ours.pk].delivery
+    assert delivery is not None and delivery.status == "queued"
+    assert delivery.to_address == "jane.doe@example.com"
+
+
+def test_machine_mail_is_listed_on_its_conversation(
+    import_fixture: Callable[..., ImportResult],
+) -> None:
+    first = import_fixture("01_plain_new.eml")
+    import_fixture("16_out_of_office.eml")
+    [row] = conversation_machine_mail(Conversation.objects.get(pk=first.conversation_id))
+    assert row.kind == "auto-reply" and row.reason.startswith("Auto-Submitted")
+
+
+def test_attachments_are_only_reachable_by_staff_who_see_the_conversation(
+    import_fixture: Callable[..., ImportResult],
+    make_user: Callable[..., User],
+    other_org: Any,
+    agent_a: User,
+) -> None:
+    attached = import_fixture("14_small_attachments.eml")
+    [pdf, _] = email_facts_for_messages([attached.message_id])[attached.message_id].attachments
+    assert access_attachment(agent_a, pdf.id).filename == "receipt.pdf"
+    outsider = make_user("eve", organisation=other_org)
+    with pytest.raises(Http404):
+        access_attachment(outsider, pdf.id)
