@@ -55,3 +55,37 @@ def machine_lines(database_url: str | None = None) -> list[str]:
     if database_url and database_url.startswith("postgres"):
         lines.append(f"postgres: {postgres_version(database_url)}")
     return lines
+
+
+def load_average() -> str:
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def process_tree_cpu_seconds(root_pid: int) -> float:
+    """User + system CPU seconds used so far by a process and all its descendants (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    usage: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as stat_file:
+                stat = stat_file.read()
+        except OSError:
+            continue
+        # The command name may contain spaces; the fields after it are fixed.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        pid, parent = int(entry), int(fields[1])
+        children.setdefault(parent, []).append(pid)
+        usage[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    total, pending = 0.0, [root_pid]
+    while pending:
+        pid = pending.pop()
+        total += usage.get(pid, 0.0)
+        pending.extend(children.get(pid, []))
+    return total

@@ -38,7 +38,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_lines
+from _machine import load_average, machine_lines, process_tree_cpu_seconds
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/calmdesk_bench_ingest"
 BENCH_ORG = "ingest-bench"
@@ -330,10 +330,15 @@ def main() -> int:
             )
             for number, log in enumerate(logs)
         ]
+        load_before = load_average()
         for worker in workers:
             worker.start()
+        time.sleep(max(0.0, measure_from - time.perf_counter()))
+        cpu_before = process_tree_cpu_seconds(server.pid) if server is not None else None
         for worker in workers:
             worker.join()
+        cpu_after = process_tree_cpu_seconds(server.pid) if server is not None else None
+        load_after = load_average()
     finally:
         if server is not None:
             server.terminate()
@@ -372,6 +377,16 @@ def main() -> int:
     )
     print(f"repeats:    {repeats_ok} answered 200 with the same message id, {repeats_wrong} wrong")
     print(f"errors:     {sum(errors.values())} {errors if errors else ''}".rstrip())
+    if cpu_before is not None and cpu_after is not None and latencies:
+        server_cpu = cpu_after - cpu_before
+        print(
+            f"server:     {server_cpu:.1f} CPU-seconds in the window, "
+            f"{server_cpu / len(latencies) * 1000:.1f} ms CPU per request (web processes only)"
+        )
+    print(
+        f"load avg:   {load_before} before, {load_after} after "
+        "(other work on the machine competes for the same cores)"
+    )
     print(
         f"verify:     {acknowledged} acknowledged ids, {exact} stored exactly once as acknowledged, "
         f"{lost} lost, {duplicated} duplicated"
