@@ -146,8 +146,8 @@ def test_customer_types(text: str, expected: str) -> None:
         ("I'm locked out of my account and the password reset never comes.", "account"),
         ("Please cancel my membership from next month.", "cancellation"),
         (
-            "Your terms and conditions say nothing about this fee, I was told it was free.",
-            "billing",
+            "Your terms and conditions say nothing about this, I was told it was included.",
+            "policy_misunderstanding",
         ),
         ("The app crashes with an error every time I open it.", "technical"),
         ("Hello, nice weather today.", "other"),

@@ -449,7 +449,13 @@ def _customer_type(
             {"demanding", "human_request"},
         ),
         "indecisive": (rule.get("indecisive", 0.0) * (1.0 - scores["anger"]), {"indecisive"}),
-        "confused": (scores["confusion"] * (1.0 - 0.5 * scores["anger"]), {"confusion"}),
+        # Explicit indecision explains the uncertainty better than generic confusion does.
+        "confused": (
+            scores["confusion"]
+            * (1.0 - 0.5 * scores["anger"])
+            * (1.0 - 0.5 * rule.get("indecisive", 0.0)),
+            {"confusion"},
+        ),
         # A venter writes at length, with feeling, before (or instead of) asking for anything.
         "angry_venter": (
             scores["anger"] * (0.8 + 0.2 * min(length / 600, 1.0)) * (0.7 + 0.3 * intensity),
@@ -463,7 +469,12 @@ def _customer_type(
 
 
 def _topic(text: str, probs: Mapping[str, float]) -> str:
-    cues = strength_by_kind(find_topic_cues(text))
+    # Every cue counts (a cracked jug that "won't turn on" is twice a defect), up to a few.
+    weights: dict[str, list[float]] = {}
+    for flag in find_topic_cues(text):
+        if len(weights.setdefault(flag.kind, [])) < 4:
+            weights[flag.kind].append(flag.weight)
+    cues = {topic: noisy_or(found) for topic, found in weights.items()}
     support: dict[str, float] = {}
     for intent, topic in _INTENT_TOPICS.items():
         support[topic] = support.get(topic, 0.0) + probs.get(f"intent:{intent}", 0.0)
