@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
 
 from calmdesk.accounts.models import Team, User
 from calmdesk.conversations.models import Conversation, Message
@@ -35,17 +35,33 @@ def _not_blank(value: str) -> str:
     return value
 
 
-def _looks_like_email(value: str) -> str:
-    local, at, domain = value.strip().rpartition("@")
-    if not at or not local or not domain or any(char.isspace() for char in value.strip()):
-        raise ValueError("not an email address")
+def _whole_number(value: object) -> int:
+    """An id: a JSON integer (2768.0 is one too, per JSON Schema), never a string or a bool."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be an integer")
+        return int(value)
     return value
 
 
-StorableText = Annotated[str, AfterValidator(_storable)]
+# Database ids are 64-bit; anything larger cannot name a row and would overflow the query.
+MAX_ID = 2**63 - 1
+ObjectId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+# The rules below are also patterns so that the OpenAPI schema states them: no NUL
+# (no database stores it) and, where text is required, one character that is not
+# whitespace. \x1c-\x1f count as whitespace for Python's str.strip() but not for
+# regular expressions, hence their explicit mention.
+TEXT = r"^[^\x00]*$"
+NOT_BLANK = r"^[^\x00]*[^\s\x1c-\x1f\x00][^\x00]*$"
+EMAIL = r"^[^\s@\x00]+@[^\s@\x00]+$"
+
 Body = Annotated[
     str,
-    Field(min_length=1, max_length=MAX_BODY_CHARS),
+    Field(min_length=1, max_length=MAX_BODY_CHARS, pattern=NOT_BLANK),
     AfterValidator(_storable),
     AfterValidator(_not_blank),
 ]
@@ -61,37 +77,52 @@ class StrictInput(Schema):
 
 
 class CustomerIn(StrictInput):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["email"], "properties": {"email": {"type": "string"}}},
+                {"required": ["handle"], "properties": {"handle": {"type": "string"}}},
+            ]
+        }
+    )
+
     email: (
+        Annotated[str, Field(max_length=320, pattern=EMAIL), AfterValidator(_storable)] | None
+    ) = None
+    handle: (
         Annotated[
-            str, Field(max_length=320), AfterValidator(_storable), AfterValidator(_looks_like_email)
+            str,
+            Field(min_length=1, max_length=320, pattern=NOT_BLANK),
+            AfterValidator(_storable),
+            AfterValidator(_not_blank),
         ]
         | None
     ) = None
-    handle: (
-        Annotated[str, Field(min_length=1, max_length=320), AfterValidator(_storable)] | None
-    ) = None
-    name: Annotated[str, Field(max_length=200), AfterValidator(_storable)] = ""
+    name: Annotated[str, Field(max_length=200, pattern=TEXT), AfterValidator(_storable)] = ""
 
     @model_validator(mode="after")
     def needs_an_identity(self) -> CustomerIn:
-        if not (self.email and self.email.strip()) and not (self.handle and self.handle.strip()):
+        if self.email is None and self.handle is None:
             raise ValueError("a customer needs an email address or a chat handle")
         return self
 
 
 class InboundIn(StrictInput):
     channel: Channel
-    external_id: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_storable)]
+    external_id: Annotated[
+        str,
+        Field(min_length=1, max_length=300, pattern=NOT_BLANK),
+        AfterValidator(_storable),
+        AfterValidator(_not_blank),
+    ]
     customer: CustomerIn
-    subject: Annotated[str, Field(max_length=MAX_SUBJECT_CHARS), AfterValidator(_storable)] = ""
+    subject: Annotated[
+        str, Field(max_length=MAX_SUBJECT_CHARS, pattern=TEXT), AfterValidator(_storable)
+    ] = ""
     body: Body
-    conversation_id: Annotated[int, Field(ge=1)] | None = None
-
-    @model_validator(mode="after")
-    def external_id_not_blank(self) -> InboundIn:
-        if not self.external_id.strip():
-            raise ValueError("external_id must not be empty or only whitespace")
-        return self
+    conversation_id: (
+        Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_whole_number)] | None
+    ) = None
 
 
 class ReplyIn(StrictInput):
@@ -102,28 +133,31 @@ class ConversationQuery(Schema):
     """Filters of the conversation list; query strings are text, so these are not strict."""
 
     status: StatusFilter = "open_all"
-    team: int | None = None
-    assignee: int | None = None
+    team: ObjectId | None = None
+    assignee: ObjectId | None = None
     unassigned: bool = False
-    customer: int | None = None
+    customer: ObjectId | None = None
     sort: SortKey = "risk"
     limit: Annotated[int, Field(ge=1, le=100)] = 25
-    offset: Annotated[int, Field(ge=0)] = 0
+    # Far beyond any real inbox, and far from the 64-bit limit of SQL's OFFSET.
+    offset: Annotated[int, Field(ge=0, le=10**12)] = 0
 
 
 class HistoryItemIn(StrictInput):
     role: Literal["customer", "agent"]
-    text: Annotated[str, Field(max_length=MAX_BODY_CHARS), AfterValidator(_storable)]
+    text: Annotated[str, Field(max_length=MAX_BODY_CHARS, pattern=TEXT), AfterValidator(_storable)]
 
 
 class AssessIn(StrictInput):
-    text: Annotated[str, Field(max_length=MAX_BODY_CHARS), AfterValidator(_storable)]
+    text: Annotated[str, Field(max_length=MAX_BODY_CHARS, pattern=TEXT), AfterValidator(_storable)]
     history: Annotated[list[HistoryItemIn], Field(max_length=50)] = []
 
 
 class CoachIn(StrictInput):
-    draft: Annotated[str, Field(max_length=MAX_BODY_CHARS), AfterValidator(_storable)]
-    conversation_id: Annotated[int, Field(ge=1)] | None = None
+    draft: Annotated[str, Field(max_length=MAX_BODY_CHARS, pattern=TEXT), AfterValidator(_storable)]
+    conversation_id: (
+        Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_whole_number)] | None
+    ) = None
 
 
 # Responses ------------------------------------------------------------------

@@ -11,6 +11,7 @@ organisation, so a channel integration can run on a token of its own.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,7 @@ from calmdesk.api.schemas import (
     InboundIn,
     InboundOut,
     MessageOut,
+    ObjectId,
     ReplyIn,
 )
 from calmdesk.conversations.selectors import (
@@ -55,12 +57,30 @@ class JsonBodyParser(Parser):
         return decode_json_body(request.body)
 
 
-def refuse_oversized_bodies(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Refuse bodies over CALMDESK_MAX_BODY_BYTES (413) before anything reads or parses them.
+def _query_parameter_names(run: Callable[..., HttpResponse]) -> frozenset[str] | None:
+    """The query parameters the operation behind `run` declares (ninja keeps them per model).
 
-    The declared Content-Length is checked first, so an honest client learns
-    without sending the body; the body actually received is checked too.
+    None for the hidden catch-all operations (405, unknown path): they take any query.
     """
+    operation = getattr(run, "__self__", None)
+    if not getattr(operation, "include_in_schema", True):
+        return None
+    names: set[str] = set()
+    for model in getattr(operation, "models", ()):
+        if getattr(model, "__ninja_param_source__", None) == "query":
+            names.update(getattr(model, "__ninja_flatten_map__", None) or model.model_fields)
+    return frozenset(names)
+
+
+def guard_request(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Checks made before authentication and parsing.
+
+    Bodies over CALMDESK_MAX_BODY_BYTES are refused with 413: the declared
+    Content-Length first, so nothing is read, then the body actually received.
+    Unknown query parameters are refused with 422, as unknown body fields are:
+    a misspelt filter must not silently return everything.
+    """
+    known_query = _query_parameter_names(run)
 
     @functools.wraps(run)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -77,6 +97,16 @@ def refuse_oversized_bodies(run: Callable[..., HttpResponse]) -> Callable[..., H
             return error_response(400, "bad_request", "the Content-Length header is negative")
         if len(request.body) > limit:
             return error_response(413, "payload_too_large", too_big)
+        unknown = [] if known_query is None else sorted(set(request.GET) - known_query)
+        if unknown:
+            details = [
+                {"loc": ["query", name], "message": "unknown parameter", "type": "extra_forbidden"}
+                for name in unknown
+            ]
+            listed = ", ".join(repr(name) for name in unknown[:5])
+            return error_response(
+                422, "validation_error", f"unknown query parameter(s): {listed}", details
+            )
         return run(request, *args, **kwargs)
 
     return guarded
@@ -97,7 +127,7 @@ api = NinjaAPI(
     docs_url=None,
     urls_namespace="api-v1",
 )
-api.add_decorator(refuse_oversized_bodies, mode="view")
+api.add_decorator(guard_request, mode="view")
 install_error_handlers(api)
 
 # The error statuses each kind of operation can answer, for the OpenAPI schema.
@@ -178,7 +208,7 @@ def conversations(request: HttpRequest, filters: Query[ConversationQuery]) -> Co
     summary="One conversation with its messages and the engine's reading of each",
     tags=["conversations"],
 )
-def conversation(request: HttpRequest, conversation_id: int) -> ConversationOut:
+def conversation(request: HttpRequest, conversation_id: ObjectId) -> ConversationOut:
     found = access_conversation(request_user(request), conversation_id)
     return ConversationOut.build_with_messages(found, list(conversation_messages(found)))
 
@@ -189,7 +219,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> ConversationOut:
     summary="Send a reply to the customer",
     tags=["conversations"],
 )
-def reply(request: HttpRequest, conversation_id: int, payload: ReplyIn) -> Status[MessageOut]:
+def reply(request: HttpRequest, conversation_id: ObjectId, payload: ReplyIn) -> Status[MessageOut]:
     user = request_user(request)
     found = access_conversation(user, conversation_id)
     message = reply_send(conversation=found, author=user, body_text=payload.body)
@@ -202,13 +232,13 @@ def reply(request: HttpRequest, conversation_id: int, payload: ReplyIn) -> Statu
     summary="A customer with identities, notes and the conversations the token may see",
     tags=["customers"],
 )
-def customer(request: HttpRequest, customer_id: int) -> CustomerOut:
+def customer(request: HttpRequest, customer_id: ObjectId) -> CustomerOut:
     user = request_user(request)
     found = access_customer(user, customer_id)
     return CustomerOut.build(found, list(customer_history(user, found)))
 
 
-ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 def _refuse_other_methods(path: str, allowed: tuple[str, ...]) -> None:
@@ -224,7 +254,10 @@ def _refuse_other_methods(path: str, allowed: tuple[str, ...]) -> None:
         return response
 
     others = [method for method in ALL_METHODS if method not in allowed]
-    api.api_operation(others, path, auth=None, include_in_schema=False)(method_not_allowed)
+    with warnings.catch_warnings():
+        # ninja warns that the path's ids are not parameters: this handler needs none.
+        warnings.filterwarnings("ignore", "Field\\(s\\) .* are in the view path", UserWarning)
+        api.api_operation(others, path, auth=None, include_in_schema=False)(method_not_allowed)
 
 
 for _path, _allowed in (
