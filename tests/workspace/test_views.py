@@ -587,3 +587,29 @@ def test_account_outside_any_organisation_is_refused(db: None) -> None:
     client = Client()
     assert client.login(username="root", password="a-long-test-password")
     assert client.get(reverse("workspace:inbox")).status_code == 403
+
+
+def _page_queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_conversation_page_query_count_does_not_grow_with_the_thread(
+    login: Login, agent_a: User, receive: Receive, team_a: Team
+) -> None:
+    from calmdesk.conversations.services import note_add, reply_send
+
+    client = login(agent_a)
+    conversation = receive("My order is late!", team=team_a)
+    url = reverse("workspace:conversation", args=[conversation.pk])
+    few = _page_queries(client, url)
+    for number in range(8):
+        receive(f"Still late, day {number}!", team=team_a, conversation=conversation)
+        reply_send(conversation=conversation, author=agent_a, body_text=f"Sorry, checking {number}.")
+        note_add(conversation=conversation, author=agent_a, body_text=f"Note {number}")
+        receive(f"Other case {number}", team=team_a, subject=f"Other {number}")
+    many = _page_queries(client, url)
+    assert few == many
+    assert many <= 12, many
