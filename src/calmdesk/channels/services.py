@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from calmdesk.accounts.models import Organisation
@@ -85,13 +86,13 @@ def _headers_only(raw: bytes) -> bytes:
 def _duplicate_of(
     organisation: Organisation, *, sha256: str, external_id: str
 ) -> ImportResult | None:
-    stored = RawEmail.objects.filter(organisation=organisation, sha256=sha256).first()
-    if stored is None:
-        stored = (
-            RawEmail.objects.filter(organisation=organisation, external_id=external_id)
-            .order_by("id")
-            .first()
+    stored = (
+        RawEmail.objects.filter(
+            Q(sha256=sha256) | Q(external_id=external_id), organisation=organisation
         )
+        .order_by("id")
+        .first()
+    )
     if stored is not None:
         return ImportResult(
             conversation_id=stored.conversation_id,
@@ -255,7 +256,7 @@ def _record_bounce(*, organisation: Organisation, parsed: ParsedEmail) -> EmailD
     if not ids:
         return None
     delivery = (
-        EmailDelivery.objects.select_for_update()
+        EmailDelivery.objects.select_for_update(of=("self",))
         .select_related("message")
         .filter(message__organisation=organisation, message_id_header__in=ids)
         .first()
@@ -519,7 +520,7 @@ def email_delivery_attempt(*, delivery_id: int) -> EmailDelivery:
     """One attempt to send; on a temporary failure, the next attempt is scheduled with backoff."""
     with transaction.atomic():
         delivery = (
-            EmailDelivery.objects.select_for_update()
+            EmailDelivery.objects.select_for_update(of=("self",))
             .select_related(
                 "message__conversation__customer", "message__organisation", "message__author"
             )
