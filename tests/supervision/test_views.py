@@ -291,3 +291,40 @@ def test_step_away_and_take_over(
 def test_notifications_page(supervisor_a: User, login, threatened) -> None:  # type: ignore[no-untyped-def]
     page = login(supervisor_a).get(reverse("supervision:notifications")).content.decode()
     assert "Safety incident" in page
+
+
+def test_block_a_contact_review_and_unblock_in_the_ui(
+    org: Organisation,
+    team_a: Team,
+    agent_a: User,
+    supervisor_a: User,
+    login,  # type: ignore[no-untyped-def]
+) -> None:
+    from calmdesk.customers.models import ContactIdentity
+    from calmdesk.policies.models import IdentityBlock
+
+    receive(org, team_a, "Hello <b>there</b>", 9)
+    identity = ContactIdentity.objects.get(value="robin")
+    agent = login(agent_a)
+    agent.post(
+        reverse("supervision:identity-block", args=[identity.pk]), {"reason": "Threats <i>x</i>"}
+    )
+    block = IdentityBlock.objects.get()
+    page = agent.get(reverse("supervision:blocks")).content.decode()
+    assert "Threats &lt;i&gt;x&lt;/i&gt;" in page
+    assert "Waiting for review" in page
+    assert (
+        agent.post(reverse("supervision:block-decide", args=[block.pk]), {"decision": "unblock"})
+    ).status_code == 403
+
+    supervisor = login(supervisor_a)
+    supervisor.post(reverse("supervision:block-decide", args=[block.pk]), {"decision": "confirm"})
+    block.refresh_from_db()
+    assert block.reviewed_by == supervisor_a
+    supervisor.post(
+        reverse("supervision:block-decide", args=[block.pk]),
+        {"decision": "unblock", "reason": "Apologised."},
+    )
+    block.refresh_from_db()
+    assert block.unblocked_at is not None
+    assert "No contact is blocked" in supervisor.get(reverse("supervision:blocks")).content.decode()

@@ -173,9 +173,24 @@ class Boundaries:
 
 
 @dataclass(frozen=True, slots=True)
+class Blocking:
+    """What a message from a blocked contact identity gets back."""
+
+    auto_reply: str
+    auto_reply_every_hours: float
+
+
+DEFAULT_BLOCKED_REPLY: Final = (
+    "We can no longer answer messages sent from this address. Please contact us another "
+    "way; a supervisor is reviewing your account."
+)
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyDocument:
     boundaries: Boundaries
     escalation_rules: tuple[EscalationRule, ...]
+    blocking: Blocking = Blocking(DEFAULT_BLOCKED_REPLY, 24.0)
 
 
 class _Problems:
@@ -434,16 +449,31 @@ def _rule(raw: object, where: str, problems: _Problems) -> EscalationRule | None
     )
 
 
+def _blocking(value: object, problems: _Problems) -> Blocking:
+    where = "blocking"
+    raw = _mapping(value if value is not None else {}, where, problems)
+    _unknown_keys(raw, {"auto_reply", "auto_reply_every_hours"}, where, problems)
+    every = raw.get("auto_reply_every_hours", 24)
+    if isinstance(every, bool) or not isinstance(every, int | float) or not 0 <= every <= 720:
+        problems.add(f"{where}.auto_reply_every_hours", "must be a number of hours from 0 to 720")
+        every = 24
+    reply = _reply(raw.get("auto_reply"), f"{where}.auto_reply", problems, required=False)
+    return Blocking(auto_reply=reply or DEFAULT_BLOCKED_REPLY, auto_reply_every_hours=float(every))
+
+
 def policy_parse(raw: object) -> PolicyDocument:
     """The validated document, or `PolicyInvalid` naming every problem."""
     problems = _Problems()
     document = _mapping(raw, "policy", problems)
     if problems.items:
         raise PolicyInvalid(problems.items)
-    _unknown_keys(document, {"version", "boundaries", "escalation_rules"}, "policy", problems)
+    _unknown_keys(
+        document, {"version", "boundaries", "blocking", "escalation_rules"}, "policy", problems
+    )
     if document.get("version") != SUPPORTED_VERSION:
         problems.add("policy.version", f"must be {SUPPORTED_VERSION}")
     boundaries = _boundaries(document.get("boundaries"), problems)
+    blocking = _blocking(document.get("blocking"), problems)
     raw_rules = document.get("escalation_rules", [])
     rules: list[EscalationRule] = []
     if not isinstance(raw_rules, list):
@@ -462,7 +492,7 @@ def policy_parse(raw: object) -> PolicyDocument:
             rules.append(rule)
     if problems.items:
         raise PolicyInvalid(problems.items)
-    return PolicyDocument(boundaries=boundaries, escalation_rules=tuple(rules))
+    return PolicyDocument(boundaries=boundaries, escalation_rules=tuple(rules), blocking=blocking)
 
 
 @cache

@@ -78,3 +78,79 @@ class ConversationState(models.Model):
 
     def __str__(self) -> str:
         return f"Policy state of conversation {self.conversation_id}"
+
+
+class IdentityBlock(models.Model):
+    """A contact identity the organisation no longer answers through.
+
+    Nothing is deleted: messages from a blocked identity are still stored and marked
+    (`BlockedMessage`), get an automatic reply saying how else to reach the organisation,
+    and a supervisor reviews every block. Unblocking keeps the row as history.
+    """
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="identity_blocks"
+    )
+    identity = models.ForeignKey(
+        "customers.ContactIdentity", on_delete=models.CASCADE, related_name="blocks"
+    )
+    reason = models.TextField()
+    blocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    blocked_at = models.DateTimeField(auto_now_add=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    unblocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    unblocked_at = models.DateTimeField(null=True, blank=True)
+    unblock_reason = models.TextField(blank=True)
+    last_auto_reply_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-blocked_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["identity"],
+                condition=models.Q(unblocked_at__isnull=True),
+                name="identity_one_active_block",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Block of identity {self.identity_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.unblocked_at is None
+
+
+class BlockedMessage(models.Model):
+    """Marks a stored customer message that arrived from a blocked identity."""
+
+    message = models.OneToOneField(
+        "conversations.Message", on_delete=models.CASCADE, related_name="blocked_mark"
+    )
+    block = models.ForeignKey(IdentityBlock, on_delete=models.CASCADE, related_name="messages")
+    auto_reply = models.ForeignKey(
+        "conversations.Message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Blocked message {self.message_id}"

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from calmdesk.accounts.models import User
 from calmdesk.conversations.models import OPEN_STATUSES, Conversation
 from calmdesk.conversations.selectors import visible_conversations
-from calmdesk.policies.models import BoundaryStep, ConversationState
+from calmdesk.policies.models import BoundaryStep, ConversationState, IdentityBlock
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,15 @@ def supervisor_queue(user: User) -> QuerySet[ConversationState]:
         .select_related("conversation__customer", "conversation__team", "conversation__assignee")
         .order_by("-conversation__priority", "escalated_at", "id")
     )
+
+
+def identity_blocks(user: User, *, active_only: bool = True) -> QuerySet[IdentityBlock]:
+    """Blocks in the user's organisation (blocking is organisation-wide, like identities)."""
+    if not user.is_authenticated or user.organisation_id is None:
+        return IdentityBlock.objects.none()
+    blocks = IdentityBlock.objects.filter(organisation_id=user.organisation_id).select_related(
+        "identity__customer", "blocked_by", "reviewed_by", "unblocked_by"
+    )
+    if active_only:
+        blocks = blocks.filter(unblocked_at__isnull=True)
+    return blocks

@@ -15,12 +15,14 @@ from datetime import timedelta
 from typing import Any, Final
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from calmdesk.accounts.models import Organisation, Role, User
 from calmdesk.audit.services import audit_record
-from calmdesk.conversations.models import Conversation, Direction, Message
+from calmdesk.conversations.models import Channel, Conversation, Direction, Message
 from calmdesk.conversations.services import conversation_assign
+from calmdesk.customers.models import ContactIdentity, IdentityKind
 from calmdesk.incidents.services import incident_open
 from calmdesk.notifications.selectors import supervisors_to_notify
 from calmdesk.notifications.services import notification_send
@@ -31,7 +33,13 @@ from calmdesk.policies.document import (
     default_policy_raw,
     policy_parse,
 )
-from calmdesk.policies.models import BoundaryStep, ConversationState, Policy
+from calmdesk.policies.models import (
+    BlockedMessage,
+    BoundaryStep,
+    ConversationState,
+    IdentityBlock,
+    Policy,
+)
 
 RECENT_CONTACT_WINDOW: Final = timedelta(days=30)
 STEP_RANK: Final[Mapping[str, int]] = {
@@ -61,6 +69,8 @@ class PolicyOutcome:
     incident_ids: tuple[int, ...] = ()
     notified_user_ids: tuple[int, ...] = ()
     reasons: tuple[str, ...] = field(default=())
+    blocked: bool = False
+    auto_reply_id: int | None = None
 
 
 # --- reading and editing the policy ---------------------------------------------------
@@ -182,6 +192,8 @@ class _Apply:
         self.incident_ids: list[int] = []
         self.notified: list[int] = []
         self.notify_reasons: list[str] = []
+        self.blocked = False
+        self.auto_reply_id: int | None = None
 
     def audit(self, action: str, data: dict[str, Any]) -> None:
         audit_record(
@@ -229,6 +241,31 @@ class _Apply:
             outcome=outcome,
         )
         self.incident_ids.append(incident.pk)
+
+    def record_blocked(self, block: IdentityBlock, policy: PolicyDocument) -> None:
+        """Mark the stored message and, at most once per period, answer it automatically."""
+        self.blocked = True
+        now = timezone.now()
+        period = timedelta(hours=policy.blocking.auto_reply_every_hours)
+        due = Q(last_auto_reply_at__isnull=True) | Q(last_auto_reply_at__lte=now - period)
+        # Claimed with a conditional UPDATE so two deliveries at once send one reply, and a
+        # contact whose own system auto-answers cannot start an endless loop of replies.
+        claimed = IdentityBlock.objects.filter(due, pk=block.pk).update(last_auto_reply_at=now)
+        auto_reply = None
+        if claimed:
+            auto_reply = Message.objects.create(
+                organisation=self.organisation,
+                conversation=self.conversation,
+                direction=Direction.OUTBOUND,
+                channel=self.message.channel,
+                body_text=policy.blocking.auto_reply,
+            )
+            self.auto_reply_id = auto_reply.pk
+        BlockedMessage.objects.create(message=self.message, block=block, auto_reply=auto_reply)
+        self.audit(
+            "policy.blocked_message_received",
+            {"block_id": block.pk, "auto_reply_id": self.auto_reply_id},
+        )
 
     def walk_boundaries(self, boundaries: Boundaries) -> None:
         assessment: Mapping[str, Any] = self.message.assessment or {}
@@ -361,6 +398,8 @@ class _Apply:
             incident_ids=tuple(self.incident_ids),
             notified_user_ids=tuple(self.notified),
             reasons=tuple(self.reasons),
+            blocked=self.blocked,
+            auto_reply_id=self.auto_reply_id,
         )
 
 
@@ -381,6 +420,14 @@ def inbound_policy_apply(*, message: Message, conversation: Conversation) -> Pol
         conversation=conversation,
         state=conversation_state_for(conversation, lock=True),
     )
+    block = _active_block_for(conversation)
+    if block is not None:
+        # A blocked contact is not coached through the ladder again, but a threat of
+        # violence still escalates: safety comes before the block.
+        run.record_blocked(block, policy)
+        if _strongest(message.assessment or {}, "threat") >= policy.boundaries.threat_threshold:
+            run.on_threat(policy.boundaries)
+        return run.finish()
     run.walk_boundaries(policy.boundaries)
     run.evaluate_rules(policy)
     return run.finish()
@@ -437,3 +484,119 @@ def conversation_step_away(*, conversation: Conversation, agent: User) -> Conver
         email=False,
     )
     return state
+
+
+# --- customers who cross the line: blocking a contact identity ----------------------------
+
+CHANNEL_IDENTITY_KINDS: Final[Mapping[str, tuple[str, ...]]] = {
+    Channel.EMAIL: (IdentityKind.EMAIL,),
+    Channel.CHAT: (IdentityKind.HANDLE,),
+    Channel.API: tuple(IdentityKind.values),
+}
+
+
+class BlockError(ValueError):
+    """A block operation that cannot be done as asked."""
+
+
+def _active_block_for(conversation: Conversation) -> IdentityBlock | None:
+    """The active block on the identity this conversation's customer writes from.
+
+    Messages do not record which of a customer's identities sent them, so the block
+    applies to the customer's identities of the channel's kind (an email block for email).
+    """
+    kinds = CHANNEL_IDENTITY_KINDS.get(conversation.channel, tuple(IdentityKind.values))
+    return (
+        IdentityBlock.objects.filter(
+            identity__customer_id=conversation.customer_id,
+            identity__kind__in=kinds,
+            unblocked_at__isnull=True,
+        )
+        .order_by("blocked_at", "id")
+        .first()
+    )
+
+
+@transaction.atomic
+def identity_block(*, identity: ContactIdentity, actor: User, reason: str) -> IdentityBlock:
+    """Block a contact identity; any member of staff may, and a supervisor reviews it."""
+    reason = reason.strip()
+    if actor.organisation_id != identity.organisation_id:
+        raise PolicyPermissionDenied("the identity belongs to another organisation")
+    if not reason:
+        raise BlockError("say why the contact is blocked")
+    if len(reason) > 2000:
+        raise BlockError("the reason is longer than 2000 characters")
+    if IdentityBlock.objects.filter(identity=identity, unblocked_at__isnull=True).exists():
+        raise BlockError("this contact is already blocked")
+    block = IdentityBlock.objects.create(
+        organisation_id=identity.organisation_id, identity=identity, reason=reason, blocked_by=actor
+    )
+    audit_record(
+        organisation=block.organisation,
+        actor=actor,
+        action="identity.blocked",
+        target_type="identity",
+        target_id=identity.pk,
+        data={"block_id": block.pk, "reason": reason},
+    )
+    if actor.role == Role.AGENT:
+        notification_send(
+            organisation=block.organisation,
+            recipients=supervisors_to_notify(organisation=block.organisation, team=None),
+            kind="identity.block_review",
+            title=f"Please review: {actor.display_name} blocked {identity.value}",
+            body=reason,
+            target_type="identity_block",
+            target_id=block.pk,
+            email=False,
+        )
+    return block
+
+
+def _check_supervises(block: IdentityBlock, actor: User) -> None:
+    if actor.organisation_id != block.organisation_id or actor.role not in (
+        Role.SUPERVISOR,
+        Role.ADMIN,
+    ):
+        raise PolicyPermissionDenied("only the organisation's supervisors and admins can do this")
+
+
+@transaction.atomic
+def identity_block_review(*, block: IdentityBlock, actor: User) -> IdentityBlock:
+    """A supervisor confirms the block was right."""
+    _check_supervises(block, actor)
+    if not block.is_active:
+        raise BlockError("this block has been lifted")
+    block.reviewed_by = actor
+    block.reviewed_at = timezone.now()
+    block.save(update_fields=["reviewed_by", "reviewed_at"])
+    audit_record(
+        organisation=block.organisation,
+        actor=actor,
+        action="identity.block_reviewed",
+        target_type="identity",
+        target_id=block.identity_id,
+        data={"block_id": block.pk},
+    )
+    return block
+
+
+@transaction.atomic
+def identity_unblock(*, block: IdentityBlock, actor: User, reason: str) -> IdentityBlock:
+    _check_supervises(block, actor)
+    if not block.is_active:
+        return block
+    block.unblocked_by = actor
+    block.unblocked_at = timezone.now()
+    block.unblock_reason = reason.strip()[:2000]
+    block.save(update_fields=["unblocked_by", "unblocked_at", "unblock_reason"])
+    audit_record(
+        organisation=block.organisation,
+        actor=actor,
+        action="identity.unblocked",
+        target_type="identity",
+        target_id=block.identity_id,
+        data={"block_id": block.pk, "reason": block.unblock_reason},
+    )
+    return block

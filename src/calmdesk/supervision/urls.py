@@ -40,4 +40,7 @@ urlpatterns = [
     path("followups/<int:followup_id>/close/", views.followup_close_view, name="followup-close"),
     path("notifications/", views.notifications, name="notifications"),
     path("policy/", views.policy, name="policy"),
+    path("blocks/", views.blocks, name="blocks"),
+    path("blocks/<int:block_id>/", views.block_decide, name="block-decide"),
+    path("identities/<int:identity_id>/block/", views.identity_block_view, name="identity-block"),
 ]

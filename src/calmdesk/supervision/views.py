@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from calmdesk.accounts.models import Role, User
 from calmdesk.conversations.selectors import access_conversation
+from calmdesk.customers.models import ContactIdentity
 from calmdesk.followups.models import FollowUp
 from calmdesk.followups.selectors import followup_list, visible_followups
 from calmdesk.followups.services import FollowUpError, followup_close, followup_create
@@ -36,10 +37,15 @@ from calmdesk.incidents.services import (
 from calmdesk.notifications.selectors import user_notifications
 from calmdesk.policies.document import policy_parse
 from calmdesk.policies.models import Policy
+from calmdesk.policies.selectors import identity_blocks
 from calmdesk.policies.services import (
+    BlockError,
     PolicyPermissionDenied,
     conversation_step_away,
     conversation_take_over,
+    identity_block,
+    identity_block_review,
+    identity_unblock,
     policy_raw_get,
     policy_update,
 )
@@ -314,3 +320,52 @@ def policy(request: HtmxHttpRequest, user: User) -> HttpResponse:
     stored = Policy.objects.filter(organisation=organisation).select_related("updated_by").first()
     context = {"form": form, "current": current, "stored": stored, "can_edit": can_edit}
     return render(request, "supervision/policy.html", context, status=status)
+
+
+# -- blocked contacts ----------------------------------------------------------------
+
+
+@require_GET
+@staff_view
+def blocks(request: HtmxHttpRequest, user: User) -> HttpResponse:
+    show_all = request.GET.get("all") in {"1", "true", "on"}
+    rows = list(identity_blocks(user, active_only=not show_all)[:LIST_ROWS])
+    can_review = user.role in (Role.SUPERVISOR, Role.ADMIN)
+    context = {"blocks": rows, "show_all": show_all, "can_review": can_review}
+    return render(request, "supervision/blocks.html", context)
+
+
+@require_POST
+@staff_view
+def identity_block_view(request: HtmxHttpRequest, user: User, identity_id: int) -> HttpResponse:
+    identity = ContactIdentity.objects.filter(
+        pk=identity_id, organisation_id=user.organisation_id or 0
+    ).first()
+    if identity is None:
+        raise Http404("No such contact.")
+    try:
+        identity_block(identity=identity, actor=user, reason=request.POST.get("reason", ""))
+        flash.success(request, f"{identity.value} is blocked; a supervisor will review it.")
+    except BlockError as error:
+        flash.error(request, str(error))
+    return redirect("supervision:blocks")
+
+
+@require_POST
+@staff_view
+def block_decide(request: HtmxHttpRequest, user: User, block_id: int) -> HttpResponse:
+    block = identity_blocks(user, active_only=False).filter(pk=block_id).first()
+    if block is None:
+        raise Http404("No such block.")
+    try:
+        if request.POST.get("decision") == "unblock":
+            identity_unblock(block=block, actor=user, reason=request.POST.get("reason", ""))
+            flash.success(request, f"{block.identity.value} is unblocked.")
+        else:
+            identity_block_review(block=block, actor=user)
+            flash.success(request, "Block confirmed.")
+    except PolicyPermissionDenied as denied:
+        raise PermissionDenied(str(denied)) from denied
+    except BlockError as error:
+        flash.error(request, str(error))
+    return redirect("supervision:blocks")
