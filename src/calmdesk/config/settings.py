@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "calmdesk.supervision",
     "calmdesk.api",
     "calmdesk.workspace",
+    "calmdesk.training_web",
 ]
 
 MIDDLEWARE = [

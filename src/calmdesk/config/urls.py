@@ -5,5 +5,6 @@ from calmdesk.api.views.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("supervision/", include("calmdesk.supervision.urls")),
+    path("practice/", include("calmdesk.training_web.urls")),
     path("", include("calmdesk.workspace.urls")),
 ]
