@@ -15,8 +15,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from calmdesk.conversations.models import Message
-from calmdesk.conversations.reading import history_for
+from calmdesk.conversations.models import Conversation, Message
+from calmdesk.conversations.reading import HISTORY_MESSAGES, history_for
 
 TECHNIQUE_LABELS: tuple[tuple[str, str], ...] = (
     ("apology", "Apology"),
@@ -135,6 +135,15 @@ def _parse_time(value: object) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+def recent_dialogue(conversation: Conversation) -> list[Message]:
+    """The newest messages, oldest first: all the coach reads (the engine keeps the last
+    HISTORY_MESSAGES turns), without the rest of a long thread or its authors."""
+    newest = conversation.messages.only("direction", "body_text", "created_at").order_by(
+        "-created_at", "-id"
+    )[: 2 * HISTORY_MESSAGES]
+    return list(reversed(newest))
 
 
 def review_draft(draft: str, thread: Iterable[Message], *, time_zone: str) -> DraftReview | None:

@@ -207,7 +207,9 @@ def conversation_reply(request: HtmxHttpRequest, user: User, conversation_id: in
     if form.is_valid():
         body = form.cleaned_data["body"]
         review = coaching.review_draft(
-            body, conversation_messages(conversation), time_zone=conversation.organisation.time_zone
+            body,
+            coaching.recent_dialogue(conversation),
+            time_zone=conversation.organisation.time_zone,
         )
         if review is not None and review.blocking and not form.cleaned_data["confirm_blocking"]:
             form.add_error(
@@ -338,7 +340,7 @@ def conversation_coach(request: HtmxHttpRequest, user: User, conversation_id: in
     form = CoachDraftForm(request.POST)
     draft = form.cleaned_data["body"] if form.is_valid() else ""
     review = coaching.review_draft(
-        draft, conversation_messages(conversation), time_zone=conversation.organisation.time_zone
+        draft, coaching.recent_dialogue(conversation), time_zone=conversation.organisation.time_zone
     )
     context = {
         "conversation": conversation,
