@@ -434,6 +434,8 @@ def react(
         counted.add(harm.rule)
         if (too_soon or escalating) and harm.rule == "solution_before_acknowledgement":
             continue  # counted above with the simulator's own reason, or not a fault here
+        if harm.rule == "no_next_step" and heard_now and state.anger >= STILL_HEATED:
+            continue  # letting a heated customer feel heard first is the playbook, not a gap
         delta = INFLAMING.get(harm.rule, (4.0, -3.0, -2.0))
         effects.append(
             Effect(

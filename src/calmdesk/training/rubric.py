@@ -211,7 +211,9 @@ def build_report(scenario: Scenario, turns: Sequence[Turn], outcome: Outcome | N
     if turns:
         top = max(turns, key=_moment_value)
         if _moment_value(top) > 0:
-            helped = [e for e in top.effects if e.kind == "helped"]
+            helped = sorted(
+                (e for e in top.effects if e.kind == "helped"), key=lambda e: e.anger - e.trust
+            )
             why = helped[0].note if helped else "The customer's state improved after this reply."
             best = Moment(top.number, _quote(top.reply), why)
         low = min(turns, key=_moment_value)
