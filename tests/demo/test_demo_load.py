@@ -170,3 +170,19 @@ def test_a_clashing_username_is_a_clear_error(make_user: Any) -> None:
     with pytest.raises(DemoError, match="priya"):
         demo_load()
     assert not Organisation.objects.filter(slug="northwind").exists()
+
+
+def test_the_command_loads_and_prints_the_logins(capsys: pytest.CaptureFixture[str]) -> None:
+    from calmdesk.cli import main
+
+    assert main(["demo", "--no-migrate"]) == 0
+    first = capsys.readouterr().out
+    assert "Loaded Northwind Home & Energy" in first
+    for username, password, role in demo_logins():
+        assert f"{username}" in first and password in first and role in first
+    assert main(["demo", "--no-migrate"]) == 0
+    assert "Already loaded" in capsys.readouterr().out
+    old_passwords = {login.password for login in demo_logins()}
+    assert main(["demo", "--reset", "--no-migrate"]) == 0
+    assert "Loaded" in capsys.readouterr().out
+    assert old_passwords.isdisjoint({login.password for login in demo_logins()})
