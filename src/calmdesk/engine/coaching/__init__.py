@@ -4,8 +4,8 @@
 - `playbook(conversation) -> PlaybookState`
 """
 
-from calmdesk.engine.coaching.coach import coach
 from calmdesk.engine.coaching.playbook import playbook
+from calmdesk.engine.coaching.reply_coach import coach
 from calmdesk.engine.coaching.types import (
     GOOD_RULES,
     PLAYBOOK_STAGES,

@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from calmdesk.engine.coaching.coach import coach
+from calmdesk.engine.coaching.reply_coach import coach
 from calmdesk.engine.coaching.types import RULE_IDS, TECHNIQUES
 
 TECHNIQUE_THRESHOLD = 0.5

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final
 
-from calmdesk.engine.coaching.coach import coach
 from calmdesk.engine.coaching.conversation import Turn, read_turns
 from calmdesk.engine.coaching.customer import CustomerMood, customer_mood
+from calmdesk.engine.coaching.reply_coach import coach
 from calmdesk.engine.coaching.rules import rulebook
 from calmdesk.engine.coaching.text import normalise, split_sentences
 from calmdesk.engine.coaching.types import (

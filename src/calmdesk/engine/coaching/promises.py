@@ -295,3 +295,11 @@ def has_time_expression(text: str) -> bool:
         or _DAY.search(text)
         or _CLOCK.search(text)
     )
+
+
+def time_expression_starts(text: str) -> tuple[int, ...]:
+    """Sorted start offsets of every time expression in normalised `text` (one pass each)."""
+    starts: set[int] = set()
+    for pattern in (_RELATIVE, _WITHIN_THE_HOUR, _DAY, _CLOCK):
+        starts.update(match.start() for match in pattern.finditer(text))
+    return tuple(sorted(starts))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from calmdesk.engine.coaching.conversation import as_text, customer_texts_answered, read_turns
 from calmdesk.engine.coaching.customer import CALM, CustomerMood, combined_mood
-from calmdesk.engine.coaching.promises import find_promises, has_time_expression
+from calmdesk.engine.coaching.gate import draft_words
+from calmdesk.engine.coaching.promises import find_promises, time_expression_starts
 from calmdesk.engine.coaching.rules import Rule, RuleBook, rulebook
 from calmdesk.engine.coaching.text import (
     Sentence,
@@ -171,6 +172,8 @@ _ACRONYMS: Final[frozenset[str]] = frozenset(
         "HQ",
     ]
 )
+# Longest stretch treated as one sentence around a match (characters).
+MAX_SENTENCE: Final = 300
 _BUT: Final = re.compile(r"^[\s,;:-]*(?:but|however|though|although)\b")
 
 
@@ -180,13 +183,23 @@ class _Draft:
     norm: str
     sentences: tuple[Sentence, ...]
     starts: tuple[int, ...]
+    opened: frozenset[int]  # ids of the phrasings worth running on this draft
 
     def sentence_of(self, start: int, end: int) -> Sentence:
+        """The sentence around a match; in a run-on "sentence" only a window around it.
+
+        The window keeps the work per match bounded, so a draft with no full stops and
+        thousands of matches still costs linear time.
+        """
         index = bisect_right(self.starts, start) - 1
         if index >= 0:
             sentence = self.sentences[index]
             if sentence.start <= start < sentence.end:
-                return sentence
+                if sentence.end - sentence.start <= MAX_SENTENCE:
+                    return sentence
+                low = max(sentence.start, start - MAX_SENTENCE // 2)
+                high = min(sentence.end, max(end, start + MAX_SENTENCE // 2))
+                return Sentence(low, high, self.text[low:high])
         return Sentence(start, end, self.text[start:end])
 
 
@@ -228,11 +241,32 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _matches(rule: Rule, draft: _Draft) -> Iterator[re.Match[str]]:
+    for gated in rule.gated:
+        if id(gated) in draft.opened:
+            yield from gated.finditer(draft.norm)
+    if rule.start_pattern is not None:
+        for sentence in draft.sentences:
+            match = rule.start_pattern.match(draft.norm, sentence.start, sentence.end)
+            if match is not None:
+                yield match
+
+
+def _matches_in(rule: Rule, norm: str) -> bool:
+    """Whether the rule's patterns match in `norm`, a sentence or another short text."""
+    if rule.pattern is not None and rule.pattern.search(norm):
+        return True
+    return rule.start_pattern is not None and rule.start_pattern.match(norm) is not None
+
+
+def _matches_draft(rule: Rule, draft: _Draft) -> bool:
+    """Whether the rule's patterns match anywhere in the draft (gated, for long drafts)."""
+    return next(_matches(rule, draft), None) is not None
+
+
 def _pattern_hits(rule: Rule, draft: _Draft) -> list[_Hit]:
     hits: list[_Hit] = []
-    if rule.pattern is None:
-        return hits
-    for match in rule.pattern.finditer(draft.norm):
+    for match in _matches(rule, draft):
         start, end = _trim(draft.norm, match.start(), match.end())
         if end <= start:
             continue
@@ -268,15 +302,16 @@ def _paraphrase_hits(rule: Rule, draft: _Draft, context: _Context) -> tuple[list
     best = 0.0
     hits: list[_Hit] = []
     customer = context.customer_stems
+    cued = {hit.sentence.start for hit in _pattern_hits(rule, draft)}
     for sentence in draft.sentences:
         norm = draft.norm[sentence.start : sentence.end]
-        cue = rule.pattern.search(norm) if rule.pattern is not None else None
+        cue = sentence.start in cued
         if customer:
             shared = len(content_stems(norm) & customer)
             coverage = shared / max(1, min(len(customer), 12))
-            if cue is not None and shared >= min_shared:
+            if cue and shared >= min_shared:
                 probability = 0.9
-            elif cue is not None and shared == 1:
+            elif cue and shared == 1:
                 probability = 0.6
             elif shared >= min_shared_plain and coverage >= min_coverage:
                 probability = 0.85 if shared >= 5 else 0.7
@@ -286,10 +321,10 @@ def _paraphrase_hits(rule: Rule, draft: _Draft, context: _Context) -> tuple[list
             elif shared >= min_shared_plain:
                 probability = 0.45
             else:
-                probability = 0.3 if cue is not None else 0.05
+                probability = 0.3 if cue else 0.05
         else:
             # No customer text to compare with: a cue over a real clause is all we can judge.
-            probability = 0.6 if cue is not None and word_count(norm) >= 5 else 0.05
+            probability = 0.6 if cue and word_count(norm) >= 5 else 0.05
         best = max(best, probability)
         if probability >= 0.5:
             hits.append(
@@ -308,27 +343,34 @@ def _paraphrase_hits(rule: Rule, draft: _Draft, context: _Context) -> tuple[list
 
 def _question_hits(rule: Rule, draft: _Draft, hostile: list[_Hit]) -> list[_Hit]:
     hits: list[_Hit] = []
+    hostile_sentences = {draft.sentence_of(hit.start, hit.end).start for hit in hostile}
+    polite = {draft.sentence_of(m.start(), m.end()).start for m in _matches(rule, draft)}
     for sentence in draft.sentences:
         norm = draft.norm[sentence.start : sentence.end]
+        if norm.rstrip("\"')] ").endswith("?"):
+            strength = P_QUESTION_MARK
+        elif sentence.start in polite:
+            strength = P_POLITE_QUESTION
+        else:
+            continue
+        if sentence.start in hostile_sentences:
+            continue
         if rule.exception is not None and rule.exception.search(norm):
             continue
-        if any(_overlaps(sentence.start, sentence.end, hit.start, hit.end) for hit in hostile):
-            continue
-        if norm.rstrip("\"')] ").endswith("?"):
-            hits.append(_span_hit(rule, sentence.start, sentence.end, sentence, P_QUESTION_MARK))
-        elif rule.pattern is not None and rule.pattern.search(norm):
-            hits.append(_span_hit(rule, sentence.start, sentence.end, sentence, P_POLITE_QUESTION))
+        hits.append(_span_hit(rule, sentence.start, sentence.end, sentence, strength))
     return hits
 
 
 def _next_step_hits(rule: Rule, draft: _Draft) -> list[_Hit]:
     hits: list[_Hit] = []
+    times = time_expression_starts(draft.norm)
     seen: set[int] = set()
     for hit in _pattern_hits(rule, draft):
         if hit.sentence.start in seen:
             continue
         seen.add(hit.sentence.start)
-        timed = has_time_expression(draft.norm[hit.sentence.start : hit.sentence.end])
+        first_time = bisect_left(times, hit.sentence.start)
+        timed = first_time < len(times) and times[first_time] < hit.sentence.end
         strength = P_NEXT_STEP_TIMED if timed else P_NEXT_STEP_UNTIMED
         hits.append(
             _Hit(rule, hit.start, hit.end, hit.match_start, hit.match_end, hit.sentence, strength)
@@ -384,7 +426,7 @@ def _no_next_step_hits(
         return []
     if max(techniques["next_step"], techniques["ownership"], techniques["question"]) >= 0.5:
         return []
-    if rule.pattern is not None and rule.pattern.search(draft.norm):
+    if _matches_draft(rule, draft):
         return []  # the reply says the problem is already solved
     last = draft.sentences[-1]
     return [_Hit(rule, last.start, last.end, last.start, last.end, last)]
@@ -429,19 +471,25 @@ def _mirroring_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
 
 def _other_customer_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
     hits: list[_Hit] = []
-    if rule.pattern is not None:
-        for match in rule.pattern.finditer(draft.norm):
-            named = [group for group in match.groups() if group]
-            # A name the customer used themselves is the customer's own data.
-            if any(name in context.every_customer_norm for name in named):
-                continue
-            start, end = _trim(draft.norm, match.start(), match.end())
-            if end > start:
-                hits.append(_span_hit(rule, start, end, draft.sentence_of(start, end)))
+    seen: dict[str, bool] = {}
+
+    def known(value: str) -> bool:
+        if value not in seen:
+            seen[value] = value in context.every_customer_norm
+        return seen[value]
+
+    for match in _matches(rule, draft):
+        named = [group for group in match.groups() if group]
+        # A name the customer used themselves is the customer's own data.
+        if any(known(name) for name in named):
+            continue
+        start, end = _trim(draft.norm, match.start(), match.end())
+        if end > start:
+            hits.append(_span_hit(rule, start, end, draft.sentence_of(start, end)))
     if context.known:
         for match in _EMAIL.finditer(draft.norm):
             address = match.group(0)
-            if _ROLE_MAILBOXES.match(address) or address in context.every_customer_norm:
+            if _ROLE_MAILBOXES.match(address) or known(address):
                 continue
             hits.append(
                 _span_hit(
@@ -598,7 +646,13 @@ def coach(
     text = as_text(draft)
     norm = normalise(text)
     sentences = split_sentences(text)
-    the_draft = _Draft(text, norm, sentences, tuple(sentence.start for sentence in sentences))
+    the_draft = _Draft(
+        text,
+        norm,
+        sentences,
+        tuple(sentence.start for sentence in sentences),
+        rules.gates.open(draft_words(norm), norm),
+    )
     context = _context(conversation)
 
     hits: list[_Hit] = []
@@ -615,15 +669,18 @@ def coach(
     hits.extend(paraphrases)
 
     # A good technique undone by a bad one in the same sentence does not count.
-    avoid_hits = [hit for hit in hits if hit.rule.kind == "avoid"]
+    avoid_in_sentence = {
+        (hit.rule.id, draft_sentence.start)
+        for hit in hits
+        if hit.rule.kind == "avoid"
+        for draft_sentence in (the_draft.sentence_of(hit.start, hit.end),)
+    }
     hits = [
         hit
         for hit in hits
-        if not hit.rule.suppressed_by
-        or not any(
-            other.rule.id in hit.rule.suppressed_by
-            and _overlaps(other.start, other.end, hit.sentence.start, hit.sentence.end)
-            for other in avoid_hits
+        if not any(
+            (other, the_draft.sentence_of(hit.start, hit.end).start) in avoid_in_sentence
+            for other in hit.rule.suppressed_by
         )
     ]
 
@@ -634,8 +691,9 @@ def coach(
             techniques[technique] = max(techniques[technique], hit.strength)
     techniques["paraphrase"] = max(P_ABSENT, paraphrase_probability)
     hollow = _hollow_hits(rules["hollow_sympathy"], the_draft, context, techniques)
-    hollow_pattern = rules["hollow_sympathy"].pattern
-    if techniques["empathy"] < P_HOLLOW_EMPATHY and hollow_pattern and hollow_pattern.search(norm):
+    if techniques["empathy"] < P_HOLLOW_EMPATHY and _matches_draft(
+        rules["hollow_sympathy"], the_draft
+    ):
         # A stock "I understand" is a little empathy, not none.
         techniques["empathy"] = P_HOLLOW_EMPATHY
     hits.extend(hollow)

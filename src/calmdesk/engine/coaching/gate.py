@@ -1,0 +1,177 @@
+"""Cheap pre-checks that let most rule patterns skip a draft without running the regex.
+
+Python's `re` tries every alternative at every character, so hundreds of phrasings over a
+reply cost milliseconds. Most phrasings start with a literal word ("obviously", "you need
+to"), so each pattern gets, at load time, the set of words it can start with: the regex only
+runs when one of those words is in the draft (a set lookup), or, for a word prefix such as
+"frustrat", when the prefix occurs in the text. Patterns whose start cannot be worked out
+always run. The gate never changes what matches, only how often the regex is tried.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+try:  # the parser is internal to `re`; without it every pattern simply always runs
+    from re import _constants as sre_constants  # type: ignore[attr-defined]
+    from re import _parser as sre_parser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - other Python versions
+    sre_parser = None
+    sre_constants = None
+
+_WORD_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789'")
+# Beyond this many distinct leading words a pattern is cheaper to just run.
+_MAX_LEADS: Final = 400
+_MAX_PREFIX: Final = 14
+_STOP: Final = "stop"
+_TOKEN: Final = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
+
+
+class _TooComplex(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What must occur in a draft for a pattern to have a chance of matching.
+
+    `firsts` maps a whole first word to the two-word phrases that can follow it (None: the
+    word alone is enough); `fragments` does the same for first words known only by a prefix.
+    """
+
+    firsts: Mapping[str, tuple[str, ...] | None]
+    first_words: frozenset[str]
+    fragments: tuple[tuple[str, tuple[str, ...] | None], ...]
+    always: bool
+
+    def open(self, words: frozenset[str], text: str) -> bool:
+        if self.always:
+            return True
+        for first in self.first_words & words:
+            phrases = self.firsts[first]
+            if phrases is None or any(phrase in text for phrase in phrases):
+                return True
+        for fragment, phrases in self.fragments:
+            if fragment in text and (phrases is None or any(p in text for p in phrases)):
+                return True
+        return False
+
+
+ALWAYS: Final = Gate({}, frozenset(), (), True)
+
+
+def draft_words(text: str) -> frozenset[str]:
+    """Words of normalised text, also split at apostrophes ("i'm" gives i'm, i, m)."""
+    words: set[str] = set()
+    for token in _TOKEN.findall(text):
+        words.add(token)
+        if "'" in token:
+            words.update(token.split("'"))
+    return frozenset(words)
+
+
+def _expand(
+    stack: tuple[tuple[list[Any], int], ...], prefix: str, out: set[tuple[str, bool]]
+) -> None:
+    c = sre_constants
+    while stack:
+        if len(out) > _MAX_LEADS:
+            raise _TooComplex
+        items, index = stack[-1]
+        if index >= len(items):
+            stack = stack[:-1]
+            continue
+        op, av = items[index]
+        following = (*stack[:-1], (items, index + 1))
+        if op == _STOP:
+            break
+        if op is c.AT:
+            if av in (c.AT_BOUNDARY, c.AT_END, c.AT_END_STRING) and prefix:
+                out.add((prefix, True))
+                return
+            stack = following
+            continue
+        if op in (c.ASSERT, c.ASSERT_NOT):
+            stack = following
+            continue
+        if op is c.LITERAL:
+            char = chr(av)
+            if char in _WORD_CHARS and len(prefix) < _MAX_PREFIX:
+                prefix += char
+                stack = following
+                continue
+            if char == " " and prefix and " " not in prefix:
+                # Keep going into the second word: "you need" is rarer than "you".
+                prefix += char
+                stack = following
+                continue
+            if not prefix:
+                raise _TooComplex
+            out.add((prefix, char not in _WORD_CHARS))
+            return
+        if op is c.SUBPATTERN:
+            stack = (*following, (list(av[-1]), 0))
+            continue
+        if op is c.BRANCH:
+            for alternative in av[1]:
+                _expand((*following, (list(alternative), 0)), prefix, out)
+            return
+        if op is c.IN and 0 < len(av) <= 6 and all(kind is c.LITERAL for kind, _ in av):
+            for _, code in av:
+                _expand((*following, ([(c.LITERAL, code)], 0)), prefix, out)
+            return
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            low, high, item = av
+            if low == 0:
+                _expand(following, prefix, out)
+            if high != 0:
+                # One repetition, then stop: what follows more repetitions is unknown.
+                _expand(((([(_STOP, None)]), 0), (list(item), 0)), prefix, out)
+            return
+        break  # a class, a category, "any character"...: the word goes on unknown
+    if not prefix:
+        raise _TooComplex
+    out.add((prefix, False))
+
+
+def gate_for(pattern: str) -> Gate:
+    """The gate of one (macro-expanded) pattern; ALWAYS when its start is not literal."""
+    if sre_parser is None or sre_constants is None:
+        return ALWAYS
+    try:
+        parsed = sre_parser.parse(pattern)
+        leads: set[tuple[str, bool]] = set()
+        _expand(((list(parsed), 0),), "", leads)
+    except (_TooComplex, RecursionError, re.error, AttributeError, TypeError, ValueError):
+        return ALWAYS
+    if not leads:
+        return ALWAYS
+    # (first word, whether it is whole, the two-word phrase or None)
+    firsts: dict[str, set[str] | None] = {}
+    fragments: dict[str, set[str] | None] = {}
+    for prefix, whole in leads:
+        first, _, second = prefix.partition(" ")
+        first_whole = whole or bool(_)  # a space after it ends the first word
+        phrase = prefix if second else None
+        table = firsts if first_whole else fragments
+        if first in table and table[first] is None:
+            continue
+        if phrase is None:
+            table[first] = None
+        else:
+            existing = table.setdefault(first, set())
+            assert existing is not None
+            existing.add(phrase)
+
+    def frozen(value: set[str] | None) -> tuple[str, ...] | None:
+        return None if value is None else tuple(sorted(value))
+
+    return Gate(
+        firsts={word: frozen(value) for word, value in firsts.items()},
+        first_words=frozenset(firsts),
+        fragments=tuple((word, frozen(value)) for word, value in sorted(fragments.items())),
+        always=False,
+    )

@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import FrozenInstanceError
+from types import SimpleNamespace
+
+import pytest
+
+from calmdesk.engine import Coaching
+from calmdesk.engine import coach as engine_coach
+from calmdesk.engine.coaching import TECHNIQUES, coach
+
+ANGRY = (
+    "This is the THIRD time I've asked. My heating STILL doesn't work and you people do nothing!!"
+)
+
+
+def rules_of(coaching: Coaching) -> set[str]:
+    return {finding.rule for finding in coaching.findings}
+
+
+def test_exported_from_engine() -> None:
+    assert engine_coach is coach
+
+
+def test_spans_point_into_the_draft_and_explain_with_rewrites() -> None:
+    draft = "Obviously you didn't read the email. As per our policy, no refunds after 30 days."
+    result = coach(draft, conversation=[("customer", ANGRY)])
+    assert {"condescension", "blame", "policy_hiding"} <= rules_of(result)
+    for finding in result.findings:
+        assert draft[finding.start : finding.end] == finding.text
+        assert len(finding.explanation.split()) >= 6
+        if finding.kind == "avoid":
+            assert finding.rewrites, finding.rule
+
+
+def test_command_rewrite_keeps_the_customers_action() -> None:
+    result = coach("You need to send us a photo of the damage.")
+    command = result.findings_of("command")[0]
+    assert (
+        "Could you send us a photo of the damage, so we can fix this quickly?" in command.rewrites
+    )
+
+
+def test_good_reply_scores_above_bad_reply(customer_feels: Callable[..., None]) -> None:
+    customer_feels(anger=0.8)
+    conversation = [("customer", ANGRY)]
+    good = coach(
+        "I'm so sorry, a cold house for days must be miserable. So the heating still isn't working "
+        "after the last visit? I'll book an engineer for tomorrow morning and call you by 5 pm today.",
+        conversation=conversation,
+    )
+    bad = coach("Calm down. You should have bled the radiators.", conversation=conversation)
+    assert good.score >= 80
+    assert bad.score <= 30
+    assert good.techniques["apology"] > 0.5 and good.techniques["empathy"] > 0.5
+    assert good.techniques["ownership"] > 0.5 and good.techniques["next_step"] > 0.5
+    assert not good.avoid
+    assert any(reason.points < 0 for reason in bad.reasons)
+
+
+def test_techniques_are_probabilities_for_every_key() -> None:
+    result = coach("Thanks for your patience. Which order is it?")
+    assert set(result.techniques) == set(TECHNIQUES)
+    assert all(0.0 <= value <= 1.0 for value in result.techniques.values())
+    assert result.techniques["thanks"] > 0.5
+    assert result.techniques["question"] > 0.5
+
+
+def test_sarcastic_thanks_is_sarcasm_not_thanks() -> None:
+    result = coach("Thanks for your patience, I guess.")
+    assert "sarcasm" in rules_of(result)
+    assert result.techniques["thanks"] < 0.5
+
+
+def test_rhetorical_question_is_not_a_clarifying_question() -> None:
+    result = coach("Did you even read the instructions?")
+    assert "condescension" in rules_of(result)
+    assert result.techniques["question"] < 0.5
+
+
+def test_paraphrase_is_judged_against_what_the_customer_wrote() -> None:
+    customer = "The new dishwasher floods the kitchen floor whenever it drains."
+    restated = (
+        "So your new dishwasher leaks onto the kitchen floor each time it drains, is that right?"
+    )
+    on_topic = coach(restated, conversation=[("customer", customer)])
+    off_topic = coach(
+        restated, conversation=[("customer", "My invoice shows the wrong postcode and VAT number.")]
+    )
+    assert on_topic.techniques["paraphrase"] >= 0.8
+    assert off_topic.techniques["paraphrase"] < 0.5
+    assert "paraphrase" in rules_of(on_topic)
+
+
+def test_paraphrase_without_cue_phrase_by_overlap() -> None:
+    customer = (
+        "My parcel with the winter boots was marked delivered but it never arrived at my flat."
+    )
+    draft = "The winter boots parcel shows as delivered, but it never reached your flat."
+    assert coach(draft, conversation=[("customer", customer)]).techniques["paraphrase"] >= 0.5
+    assert (
+        coach("I'll look into it.", conversation=[("customer", customer)]).techniques["paraphrase"]
+        < 0.5
+    )
+
+
+def test_hollow_sympathy_only_when_it_is_the_only_empathy(
+    customer_feels: Callable[..., None],
+) -> None:
+    customer_feels(anger=0.7)
+    conversation = [("customer", ANGRY)]
+    bare = coach("I understand. The engineer is booked.", conversation=conversation)
+    backed = coach(
+        "I understand. Three visits and still no heating must be exhausting.",
+        conversation=conversation,
+    )
+    assert "hollow_sympathy" in rules_of(bare)
+    assert "hollow_sympathy" not in rules_of(backed)
+
+
+def test_solution_before_acknowledgement_depends_on_anger(
+    customer_feels: Callable[..., None],
+) -> None:
+    draft = "Try resetting the thermostat to factory settings."
+    customer_feels(anger=0.9)
+    assert "solution_before_acknowledgement" in rules_of(
+        coach(draft, conversation=[("customer", ANGRY)])
+    )
+    acknowledged = coach(
+        "I'm really sorry, that's miserable. " + draft, conversation=[("customer", ANGRY)]
+    )
+    assert "solution_before_acknowledgement" not in rules_of(acknowledged)
+    customer_feels(anger=0.0)
+    calm = coach(draft, conversation=[("customer", "How do I reset my thermostat?")])
+    assert "solution_before_acknowledgement" not in rules_of(calm)
+
+
+def test_no_next_step_unless_solved_or_owned(customer_feels: Callable[..., None]) -> None:
+    customer_feels(frustration=0.6)
+    conversation = [("customer", "My refund hasn't arrived.")]
+    assert "no_next_step" in rules_of(coach("Refunds can be slow.", conversation=conversation))
+    assert "no_next_step" not in rules_of(
+        coach("I've refunded it just now.", conversation=conversation)
+    )
+    assert "no_next_step" not in rules_of(
+        coach("I'll chase the bank and email you by 4 pm.", conversation=conversation)
+    )
+
+
+def test_jargon_and_long_sentences_only_with_upset_customer(
+    customer_feels: Callable[..., None],
+) -> None:
+    draft = "Your ticket has been escalated to the tier 2 queue for reconciliation."
+    customer_feels(anger=0.8)
+    assert "jargon" in rules_of(coach(draft, conversation=[("customer", ANGRY)]))
+    customer_feels(anger=0.0, frustration=0.0)
+    assert "jargon" not in rules_of(coach(draft, conversation=[("customer", "hi, any update?")]))
+
+
+def test_mirroring_hostility(customer_feels: Callable[..., None]) -> None:
+    customer_feels(anger=0.9, shouting=True)
+    result = coach("I HAVE ALREADY TOLD YOU!!! It was sent.", conversation=[("customer", ANGRY)])
+    spans = [f.text for f in result.findings_of("mirroring_hostility")]
+    assert any("HAVE ALREADY" in text for text in spans)
+    assert "!!!" in spans
+    customer_feels(anger=0.0, gratitude=0.9)
+    happy = coach("Great news!! So glad it worked.", conversation=[("customer", "Thanks so much!")])
+    assert "mirroring_hostility" not in rules_of(happy)
+
+
+@pytest.mark.parametrize(
+    ("draft", "rule"),
+    [
+        ("Honestly, you're an idiot.", "insult"),
+        ("Shut up and listen.", "insult"),
+        ("Keep this up and I'll cancel your account.", "threat_back"),
+        ("You'll regret this.", "threat_back"),
+        ("Your parcel went to another customer's address, 4 Elm Road.", "other_customer_data"),
+    ],
+)
+def test_blocking_findings(draft: str, rule: str) -> None:
+    result = coach(draft, conversation=[("customer", "Where is my parcel?!")])
+    assert rule in {finding.rule for finding in result.blocking}
+    assert result.score <= 15
+
+
+def test_other_persons_email_blocks_but_customers_own_and_company_mailboxes_do_not() -> None:
+    conversation = [("customer", "Please update me at sam.ruiz@example.net")]
+    own = coach(
+        "I've sent it to sam.ruiz@example.net, or write to support@acme.example.",
+        conversation=conversation,
+    )
+    other = coach("It went to lena.berg@example.com by mistake.", conversation=conversation)
+    assert not own.blocking
+    assert [f.text for f in other.blocking] == ["lena.berg@example.com"]
+
+
+def test_conversation_items_as_tuples_objects_and_mappings() -> None:
+    draft = "So the blender stopped working after a week?"
+    customer = "My blender stopped working after one week."
+    forms = [
+        [("customer", customer)],
+        [SimpleNamespace(role="customer", text=customer)],
+        [{"role": "customer", "text": customer}],
+        [("agent", "Hello!"), ("customer", customer)],
+    ]
+    results = [coach(draft, conversation=form).techniques["paraphrase"] for form in forms]
+    assert min(results) >= 0.8
+
+
+def test_result_is_frozen_and_json_ready() -> None:
+    result = coach("I'm sorry. I'll call you tomorrow at 10am.", now=None)
+    with pytest.raises(FrozenInstanceError):
+        result.score = 5  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        result.techniques["apology"] = 0.0  # type: ignore[index]
+    data = json.loads(json.dumps(result.to_dict()))
+    assert set(data) >= {"score", "findings", "techniques", "promises", "blocking", "reasons"}
+    assert data["findings"][0]["span"] == [result.findings[0].start, result.findings[0].end]
+
+
+def test_bad_time_zone_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        coach("hi", timezone="Mars/Olympus")
+
+
+def test_non_text_input_does_not_raise() -> None:
+    for value in (None, b"\xff\xfebytes", 42, "", "   ", "\x00" * 10):
+        result = coach(value)
+        assert 0 <= result.score <= 100
