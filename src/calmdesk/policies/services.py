@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from django.db import transaction
@@ -20,7 +20,13 @@ from django.utils import timezone
 
 from calmdesk.accounts.models import Organisation, Role, User
 from calmdesk.audit.services import audit_record
-from calmdesk.conversations.models import Channel, Conversation, Direction, Message
+from calmdesk.conversations.models import (
+    OPEN_STATUSES,
+    Channel,
+    Conversation,
+    Direction,
+    Message,
+)
 from calmdesk.conversations.services import conversation_assign
 from calmdesk.customers.models import ContactIdentity, IdentityKind
 from calmdesk.incidents.services import incident_open
@@ -29,6 +35,7 @@ from calmdesk.notifications.services import notification_send
 from calmdesk.policies.document import (
     PRIORITIES,
     Boundaries,
+    EscalationRule,
     PolicyDocument,
     default_policy_raw,
     policy_parse,
@@ -335,10 +342,12 @@ class _Apply:
                     "Ended and handed to a supervisor.",
                 )
 
-    def evaluate_rules(self, policy: PolicyDocument) -> None:
+    def evaluate_rules(
+        self, policy: PolicyDocument, rules: tuple[EscalationRule, ...] | None = None
+    ) -> None:
         facts = policy_facts(message=self.message, conversation=self.conversation)
         already = set(self.state.fired_rules)
-        for rule in policy.escalation_rules:
+        for rule in policy.escalation_rules if rules is None else rules:
             if not rule.matches(facts):
                 continue
             actions = rule.actions
@@ -431,6 +440,83 @@ def inbound_policy_apply(*, message: Message, conversation: Conversation) -> Pol
     run.walk_boundaries(policy.boundaries)
     run.evaluate_rules(policy)
     return run.finish()
+
+
+WAITING_FACT: Final = "conversation.waiting_minutes"
+
+
+def _waiting_rules(policy: PolicyDocument) -> tuple[tuple[EscalationRule, ...], float | None]:
+    """Rules that depend on how long the customer has waited, and the shortest such wait."""
+    rules = tuple(
+        rule
+        for rule in policy.escalation_rules
+        if any(c.fact == WAITING_FACT and c.operator in ("gte", "gt") for c in rule.conditions)
+    )
+    minutes = [
+        float(c.value)
+        for rule in rules
+        for c in rule.conditions
+        if c.fact == WAITING_FACT and isinstance(c.value, float)
+    ]
+    return rules, min(minutes) if minutes else None
+
+
+def waiting_rules_check(*, now: datetime | None = None) -> list[int]:
+    """Fire waiting-time rules for customers who have waited without writing again.
+
+    Receiving a message evaluates every rule, but a customer who is simply left waiting
+    sends nothing; the worker runs this regularly so their wait still escalates. Each rule
+    fires once per conversation (recorded under the state's row lock), so overlapping runs
+    on several workers do not repeat its actions.
+    """
+    now = now or timezone.now()
+    fired_in: list[int] = []
+    organisation_ids = (
+        Conversation.objects.filter(status__in=OPEN_STATUSES, waiting_since__isnull=False)
+        .values_list("organisation_id", flat=True)
+        .distinct()
+    )
+    for organisation in Organisation.objects.filter(pk__in=list(organisation_ids)):
+        policy = policy_get(organisation=organisation)
+        rules, shortest = _waiting_rules(policy)
+        if shortest is None:
+            continue
+        rule_ids = {rule.id for rule in rules}
+        candidates = Conversation.objects.filter(
+            organisation=organisation,
+            status__in=OPEN_STATUSES,
+            waiting_since__lte=now - timedelta(minutes=shortest),
+        ).values_list("id", "policy_state__fired_rules")
+        pending = [pk for pk, fired in candidates if not rule_ids <= set(fired or ())]
+        for conversation_id in pending:
+            if _apply_waiting_rules(conversation_id, policy, rules):
+                fired_in.append(conversation_id)
+    return fired_in
+
+
+@transaction.atomic
+def _apply_waiting_rules(
+    conversation_id: int, policy: PolicyDocument, rules: tuple[EscalationRule, ...]
+) -> bool:
+    conversation = (
+        Conversation.objects.select_related("organisation", "customer", "team")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    message = (
+        Message.objects.filter(conversation_id=conversation_id, direction=Direction.INBOUND)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if conversation is None or message is None:
+        return False
+    run = _Apply(
+        message=message,
+        conversation=conversation,
+        state=conversation_state_for(conversation, lock=True),
+    )
+    run.evaluate_rules(policy, rules)
+    return bool(run.finish().fired_rules)
 
 
 # --- protecting the agent: take-over and stepping away --------------------------------
