@@ -20,3 +20,8 @@ class PracticeReplyForm(forms.Form):
 
 class DraftForm(forms.Form):
     body = forms.CharField(max_length=MAX_REPLY_CHARS, required=False, strip=False)
+
+
+class ScenarioForm(forms.Form):
+    # Scenario files are a few kilobytes; this bound keeps a paste accident small.
+    source = forms.CharField(max_length=100_000, widget=forms.Textarea, strip=False)

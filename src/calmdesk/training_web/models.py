@@ -40,3 +40,30 @@ class PracticeRun(models.Model):
     @property
     def finished(self) -> bool:
         return bool(self.outcome)
+
+
+class CustomScenario(models.Model):
+    """An organisation's own scenario, or its edited copy of a shipped one (same id wins).
+
+    Stored as the TOML source an author wrote; it was validated when saved, and is
+    validated again whenever it is loaded.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="practice_scenarios"
+    )
+    scenario_id = models.CharField(max_length=64)
+    source = models.TextField()
+    updated_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["scenario_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "scenario_id"], name="practice_scenario_unique_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.scenario_id

@@ -7,16 +7,18 @@ import random
 from django.db import transaction
 from django.utils import timezone
 
-from calmdesk.accounts.models import User
+from calmdesk.accounts.models import Role, User
 from calmdesk.training import (
     PracticeError,
     PracticeResult,
     PracticeSession,
+    Scenario,
     Turn,
     find_scenario,
-    load_scenarios,
 )
-from calmdesk.training_web.models import PracticeRun
+from calmdesk.training.scenario import scenario_from_toml
+from calmdesk.training_web.models import CustomScenario, PracticeRun
+from calmdesk.training_web.scenarios import organisation_scenarios
 
 # Seeds are drawn from this range when the trainee does not pick one.
 SEED_RANGE = 1_000_000
@@ -36,7 +38,7 @@ def practice_run_start(
     if trainee.organisation_id is None:
         raise PracticeRunError("Only members of an organisation can practise.")
     try:
-        scenario = find_scenario(scenario_id, load_scenarios())
+        scenario = find_scenario(scenario_id, organisation_scenarios(trainee.organisation_id))
     except KeyError as exc:
         raise PracticeRunError(f"There is no scenario {scenario_id!r}.") from exc
     return PracticeRun.objects.create(
@@ -53,7 +55,7 @@ def practice_run_start(
 def practice_run_session(run: PracticeRun) -> PracticeSession:
     """The live session of a run, rebuilt by replaying its stored replies."""
     try:
-        scenario = find_scenario(run.scenario_id, load_scenarios())
+        scenario = find_scenario(run.scenario_id, organisation_scenarios(run.organisation_id))
     except KeyError as exc:
         raise PracticeRunError(
             f"The scenario {run.scenario_id!r} of this run is no longer available."
@@ -101,3 +103,37 @@ def practice_run_finish(*, run: PracticeRun) -> PracticeRun:
             locked.save()
     run.refresh_from_db()
     return run
+
+
+class ScenarioPermissionDenied(PracticeRunError):
+    pass
+
+
+SCENARIO_EDITORS = (Role.ADMIN, Role.SUPERVISOR)
+
+
+def practice_scenario_save(*, author: User, source: str) -> tuple[CustomScenario, Scenario]:
+    """Validate and store a scenario for the author's organisation.
+
+    Raises ScenarioError (with every problem) for an invalid source; nothing is stored.
+    Saving under a shipped scenario's id makes the organisation's own version of it.
+    """
+    if author.role not in SCENARIO_EDITORS or author.organisation_id is None:
+        raise ScenarioPermissionDenied("Only supervisors and admins edit practice scenarios.")
+    scenario = scenario_from_toml(source, source="the scenario")
+    custom, _ = CustomScenario.objects.update_or_create(
+        organisation_id=author.organisation_id,
+        scenario_id=scenario.id,
+        defaults={"source": source, "updated_by": author},
+    )
+    return custom, scenario
+
+
+def practice_scenario_delete(*, author: User, scenario_id: str) -> bool:
+    """Remove the organisation's own version; a shipped scenario with that id comes back."""
+    if author.role not in SCENARIO_EDITORS or author.organisation_id is None:
+        raise ScenarioPermissionDenied("Only supervisors and admins edit practice scenarios.")
+    deleted, _ = CustomScenario.objects.filter(
+        organisation_id=author.organisation_id, scenario_id=scenario_id
+    ).delete()
+    return deleted > 0

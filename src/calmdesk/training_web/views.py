@@ -17,9 +17,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from calmdesk.accounts.models import Role, User
-from calmdesk.training import PracticeSession, Turn, load_scenarios
-from calmdesk.training_web.forms import DraftForm, PracticeReplyForm, StartForm
-from calmdesk.training_web.models import PracticeRun
+from calmdesk.training import PracticeSession, ScenarioError, Turn
+from calmdesk.training.drafting import draft_scenario
+from calmdesk.training_web.forms import DraftForm, PracticeReplyForm, ScenarioForm, StartForm
+from calmdesk.training_web.models import CustomScenario, PracticeRun
+from calmdesk.training_web.scenarios import organisation_scenarios, shipped_source
 from calmdesk.training_web.selectors import (
     access_practice_run,
     team_results,
@@ -27,11 +29,15 @@ from calmdesk.training_web.selectors import (
     trainee_runs,
 )
 from calmdesk.training_web.services import (
+    SCENARIO_EDITORS,
     PracticeRunError,
+    ScenarioPermissionDenied,
     practice_run_finish,
     practice_run_reply,
     practice_run_session,
     practice_run_start,
+    practice_scenario_delete,
+    practice_scenario_save,
 )
 from calmdesk.workspace.views import HtmxHttpRequest, staff_view, wants_partial
 
@@ -50,10 +56,11 @@ def practice_home(request: HtmxHttpRequest, user: User) -> HttpResponse:
         request,
         "training_web/home.html",
         {
-            "scenarios": load_scenarios(),
+            "scenarios": organisation_scenarios(user.organisation_id or 0),
             "runs": trainee_runs(user),
             "progress": trainee_progress(user),
             "can_see_team": user.role in (Role.SUPERVISOR, Role.ADMIN),
+            "can_edit": user.role in SCENARIO_EDITORS,
         },
     )
 
@@ -174,3 +181,103 @@ def practice_finish(request: HtmxHttpRequest, user: User, run_id: int) -> HttpRe
 @staff_view
 def practice_team(request: HtmxHttpRequest, user: User) -> HttpResponse:
     return render(request, "training_web/team.html", {"results": team_results(user)})
+
+
+# -- scenarios (supervisors and admins) -----------------------------------------
+
+
+def _editor(user: User) -> None:
+    if user.role not in SCENARIO_EDITORS:
+        raise PermissionDenied("Only supervisors and admins edit practice scenarios.")
+
+
+@require_GET
+@staff_view
+def scenario_list(request: HtmxHttpRequest, user: User) -> HttpResponse:
+    _editor(user)
+    own = set(
+        CustomScenario.objects.filter(organisation_id=user.organisation_id or 0).values_list(
+            "scenario_id", flat=True
+        )
+    )
+    return render(
+        request,
+        "training_web/scenarios.html",
+        {"scenarios": organisation_scenarios(user.organisation_id or 0), "own": own},
+    )
+
+
+def _edit_page(request: HtmxHttpRequest, form: ScenarioForm, **extra: Any) -> HttpResponse:
+    return render(request, "training_web/scenario_edit.html", {"form": form, **extra})
+
+
+@staff_view
+def scenario_edit(request: HtmxHttpRequest, user: User, scenario_id: str = "") -> HttpResponse:
+    _editor(user)
+    if request.method == "POST":
+        form = ScenarioForm(request.POST)
+        if form.is_valid():
+            try:
+                _, scenario = practice_scenario_save(
+                    author=user, source=form.cleaned_data["source"]
+                )
+            except ScenarioError as exc:
+                return _edit_page(request, form, problems=exc.problems, scenario_id=scenario_id)
+            except ScenarioPermissionDenied as exc:
+                raise PermissionDenied(str(exc)) from exc
+            flash.success(request, f"Saved the scenario {scenario.id}.")
+            return redirect("practice:scenarios")
+        return _edit_page(request, form, scenario_id=scenario_id)
+    if request.method != "GET":
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    source = ""
+    if scenario_id:
+        custom = CustomScenario.objects.filter(
+            organisation_id=user.organisation_id or 0, scenario_id=scenario_id
+        ).first()
+        found = custom.source if custom else shipped_source(scenario_id)
+        if found is None:
+            raise Http404("No such scenario.")
+        source = found
+    return _edit_page(request, ScenarioForm(initial={"source": source}), scenario_id=scenario_id)
+
+
+@require_POST
+@staff_view
+def scenario_delete(request: HtmxHttpRequest, user: User, scenario_id: str) -> HttpResponse:
+    _editor(user)
+    if practice_scenario_delete(author=user, scenario_id=scenario_id):
+        flash.success(request, f"Removed your version of {scenario_id}.")
+    return redirect("practice:scenarios")
+
+
+@require_GET
+@staff_view
+def scenario_from_conversation(
+    request: HtmxHttpRequest, user: User, conversation_id: int
+) -> HttpResponse:
+    """A draft scenario from a real conversation, anonymised, ready to finish and save."""
+    _editor(user)
+    from calmdesk.conversations.models import Direction
+    from calmdesk.conversations.selectors import access_conversation, conversation_messages
+
+    conversation = access_conversation(user, conversation_id)
+    messages: list[tuple[str, str]] = []
+    names = {conversation.customer.name}
+    for message in conversation_messages(conversation):
+        if message.direction == Direction.NOTE:
+            continue
+        role = "customer" if message.direction == Direction.INBOUND else "agent"
+        messages.append((role, message.body_text))
+        if message.author is not None:
+            names.update({message.author.get_full_name(), message.author.first_name})
+    try:
+        source = draft_scenario(
+            messages,
+            scenario_id=f"from-conversation-{conversation.pk}",
+            names=[name for name in names if name],
+        )
+    except ValueError as exc:
+        flash.error(request, str(exc).capitalize() + ".")
+        return redirect("practice:scenarios")
+    return _edit_page(request, ScenarioForm(initial={"source": source}), drafted=True)
