@@ -127,6 +127,9 @@ class InboundIn(StrictInput):
 
 class ReplyIn(StrictInput):
     body: Body
+    # The coach blocks replies with an insult, a threat or another customer's data;
+    # sending one anyway needs this, as the web reply box needs its tick box.
+    confirm_blocking: bool = False
 
 
 class ConversationQuery(Schema):
@@ -154,6 +157,8 @@ class AssessIn(StrictInput):
 
 
 class CoachIn(StrictInput):
+    """A draft reply to coach; with `conversation_id`, against that conversation's thread."""
+
     draft: Annotated[str, Field(max_length=MAX_BODY_CHARS, pattern=TEXT), AfterValidator(_storable)]
     conversation_id: (
         Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_whole_number)] | None
@@ -161,6 +166,76 @@ class CoachIn(StrictInput):
 
 
 # Responses ------------------------------------------------------------------
+
+
+class FlagOut(Schema):
+    kind: str
+    start: int
+    end: int
+    evidence: str
+    rule: str
+    weight: float
+
+
+class CustomerTypeOut(Schema):
+    type: str
+    confidence: float
+    evidence: list[str]
+
+
+class EscalationOut(Schema):
+    recommended: bool
+    reasons: list[str]
+
+
+class AssessmentOut(Schema):
+    """The engine's reading of one customer message (`calmdesk.engine.assess`)."""
+
+    scores: dict[str, float]
+    emotions: dict[str, float]
+    intensity: float
+    flags: list[FlagOut]
+    customer_type: CustomerTypeOut
+    topic: str
+    trajectory: Literal["rising", "steady", "falling"] | None
+    last_reply_effect: Literal["helped", "hurt", "neutral"] | None
+    escalate: EscalationOut
+    risk: float
+
+
+class FindingOut(Schema):
+    rule: str
+    kind: Literal["avoid", "good"]
+    severity: str
+    span: tuple[int, int]
+    text: str
+    explanation: str
+    rewrites: list[str]
+
+
+class ScoreReasonOut(Schema):
+    points: int
+    reason: str
+
+
+class PromiseOut(Schema):
+    span: tuple[int, int]
+    text: str
+    action: str
+    due: datetime | None
+    due_phrase: str
+
+
+class CoachingOut(Schema):
+    """The coach's review of a draft reply (`calmdesk.engine.coach`)."""
+
+    score: int
+    reasons: list[ScoreReasonOut]
+    findings: list[FindingOut]
+    blocking: list[FindingOut]
+    techniques: dict[str, float]
+    promises: list[PromiseOut]
+    customer_anger: float
 
 
 class ErrorBody(Schema):

@@ -28,6 +28,10 @@ from calmdesk.api.errors import (
     install_error_handlers,
 )
 from calmdesk.api.schemas import (
+    AssessIn,
+    AssessmentOut,
+    CoachIn,
+    CoachingOut,
     ConversationOut,
     ConversationPageOut,
     ConversationQuery,
@@ -48,6 +52,8 @@ from calmdesk.conversations.selectors import (
 )
 from calmdesk.conversations.services import inbound_message_receive, reply_send
 from calmdesk.customers.selectors import access_customer, customer_history
+from calmdesk.engine import assess as engine_assess
+from calmdesk.workspace.coaching import review_draft
 
 
 class JsonBodyParser(Parser):
@@ -220,9 +226,30 @@ def conversation(request: HttpRequest, conversation_id: ObjectId) -> Conversatio
     tags=["conversations"],
 )
 def reply(request: HttpRequest, conversation_id: ObjectId, payload: ReplyIn) -> Status[MessageOut]:
+    """Send a reply. It is coached first and the coaching is stored with it; a reply the
+    coach blocks (an insult, a threat, another customer's data) needs
+    `"confirm_blocking": true`, otherwise 422 with code `confirmation_required`."""
     user = request_user(request)
     found = access_conversation(user, conversation_id)
-    message = reply_send(conversation=found, author=user, body_text=payload.body)
+    # Coached exactly as stored (the service trims), so the stored spans fit the text.
+    body = payload.body.strip()
+    review = review_draft(
+        body, conversation_messages(found), time_zone=found.organisation.time_zone
+    )
+    if review is not None and review.blocking and not payload.confirm_blocking:
+        rules = sorted({str(finding.get("rule")) for finding in review.blocking})
+        raise ApiError(
+            422,
+            "confirmation_required",
+            f"the coach blocks this reply ({', '.join(rules)}): change it, or send it "
+            'again with "confirm_blocking": true',
+        )
+    message = reply_send(
+        conversation=found,
+        author=user,
+        body_text=body,
+        coaching=review.stored if review is not None else None,
+    )
     return Status(201, MessageOut.build(message))
 
 
@@ -236,6 +263,42 @@ def customer(request: HttpRequest, customer_id: ObjectId) -> CustomerOut:
     user = request_user(request)
     found = access_customer(user, customer_id)
     return CustomerOut.build(found, list(customer_history(user, found)))
+
+
+@api.post(
+    "/assess",
+    response={200: AssessmentOut, **WRITE_ERRORS},
+    summary="Assess a customer message without storing anything",
+    tags=["engine"],
+)
+def assess(request: HttpRequest, payload: AssessIn) -> AssessmentOut:
+    """`history` holds the earlier messages of the conversation, oldest first."""
+    request_user(request)
+    history = [(item.role, item.text) for item in payload.history]
+    return AssessmentOut.model_validate(engine_assess(payload.text, history=history).to_dict())
+
+
+@api.post(
+    "/coach",
+    response={200: CoachingOut, **WRITE_ERRORS},
+    summary="Coach a draft reply without sending or storing it",
+    tags=["engine"],
+)
+def coach(request: HttpRequest, payload: CoachIn) -> CoachingOut:
+    """With `conversation_id` the draft is coached as the next reply in that conversation
+    (404 if the token may not see it); promises are resolved in the organisation's time zone."""
+    user = request_user(request)
+    thread = []
+    if payload.conversation_id is not None:
+        thread = list(conversation_messages(access_conversation(user, payload.conversation_id)))
+    review = review_draft(
+        payload.draft,
+        thread,
+        time_zone=user.organisation.time_zone,  # type: ignore[union-attr]
+    )
+    if review is None:  # pragma: no cover - the coach ships with the engine
+        raise ApiError(503, "unavailable", "the reply coach is not installed")
+    return CoachingOut.model_validate(review.stored)
 
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -266,6 +329,8 @@ for _path, _allowed in (
     ("/conversations/{conversation_id}", ("GET",)),
     ("/conversations/{conversation_id}/replies", ("POST",)),
     ("/customers/{customer_id}", ("GET",)),
+    ("/assess", ("POST",)),
+    ("/coach", ("POST",)),
 ):
     _refuse_other_methods(_path, _allowed)
 
