@@ -8,9 +8,20 @@ class ChannelsConfig(AppConfig):
     verbose_name = "Channels"
 
     def ready(self) -> None:
-        from calmdesk.channels.signals import queue_email_reply
+        from calmdesk.audit.models import AuditEvent
+        from calmdesk.channels import signals
         from calmdesk.conversations.models import Message
 
         post_save.connect(
-            queue_email_reply, sender=Message, dispatch_uid="channels.queue_email_reply"
+            signals.queue_email_reply, sender=Message, dispatch_uid="channels.queue_email_reply"
+        )
+        post_save.connect(
+            signals.message_received_webhook,
+            sender=Message,
+            dispatch_uid="channels.message_received_webhook",
+        )
+        post_save.connect(
+            signals.audited_event_webhook,
+            sender=AuditEvent,
+            dispatch_uid="channels.audited_event_webhook",
         )

@@ -139,3 +139,71 @@ class ImapMailboxState(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class WebhookEvent(models.TextChoices):
+    MESSAGE_RECEIVED = "message.received", "A customer message arrived"
+    CONVERSATION_ESCALATED = "conversation.escalated", "A conversation was escalated"
+    INCIDENT_OPENED = "incident.opened", "An incident was opened"
+    FOLLOWUP_OVERDUE = "followup.overdue", "A promised follow-up is overdue"
+    CONVERSATION_RESOLVED = "conversation.resolved", "A conversation was resolved"
+
+
+class WebhookSubscription(models.Model):
+    """An organisation's URL that is told about events, signed with its own secret."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="webhook_subscriptions"
+    )
+    url = models.URLField(max_length=500)
+    events = models.JSONField(default=list)
+    # Shared with the receiver to check signatures; shown once when created.
+    secret = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RETRYING = "retrying", "Failed, will retry"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: the payload as sent, and every attempt's outcome."""
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    event_id = models.UUIDField()
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "event_id"], name="webhook_delivery_once_per_event"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event} to subscription #{self.subscription_id}: {self.status}"

@@ -27,3 +27,11 @@ def poll_imap_mailboxes() -> list[str]:
 @task()
 def retry_due_email_deliveries() -> int:
     return services.email_deliveries_retry_due()
+
+
+@task()
+def deliver_webhook(delivery_id: int) -> str:
+    """POST one webhook event; failures reschedule themselves with backoff."""
+    from calmdesk.channels.webhooks import webhook_delivery_attempt
+
+    return str(webhook_delivery_attempt(delivery_id=delivery_id).status)

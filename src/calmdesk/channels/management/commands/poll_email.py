@@ -1,7 +1,8 @@
 """`calmdesk manage poll_email [--every SECONDS]`: fetch new mail from the IMAP mailboxes.
 
-Once by default; with --every it keeps polling, and also sends replies whose
-retry time has come (for task backends that cannot schedule them).
+Once by default; with --every it keeps polling. Each round also sends email
+replies and webhook deliveries whose retry time has come (for task backends
+that cannot schedule tasks for later).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Command(BaseCommand):
     def _poll_once(self) -> bool:
         from calmdesk.channels.imap import imap_poll_all
         from calmdesk.channels.services import email_deliveries_retry_due
+        from calmdesk.channels.webhooks import webhook_deliveries_retry_due
 
         failed = False
         for result in imap_poll_all():
@@ -63,4 +65,5 @@ class Command(BaseCommand):
                     f"{result.duplicate} duplicate, {result.machine} automatic"
                 )
         email_deliveries_retry_due()
+        webhook_deliveries_retry_due()
         return failed

@@ -1,0 +1,291 @@
+"""Webhooks out: telling an organisation's own systems about events, signed and retried.
+
+Every delivery is signed the same way (HMAC-SHA256 with the subscription's
+secret over "<timestamp>.<body>", sent as `Calmdesk-Signature: t=<ts>,v1=<hex>`),
+so the receiver can check it came from us and is recent. A receiver that is
+down is retried with backoff by the task worker; every attempt's outcome is
+kept on the delivery for the organisation to see.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from calmdesk.accounts.models import Organisation, User
+from calmdesk.audit.services import audit_record
+from calmdesk.channels.models import (
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEvent,
+    WebhookSubscription,
+)
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "Calmdesk-Signature"
+# Seconds before each retry: 30 s, 2 min, 10 min, 1 h, 4 h; a receiver down
+# for a deploy or an afternoon still gets the event.
+RETRY_DELAYS: tuple[int, ...] = (30, 120, 600, 3600, 14400)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+TIMEOUT_SECONDS = 10
+# Receivers reject signatures older than this (replay protection).
+SIGNATURE_TOLERANCE_SECONDS = 300
+MAX_TEXT_IN_PAYLOAD = 10_000
+
+
+class WebhookError(ValueError):
+    """A webhook subscription that cannot be made as asked."""
+
+
+def sign(*, secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def signature_verify(
+    *,
+    secret: str,
+    header: str,
+    body: bytes,
+    now: float | None = None,
+    tolerance: int = SIGNATURE_TOLERANCE_SECONDS,
+) -> bool:
+    """What a receiver runs: True only for our signature over this body, made recently."""
+    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(fields.get("t", ""))
+    except ValueError:
+        return False
+    if abs((now if now is not None else time.time()) - timestamp) > tolerance:
+        return False
+    expected = sign(secret=secret, timestamp=timestamp, body=body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, fields.get("v1", ""))
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise WebhookError("a webhook URL must start with https:// (or http://) and name a host")
+
+
+def webhook_subscription_create(
+    *,
+    organisation: Organisation,
+    url: str,
+    events: list[str],
+    actor: User | None,
+    description: str = "",
+) -> WebhookSubscription:
+    """Subscribe a URL to events; the new secret is on the returned object."""
+    _check_url(url)
+    unknown = sorted(set(events) - set(WebhookEvent.values))
+    if unknown or not events:
+        raise WebhookError(
+            f"unknown events: {', '.join(unknown)}" if unknown else "choose at least one event"
+        )
+    subscription = WebhookSubscription.objects.create(
+        organisation=organisation,
+        url=url,
+        events=sorted(set(events)),
+        secret=f"whsec_{secrets.token_urlsafe(32)}",
+        description=description[:200],
+        created_by=actor,
+    )
+    audit_record(
+        organisation=organisation,
+        actor=actor,
+        action="webhook.subscribed",
+        target_type="webhook_subscription",
+        target_id=subscription.pk,
+        data={"url": url, "events": subscription.events},
+    )
+    return subscription
+
+
+def webhook_event_emit(
+    *, organisation_id: int, event: str, data: Mapping[str, Any]
+) -> list[WebhookDelivery]:
+    """Record the event for every subscription that wants it; the worker sends after commit."""
+    if event not in WebhookEvent.values:
+        raise WebhookError(f"unknown event {event!r}")
+    subscriptions = [
+        subscription
+        for subscription in WebhookSubscription.objects.filter(
+            organisation_id=organisation_id, is_active=True
+        ).select_related("organisation")
+        if event in subscription.events
+    ]
+    if not subscriptions:
+        return []
+    event_id = uuid.uuid4()
+    deliveries = []
+    for subscription in subscriptions:
+        payload = {
+            "id": str(event_id),
+            "event": event,
+            "created_at": timezone.now().isoformat(),
+            "organisation": subscription.organisation.slug,
+            "data": dict(data),
+        }
+        deliveries.append(
+            WebhookDelivery.objects.create(
+                subscription=subscription,
+                event=event,
+                event_id=event_id,
+                payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
+            )
+        )
+    delivery_ids = [delivery.pk for delivery in deliveries]
+
+    def enqueue_all() -> None:
+        for delivery_id in delivery_ids:
+            _enqueue(delivery_id, run_after=None)
+
+    transaction.on_commit(enqueue_all)
+    return deliveries
+
+
+def _enqueue(delivery_id: int, *, run_after: Any) -> None:
+    from calmdesk.channels.tasks import deliver_webhook
+
+    task = deliver_webhook
+    if run_after is not None:
+        if not task.get_backend().supports_defer:
+            return  # webhook_deliveries_retry_due() picks it up
+        task = task.using(run_after=run_after)
+    task.enqueue(delivery_id)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect could lead to an address we would refuse; receivers must answer directly.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _address_allowed(host: str) -> str | None:
+    """None when the host may be called; otherwise why not."""
+    if getattr(settings, "CALMDESK_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", False):
+        return None
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError as exc:
+        return f"cannot resolve {host}: {exc}"
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            return f"{host} resolves to a private or local address ({address})"
+    return None
+
+
+def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str]:
+    """(status code, response excerpt, error) for one POST of the delivery."""
+    subscription = delivery.subscription
+    host = urlsplit(subscription.url).hostname or ""
+    refused = _address_allowed(host)
+    if refused:
+        return None, "", refused
+    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    timestamp = int(time.time())
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked to be http(s)
+        subscription.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "calmdesk-webhooks/1",
+            "Calmdesk-Event": delivery.event,
+            "Calmdesk-Delivery": str(delivery.event_id),
+            SIGNATURE_HEADER: sign(secret=subscription.secret, timestamp=timestamp, body=body),
+        },
+    )
+    opener = urllib.request.build_opener(_NoRedirects)
+    try:
+        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            excerpt = response.read(500).decode("utf-8", "replace")
+            return int(response.status), excerpt, ""
+    except urllib.error.HTTPError as exc:
+        excerpt = exc.read(500).decode("utf-8", "replace") if exc.fp else ""
+        return int(exc.code), excerpt, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return None, "", f"{type(exc).__name__}: {exc}"
+
+
+def webhook_delivery_attempt(*, delivery_id: int) -> WebhookDelivery:
+    """One POST; a 2xx answer delivers it, anything else is retried with backoff, then failed."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .select_related("subscription")
+            .get(pk=delivery_id)
+        )
+        if delivery.status in (WebhookDeliveryStatus.DELIVERED, WebhookDeliveryStatus.FAILED):
+            return delivery
+        delivery.attempts += 1
+        delivery.next_attempt_at = None
+        delivery.save(update_fields=["attempts", "next_attempt_at"])
+
+    status_code, excerpt, error = _post(delivery)
+    delivery.last_status_code = status_code
+    delivery.response_excerpt = excerpt[:500]
+    if status_code is not None and 200 <= status_code < 300:
+        delivery.status = WebhookDeliveryStatus.DELIVERED
+        delivery.delivered_at = timezone.now()
+        delivery.last_error = ""
+    else:
+        delivery.last_error = error[:2000]
+        permanent = "private or local address" in error
+        if permanent or delivery.attempts >= MAX_ATTEMPTS:
+            delivery.status = WebhookDeliveryStatus.FAILED
+        else:
+            delivery.status = WebhookDeliveryStatus.RETRYING
+            delivery.next_attempt_at = timezone.now() + timedelta(
+                seconds=RETRY_DELAYS[delivery.attempts - 1]
+            )
+        logger.warning(
+            "webhook delivery %s attempt %s failed: %s", delivery.pk, delivery.attempts, error
+        )
+    delivery.save(
+        update_fields=[
+            "status",
+            "last_status_code",
+            "response_excerpt",
+            "last_error",
+            "next_attempt_at",
+            "delivered_at",
+        ]
+    )
+    if delivery.status == WebhookDeliveryStatus.RETRYING:
+        run_after = delivery.next_attempt_at
+        transaction.on_commit(lambda: _enqueue(delivery.pk, run_after=run_after))
+    return delivery
+
+
+def webhook_deliveries_retry_due(*, now: Any = None) -> int:
+    moment = now or timezone.now()
+    due = list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDeliveryStatus.RETRYING, next_attempt_at__lte=moment
+        ).values_list("pk", flat=True)
+    )
+    for delivery_id in due:
+        webhook_delivery_attempt(delivery_id=delivery_id)
+    return len(due)
