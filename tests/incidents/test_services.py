@@ -65,7 +65,7 @@ def test_draft_quotes_the_customer_and_says_what_the_agent_tried(
         conversation,
         agent_a,
         "I'm sorry the bill is wrong. I will correct it by 5pm.",
-        {"apology": 1, "ownership": 1, "thanks": 0},
+        {"apology": 0.9, "ownership": 0.9, "thanks": 0.05},
     )
 
     draft = incident_draft_from_conversation(

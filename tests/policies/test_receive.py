@@ -89,9 +89,10 @@ def test_the_abuse_ladder_through_receive(
     assert "You are a useless idiot, fix my bill." in incident.customer_quotes
     assert "You're an incompetent moron and you know it." in incident.customer_quotes
     assert "Are you stupid?" in incident.customer_quotes
-    assert Notification.objects.filter(
-        recipient=supervisor_a, kind="conversation.escalated"
-    ).exists()
+    escalated = Notification.objects.get(recipient=supervisor_a, kind="conversation.escalated")
+    # The supervisor gets the context, not just a link: the customer's words and what was tried.
+    assert '- "Are you stupid?"' in escalated.body
+    assert "What was tried:" in escalated.body
 
     actions = audit_actions(thread.conversation_id)  # type: ignore[arg-type]
     assert actions.count("policy.profanity_tolerated") == 1
@@ -164,3 +165,40 @@ def test_a_polite_message_triggers_nothing(org: Organisation, team_a: Team) -> N
         False,
         [],
     )
+
+
+def test_escalation_hands_over_the_whole_context(
+    org: Organisation, team_a: Team, agent_a: User, supervisor_a: User
+) -> None:
+    from calmdesk.conversations.models import Conversation
+    from calmdesk.conversations.services import reply_send
+
+    thread = Thread(org, team_a)
+    first = thread.send("My boiler has been broken for a week and nobody came.")
+    reply_send(
+        conversation=Conversation.objects.get(pk=first.conversation.pk),
+        author=agent_a,
+        body_text="I'm sorry about the wait. I will book an engineer today.",
+        coaching={"techniques": {"apology": 0.9, "ownership": 0.9, "thanks": 0.05}},
+    )
+    thread.send("I know where your office is and I will hurt you.")
+
+    handover = thread.state().handover
+    assert handover["reasons"] == ["The customer threatened violence."]
+    assert handover["customer_words"] == ["I know where your office is and I will hurt you."]
+    tried = " ".join(handover["tried"])
+    assert "replied 1 time" in tried and "apologised" in tried
+    assert handover["scores"]["threat"] >= 0.5
+    assert handover["playbook"]["next_stage"] in {
+        "composure",
+        "vent",
+        "acknowledge",
+        "paraphrase",
+        "resolve",
+        "record",
+        "follow_up",
+        None,
+    }
+    assert handover["playbook"]["stages"]["record"] == "done"  # the safety incident is on file
+    notification = Notification.objects.get(kind="incident.safety")
+    assert notification.recipient == supervisor_a

@@ -89,8 +89,11 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return f"…{text[max(0, start - room) : min(len(text), end + room)].strip()}…"
 
 
-def _customer_quotes(messages: Sequence[Message], kind: str) -> tuple[str, ...]:
-    wanted = QUOTED_FLAGS.get(kind, ())
+def customer_quotes(
+    messages: Sequence[Message], kind: str, *, kinds: Sequence[str] | None = None
+) -> tuple[str, ...]:
+    """The customer's own words behind the flags that matter for `kind` (or `kinds`)."""
+    wanted = tuple(kinds) if kinds is not None else QUOTED_FLAGS.get(kind, ())
     quotes: list[str] = []
     for message in messages:
         if message.direction != Direction.INBOUND:
@@ -117,7 +120,8 @@ def _customer_quotes(messages: Sequence[Message], kind: str) -> tuple[str, ...]:
     return tuple(quotes[-MAX_QUOTES:])
 
 
-def _agent_attempts(messages: Sequence[Message]) -> list[str]:
+def agent_attempts(messages: Sequence[Message]) -> list[str]:
+    """What the agent tried, in plain sentences: replies, techniques used, the last reply."""
     replies = [m for m in messages if m.direction == Direction.OUTBOUND]
     if not replies:
         return ["No reply had been sent to the customer yet."]
@@ -127,7 +131,8 @@ def _agent_attempts(messages: Sequence[Message]) -> list[str]:
         techniques: Any = (reply.coaching or {}).get("techniques")
         if isinstance(techniques, dict):
             for key, value in techniques.items():
-                if key in TECHNIQUE_WORDS and value:
+                # The coach scores techniques in [0, 1]; older callers may store booleans.
+                if key in TECHNIQUE_WORDS and isinstance(value, int | float) and value >= 0.5:
                     used[TECHNIQUE_WORDS[key]] = None
     if used:
         attempts.append("In those replies the agent " + ", ".join(used) + ".")
@@ -150,8 +155,8 @@ def incident_draft_from_conversation(
     if kind not in IncidentKind.values:
         raise IncidentError(f"unknown incident kind {kind!r}")
     messages = list(conversation.messages.order_by("created_at", "id"))
-    quotes = _customer_quotes(messages, kind)
-    attempts = (*_agent_attempts(messages), *steps_taken)
+    quotes = customer_quotes(messages, kind)
+    attempts = (*agent_attempts(messages), *steps_taken)
     customer = str(conversation.customer)
     title = f"{IncidentKind(kind).label}: {customer}, {conversation}"[:200]
     outcome = outcome or f"The conversation is {conversation.get_status_display().lower()}."

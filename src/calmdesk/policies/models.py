@@ -62,6 +62,9 @@ class ConversationState(models.Model):
     # The reply the policy suggests the agent send next (a boundary or a rule's reply).
     suggested_reply = models.TextField(blank=True)
     suggested_reply_reason = models.CharField(max_length=120, blank=True)
+    # Everything a supervisor needs to pick the case up without asking the customer again:
+    # reasons, the customer's words, what was tried, scores and the playbook's next step.
+    handover = models.JSONField(default=dict, blank=True)
     taken_over_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

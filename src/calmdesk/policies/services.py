@@ -180,6 +180,66 @@ def policy_facts(*, message: Message, conversation: Conversation) -> dict[str, f
     return facts
 
 
+HANDOVER_FLAG_KINDS: Final[tuple[str, ...]] = (
+    "threat",
+    "abuse",
+    "legal",
+    "public",
+    "churn",
+    "refund",
+    "repeat_contact",
+)
+HANDOVER_SCORES: Final[tuple[str, ...]] = ("anger", "abuse", "threat", "legal", "public", "churn")
+
+
+def handover_build(*, conversation: Conversation, reasons: list[str]) -> dict[str, Any]:
+    """The whole context of an escalated case, so the customer never has to repeat it."""
+    from calmdesk.conversations.reading import history_for
+    from calmdesk.engine.coaching import playbook
+    from calmdesk.incidents.models import Incident
+    from calmdesk.incidents.services import agent_attempts, customer_quotes
+
+    messages = list(conversation.messages.order_by("created_at", "id"))
+    latest = next((m for m in reversed(messages) if m.direction == Direction.INBOUND), None)
+    scores = (latest.assessment or {}).get("scores", {}) if latest else {}
+    state = playbook(
+        history_for(messages),
+        incident_recorded=Incident.objects.filter(conversation=conversation).exists(),
+    )
+    return {
+        "reasons": list(reasons),
+        "customer": str(conversation.customer),
+        "topic": conversation.topic,
+        "customer_type": conversation.customer_type,
+        "customer_words": list(customer_quotes(messages, "", kinds=HANDOVER_FLAG_KINDS)),
+        "tried": agent_attempts(messages),
+        "scores": {key: scores.get(key, 0.0) for key in HANDOVER_SCORES},
+        "peak_anger": conversation.peak_anger,
+        "trajectory": conversation.trajectory,
+        "playbook": {
+            "stages": {stage.name: stage.status for stage in state.stages},
+            "next_stage": state.next_stage,
+            "next_action": state.next_action,
+        },
+    }
+
+
+def handover_text(handover: Mapping[str, Any]) -> str:
+    """The handover as plain text for a notification or an email."""
+    if not handover:
+        return ""
+    lines = ["Why it was escalated:"]
+    lines += [f"- {reason}" for reason in handover.get("reasons", [])]
+    lines += ["", f"{handover.get('customer', 'The customer')} wrote:"]
+    lines += [f'- "{quote}"' for quote in handover.get("customer_words", [])]
+    lines += ["", "What was tried:"]
+    lines += [f"- {attempt}" for attempt in handover.get("tried", [])]
+    next_action = handover.get("playbook", {}).get("next_action")
+    if next_action:
+        lines += ["", f"Suggested next step: {next_action}"]
+    return "\n".join(lines)
+
+
 class _Apply:
     """Collects what one message's policy run does, then writes it once."""
 
@@ -379,6 +439,10 @@ class _Apply:
     def finish(self) -> PolicyOutcome:
         if self.suggested is not None:
             self.state.suggested_reply, self.state.suggested_reply_reason = self.suggested
+        if self.escalated:
+            self.state.handover = handover_build(
+                conversation=self.conversation, reasons=self.state.escalation_reasons
+            )
         self.state.save()
         if self.escalated:
             self.audit("conversation.escalated", {"reasons": self.reasons})
@@ -391,7 +455,7 @@ class _Apply:
                 recipients=recipients,
                 kind="conversation.escalated",
                 title=f"Escalated: {self.conversation}",
-                body="\n".join(self.notify_reasons),
+                body=handover_text(self.state.handover) or "\n".join(self.notify_reasons),
                 target_type="conversation",
                 target_id=self.conversation.pk,
             )
