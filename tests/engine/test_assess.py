@@ -35,6 +35,12 @@ def present(result: Assessment, key: str) -> bool:
         ("I'm fed up of chasing you for a simple answer.", "frustration"),
         ("I'm confused, what does this charge on my bill mean?", "confusion"),
         ("Thank you so much, that fixed it!", "gratitude"),
+        ("Keep ignoring me and I'll break your face, I swear.", "threat"),
+        ("I'M COMING DOWN TO YOUR OFFICE AND YOU WILL REGRET THIS, I'M LIVID", "threat"),
+        ("We're looking at other providers and won't be renewing.", "churn"),
+        ("I've been chasing this for weeks and spoken to four different people.", "repeat_contact"),
+        ("What a bunch of clowns, honestly.", "abuse"),
+        ("You've lied to me twice now and treated me like dirt. Enough is enough.", "anger"),
     ],
 )
 def test_each_risk_is_read_with_evidence(text: str, label: str) -> None:
@@ -56,6 +62,8 @@ def test_each_risk_is_read_with_evidence(text: str, label: str) -> None:
         ("The fucking printer jammed again, can you send a new roller?", "abuse"),
         ("Thanks for nothing, you've wasted my whole afternoon.", "gratitude"),
         ("I'd like to update the delivery address on my order.", "threat"),
+        ("Happy to come down to your office to sign the papers if that helps.", "threat"),
+        ("Could you send it today? It's a birthday present.", "urgency"),
     ],
 )
 def test_negation_sarcasm_and_untargeted_profanity_do_not_trigger(text: str, absent: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    console = Console()
+    # Piped output (CI logs, files) gets a fixed wide layout so the tables stay readable.
+    console = Console() if sys.stdout.isatty() else Console(width=150)
     status = 0
     if args.part in ("assess", "all"):
         try:

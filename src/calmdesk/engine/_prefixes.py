@@ -1,4 +1,4 @@
-"""Which three-character openings can start a match of a regex?
+"""Which four-character openings can start a match of a regex?
 
 The rules engine indexes every rule by the openings its pattern allows, so a message only
 tries the rules whose opening occurs at one of its word starts. This reads the pattern
@@ -15,7 +15,7 @@ from typing import Any, Final
 sre_parse: Any = importlib.import_module("re._parser")
 sre_constants: Any = importlib.import_module("re._constants")
 
-OPENING: Final = 3
+OPENING: Final = 4
 _LIMIT: Final = 20_000
 _SPACE: Final = " \t\n\r\x0b\x0c"
 _DIGIT: Final = "0123456789"
@@ -26,7 +26,7 @@ class _Unbounded(Exception):
 
 
 def openings(pattern: str) -> frozenset[str] | None:
-    """All strings of length <= 3 that can begin a match (shorter ones mean a short match)."""
+    """All strings of length <= OPENING that can begin a match (shorter ones mean a short match)."""
     try:
         parsed = sre_parse.parse(pattern)
         done, partial = _sequence(list(parsed), {""})
@@ -72,7 +72,7 @@ def _sequence(items: list[tuple[Any, Any]], partial: set[str]) -> tuple[set[str]
         except _Unbounded:
             if "" in partial:
                 raise
-            # Openings shorter than three characters still filter: keep them as they are.
+            # Openings shorter than four characters still filter: keep them as they are.
             done |= partial
             return done, set()
         done |= new_done
@@ -107,7 +107,7 @@ def _repeat(
     done: set[str] = set()
     reachable = set(partial) if low == 0 else set()
     current = set(partial)
-    # Three characters are reached after at most three repetitions of a non-empty body.
+    # OPENING characters are reached after at most OPENING repetitions of a non-empty body.
     for count in range(
         1, min(high, OPENING) + 1 if high != sre_constants.MAXREPEAT else OPENING + 1
     ):

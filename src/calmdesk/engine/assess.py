@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from calmdesk.engine.model import LinearModel, default_model
 from calmdesk.engine.rules import find_signals, find_topic_cues, noisy_or, strength_by_kind
-from calmdesk.engine.text import COMMON_ACRONYMS, MODEL_MAX_CHARS
+from calmdesk.engine.text import COMMON_ACRONYMS, MODEL_MAX_CHARS, count_letters
 from calmdesk.engine.types import (
     SCORE_KEYS,
     TOPICS,
@@ -114,7 +114,6 @@ _SECOND_PERSON: Final = re.compile(
     r"your (?:staff|company|team|agents?)|this agent|the agent|the manager)\b",
     re.IGNORECASE,
 )
-_LETTERS: Final = re.compile(r"[A-Za-z]")
 _MAX_FLAGS_PER_CUE: Final = 6
 
 
@@ -233,7 +232,7 @@ def _intensity_flags(text: str) -> tuple[list[Flag], float, int]:
                     "punctuation", match.start(), match.end(), match.group(), "cue.punctuation", 0.4
                 )
             )
-    letters = len(_LETTERS.findall(text[:MODEL_MAX_CHARS]))
+    letters = count_letters(text[:MODEL_MAX_CHARS])
     caps_share = min(caps_letters / letters, 1.0) if letters >= 8 else 0.0
     return flags, caps_share, runs
 
@@ -262,14 +261,17 @@ def _assemble(
     offensive = _sigmoid_shift(m("dav:offensive"), shift) if probs else 0.0
     shouting = min(caps_share * 1.5, 1.0) if caps_share >= 0.2 else 0.0
 
-    threat = r("threat")
+    # A "soft" threat (turning up at the office, "you'll regret this") counts as a threat of
+    # violence only as far as the message is angry.
+    threat = noisy_or((r("threat"), r("threat_soft") * max(r("anger"), m("emo:anger"), shouting)))
     abuse = noisy_or((r("abuse"), 0.75 * offensive * (1.0 if aimed else 0.35)))
     refund_intent = sum(m(f"intent:{name}") * w for name, w in _REFUND_INTENTS.items())
     churn_intent = sum(m(f"intent:{name}") * w for name, w in _CHURN_INTENTS.items())
-    anger = noisy_or(
+    # Each score is the model's calibrated head joined (noisy-OR) with rule evidence. Model
+    # heads enter each score once: a score built from another score's model part would
+    # count the same evidence twice and drift above its calibrated threshold.
+    anger_rules = noisy_or(
         (
-            m("emo:anger"),
-            0.5 * m("emo:disgust"),
             r("anger"),
             0.6 * r("abuse"),
             0.35 * r("profanity"),
@@ -278,17 +280,18 @@ def _assemble(
             0.4 * shouting,
         )
     )
-    frustration = noisy_or(
+    anger = noisy_or((m("emo:anger"), anger_rules))
+    frustration_rules = noisy_or(
         (
-            m("goe:frustration"),
             r("frustration"),
             0.5 * r("repeat_contact"),
             0.5 * r("impatience"),
             0.4 * r("sarcasm"),
             0.3 * r("chronic"),
-            0.3 * anger,
+            0.3 * anger_rules,
         )
     )
+    frustration = noisy_or((m("goe:frustration"), frustration_rules))
     legal, public = r("legal"), r("public")
     churn = noisy_or((r("churn"), _INTENT_SUPPORT * churn_intent))
     refund = noisy_or((r("refund"), _INTENT_SUPPORT * refund_intent))
@@ -298,14 +301,14 @@ def _assemble(
         (
             m("goe:negative"),
             0.7 * r("negative"),
-            0.8 * anger,
-            0.8 * frustration,
+            0.8 * anger_rules,
+            0.8 * frustration_rules,
             0.8 * abuse,
             threat,
-            0.6 * churn,
+            0.6 * r("churn"),
             0.6 * legal,
             0.6 * public,
-            0.4 * refund,
+            0.4 * r("refund"),
             0.4 * repeat_contact,
         )
     )
@@ -337,6 +340,9 @@ def _assemble(
     scores = {key: min(max(value, 0.0), 1.0) for key, value in scores.items()}
 
     intensity = _intensity(rule, scores, caps_share, punctuation_runs, text)
+    if threat >= PRESENT and r("threat_soft"):
+        # In an angry message the soft threat *is* the evidence of the threat: say so.
+        flags = [replace(f, kind="threat") if f.kind == "threat_soft" else f for f in flags]
     all_flags = tuple(sorted(flags + cue_flags, key=lambda f: (f.start, f.end, f.kind)))
     customer_type = _customer_type(scores, rule, all_flags, earlier, intensity, len(text))
     topic = _topic(text, probs)

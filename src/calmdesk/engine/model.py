@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
@@ -30,7 +30,7 @@ class ModelFormatError(ValueError):
 
 
 @dataclass(frozen=True)
-class LinearModel:
+class LinearModel:  # not slotted: cached_property needs __dict__
     """Sigmoid heads (emotions, offensive language) and softmax groups (intents) on one matrix."""
 
     vocabulary: Mapping[str, int]
@@ -48,7 +48,9 @@ class LinearModel:
         row = np.asarray(dense_features(text), dtype=np.float32) @ self.dense_weights + self.bias
         if ids:
             # Binary features, L2-normalised: the same scaling the trainer used.
-            row += self.weights[ids].sum(axis=0) * np.float32(1.0 / math.sqrt(len(ids)))
+            row += self.weights.take(ids, axis=0).sum(axis=0) * np.float32(
+                1.0 / math.sqrt(len(ids))
+            )
         return row
 
     def logits_many(self, texts: Sequence[str]) -> FloatArray:
@@ -77,14 +79,21 @@ class LinearModel:
     def probabilities(self, logits: FloatArray) -> FloatArray:
         """Works on one row or a batch: sigmoid heads, then each softmax group."""
         probs = np.empty_like(logits)
-        sig = list(self.sigmoid_heads)
-        probs[..., sig] = 1.0 / (1.0 + np.exp(-np.clip(logits[..., sig], -30.0, 30.0)))
-        for members in self.softmax_groups.values():
-            cols = list(members)
+        for cols in self._sigmoid_columns:
+            probs[..., cols] = 1.0 / (1.0 + np.exp(-np.clip(logits[..., cols], -30.0, 30.0)))
+        for cols in self._softmax_columns:
             shifted = logits[..., cols] - logits[..., cols].max(axis=-1, keepdims=True)
             exp = np.exp(shifted)
             probs[..., cols] = exp / exp.sum(axis=-1, keepdims=True)
         return probs
+
+    @cached_property
+    def _sigmoid_columns(self) -> list[slice | list[int]]:
+        return [_as_slice(self.sigmoid_heads)]
+
+    @cached_property
+    def _softmax_columns(self) -> list[slice | list[int]]:
+        return [_as_slice(members) for members in self.softmax_groups.values()]
 
     def predict(self, text: str) -> dict[str, float]:
         probs = self.probabilities(self.logits(text))
@@ -93,6 +102,13 @@ class LinearModel:
     def predict_many(self, texts: Sequence[str]) -> list[dict[str, float]]:
         probs = self.probabilities(self.logits_many(texts))
         return [dict(zip(self.heads, row, strict=True)) for row in probs.tolist()]
+
+
+def _as_slice(columns: tuple[int, ...]) -> slice | list[int]:
+    """Basic slicing is much cheaper than fancy indexing for the (usual) contiguous heads."""
+    if columns and list(columns) == list(range(columns[0], columns[-1] + 1)):
+        return slice(columns[0], columns[-1] + 1)
+    return list(columns)
 
 
 def load_model(directory: Path | None = None, name: str = ARTEFACT_NAME) -> LinearModel | None:

@@ -1,9 +1,9 @@
 """Rules as data: `lexicons/signals.tsv` and `lexicons/topics.tsv` compiled into regexes.
 
-Patterns are matched against the lower-cased text. Trying ~70 patterns at every position
-(or one big alternation) costs hundreds of microseconds a message in `re`; instead each rule
-is indexed by the three-character openings its pattern allows (see `_prefixes`), and at each
-word start only the rules indexed under the text there are tried.
+Patterns are matched against the lower-cased text. Running ~70 patterns (or one big
+alternation) over every message costs hundreds of microseconds in `re`; instead each rule is
+indexed by the four-character openings its pattern allows (see `_prefixes`), at each word
+start only the rules indexed under the text there are tried, anchored at that position.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ _NEGATION: Final = re.compile(
     r"isn'?t (?:about|a)|without)\b(?:[^.!?\n]{0,24})$",
 )
 _NEGATION_WINDOW: Final = 48
+_MEMO_LIMIT: Final = 50_000
 # A pasted megabyte is read at its start and its end (where a sign-off threat would be);
 # the middle of such a paste adds little and would cost seconds in the per-word loop.
 SCAN_HEAD_CHARS: Final = 100_000
@@ -50,11 +51,18 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class _Index:
-    """Rules indexed by the openings (up to three characters) their patterns allow."""
+    """Rules indexed by the openings (up to four characters) their patterns allow.
 
-    by_opening: dict[str, tuple[tuple[Rule, re.Pattern[str]], ...]]
-    everywhere: tuple[tuple[Rule, re.Pattern[str]], ...]
-    lengths: tuple[int, ...]
+        Values map a rule's position in its TSV to the rule and its compiled pattern; candidates
+    are tried in that order.
+    """
+
+    by_opening: dict[str, dict[int, tuple[Rule, re.Pattern[str]]]]
+    keys: frozenset[str]
+    everywhere: dict[int, tuple[Rule, re.Pattern[str]]]
+    lengths: frozenset[int]
+    # Four-character window -> candidate rules, filled as texts are seen (bounded).
+    memo: dict[str, tuple[tuple[Rule, re.Pattern[str]], ...]]
 
 
 def _read_tsv(name: str) -> Iterator[list[str]]:
@@ -82,22 +90,24 @@ def topic_rules() -> tuple[Rule, ...]:
 
 
 def _compile(rules: tuple[Rule, ...]) -> _Index:
-    by_opening: dict[str, list[tuple[Rule, re.Pattern[str]]]] = {}
-    everywhere = []
-    for rule in rules:
+    by_opening: dict[str, dict[int, tuple[Rule, re.Pattern[str]]]] = {}
+    everywhere: dict[int, tuple[Rule, re.Pattern[str]]] = {}
+    for position, rule in enumerate(rules):
         if not rule.pattern.startswith(r"\b"):
             raise ValueError(f"rule {rule.rule_id}: a pattern must start at a word boundary")
         compiled = re.compile(rule.pattern)
         allowed = openings(rule.pattern)
         if allowed is None:
-            everywhere.append((rule, compiled))
+            everywhere[position] = (rule, compiled)
             continue
         for opening in allowed:
-            by_opening.setdefault(opening, []).append((rule, compiled))
+            by_opening.setdefault(opening, {})[position] = (rule, compiled)
     return _Index(
-        by_opening={key: tuple(value) for key, value in by_opening.items()},
-        everywhere=tuple(everywhere),
-        lengths=tuple(sorted({len(key) for key in by_opening}, reverse=True)),
+        by_opening=by_opening,
+        keys=frozenset(by_opening),
+        everywhere=everywhere,
+        lengths=frozenset(len(key) for key in by_opening),
+        memo={},
     )
 
 
@@ -125,56 +135,58 @@ def _is_negated(folded: str, start: int) -> bool:
     return _NEGATION.search(window) is not None
 
 
-_WORD_START: Final = re.compile(r"\b\w")
+# The (up to) four characters at every word start, found in one C-level pass.
+_OPENING_AT_WORD_START: Final = re.compile(r"\b(?=(\w.{0,3}))", re.DOTALL)
 
 
-def _word_starts(folded: str) -> Iterator[int]:
+def _ranges(folded: str) -> list[tuple[int, int]]:
     if len(folded) <= SCAN_HEAD_CHARS + SCAN_TAIL_CHARS:
-        ranges = [(0, len(folded))]
-    else:
-        ranges = [(0, SCAN_HEAD_CHARS), (len(folded) - SCAN_TAIL_CHARS, len(folded))]
-    for low, high in ranges:
-        for match in _WORD_START.finditer(folded, low, high):
-            yield match.start()
+        return [(0, len(folded))]
+    return [(0, SCAN_HEAD_CHARS), (len(folded) - SCAN_TAIL_CHARS, len(folded))]
+
+
+def _candidates(index: _Index, window: str) -> tuple[tuple[Rule, re.Pattern[str]], ...]:
+    """The rules that may match where `window` (up to 4 characters) starts; memoised."""
+    found = index.memo.get(window)
+    if found is None:
+        merged: dict[int, tuple[Rule, re.Pattern[str]]] = dict(index.everywhere)
+        for length in index.lengths:
+            merged.update(index.by_opening.get(window[:length], {}))
+        found = tuple(merged[position] for position in sorted(merged))
+        if len(index.memo) < _MEMO_LIMIT:
+            index.memo[window] = found
+    return found
 
 
 def _scan(text: str, index: _Index) -> list[Flag]:
-    """Try, at each word start, only the rules whose pattern can open with the text there."""
+    """At each word start, try only the rules whose pattern can open with the text there."""
     folded = _lower_same_length(fold(text))
     flags: list[Flag] = []
     per_kind: dict[str, int] = {}
     rule_end: dict[str, int] = {}
-    lookup = index.by_opening.get
-    for start in _word_starts(folded):
-        candidates: list[tuple[Rule, re.Pattern[str]]] = list(index.everywhere)
-        for length in index.lengths:
-            found = lookup(folded[start : start + length])
-            if found:
-                candidates.extend(found)
-        for rule, regex in candidates:
-            # Matches of one rule never overlap, as with finditer.
-            if (
-                rule_end.get(rule.rule_id, -1) > start
-                or per_kind.get(rule.kind, 0) >= MAX_FLAGS_PER_KIND
-            ):
+    for low, high in _ranges(folded):
+        for opening in _OPENING_AT_WORD_START.finditer(folded, low, high):
+            candidates = _candidates(index, opening.group(1))
+            if not candidates:
                 continue
-            match = regex.match(folded, start)
-            if match is None or match.end() == start:
-                continue
-            if rule.negatable and _is_negated(folded, start):
-                continue
-            rule_end[rule.rule_id] = match.end()
-            per_kind[rule.kind] = per_kind.get(rule.kind, 0) + 1
-            flags.append(
-                Flag(
-                    kind=rule.kind,
-                    start=start,
-                    end=match.end(),
-                    evidence=text[start : match.end()],
-                    rule=rule.rule_id,
-                    weight=rule.weight,
+            start = opening.start()
+            for rule, regex in candidates:
+                # Matches of one rule never overlap, as with finditer.
+                if rule_end.get(rule.rule_id, -1) > start:
+                    continue
+                match = regex.match(folded, start)
+                if match is None:
+                    continue
+                end = match.end()
+                if end == start or per_kind.get(rule.kind, 0) >= MAX_FLAGS_PER_KIND:
+                    continue
+                if rule.negatable and _is_negated(folded, start):
+                    continue
+                rule_end[rule.rule_id] = end
+                per_kind[rule.kind] = per_kind.get(rule.kind, 0) + 1
+                flags.append(
+                    Flag(rule.kind, start, end, text[start:end], rule.rule_id, rule.weight)
                 )
-            )
     return flags
 
 
@@ -188,10 +200,10 @@ def find_topic_cues(text: str) -> list[Flag]:
 
 
 def noisy_or(weights: list[float] | tuple[float, ...]) -> float:
-    """Independent pieces of evidence: P(at least one is right)."""
+    """Independent pieces of evidence, each in [0, 1]: P(at least one is right)."""
     remaining = 1.0
     for weight in weights:
-        remaining *= 1.0 - min(max(weight, 0.0), 1.0)
+        remaining *= 1.0 - weight
     return 1.0 - remaining
 
 

@@ -286,7 +286,7 @@ def render(sections: Sequence[Section], console: Console) -> None:
                 _fmt(engine.auc),
                 *base_cells,
             )
-        console.print(table, width=max(console.width, 110))
+        console.print(table)
         for note in section.notes:
             console.print(f"  {note}")
 
