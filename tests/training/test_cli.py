@@ -221,3 +221,13 @@ def test_draft_from_a_conversation_file(capsys, tmp_path):
     conversation.write_text("{not json")
     assert main(["practice", "--draft-from", str(conversation)]) == 2
     assert "Expecting property name" in capsys.readouterr().err
+
+
+def test_llm_endpoint_failure_is_reported_and_the_run_still_completes(capsys):
+    script = SCRIPTS / "refund-kettle.good.txt"
+    # Port 9 (discard) on localhost refuses connections: the voice must fall back.
+    argv = ["practice", "refund-kettle", "--script", str(script), "--format", "json"]
+    assert main([*argv, "--llm-url", "http://127.0.0.1:9/v1"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["outcome"] == "satisfied"
+    assert "the chat endpoint failed 3 time(s)" in captured.err

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,20 @@ from calmdesk.training import (
     load_scenarios,
     play_script,
 )
+from calmdesk.training.voice import ENV_MODEL, ENV_URL, ChatVoice, VoiceConfig
 
 QUIT_WORDS = frozenset({"/quit", "/exit", "/q"})
+
+
+def _voice(args: argparse.Namespace) -> ChatVoice | None:
+    config = VoiceConfig.from_env()
+    if args.llm_url:
+        config = VoiceConfig(url=args.llm_url, api_key=config.api_key if config else None)
+    if config is None:
+        return None
+    if args.llm_model:
+        config = replace(config, model=args.llm_model)
+    return ChatVoice(config)
 
 
 def register(subparsers: Any) -> None:
@@ -66,6 +79,13 @@ def register(subparsers: Any) -> None:
         help="print an anonymised scenario draft (TOML) made from a conversation: a JSON list "
         'of {"role": "customer"|"agent", "text": ...}',
     )
+    parser.add_argument(
+        "--llm-url",
+        metavar="URL",
+        help="write the customer's lines through this OpenAI-compatible chat endpoint "
+        f"(default: ${ENV_URL}; off when unset). The simulation still decides mood and outcome.",
+    )
+    parser.add_argument("--llm-model", metavar="NAME", help=f"model name (default: ${ENV_MODEL})")
     parser.add_argument("--id", metavar="ID", help="the drafted scenario's id")
     parser.add_argument(
         "--name",
@@ -120,16 +140,23 @@ def run(args: argparse.Namespace) -> int:
                 lines = Path(args.script).read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             return _fail(f"cannot read {args.script}: {exc}")
+        voice = _voice(args)
         try:
-            result = play_script(scenario, lines, seed=args.seed)
+            result = play_script(scenario, lines, seed=args.seed, voice=voice)
         except PracticeError as exc:
             return _fail(str(exc))
+        if voice is not None and voice.failures:
+            print(
+                f"calmdesk practice: the chat endpoint failed {voice.failures} time(s); "
+                "the composed lines were used instead",
+                file=sys.stderr,
+            )
         if args.format == "json":
             print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         else:
             _print_result(console, result)
         return 0
-    return _interactive(console, scenarios, args.scenario, args.seed)
+    return _interactive(console, scenarios, args.scenario, args.seed, _voice(args))
 
 
 def _list(scenarios: tuple[Scenario, ...], output: str) -> int:
@@ -174,7 +201,11 @@ def _choose(console: Console, scenarios: tuple[Scenario, ...]) -> Scenario | Non
 
 
 def _interactive(
-    console: Console, scenarios: tuple[Scenario, ...], scenario_id: str | None, seed: int
+    console: Console,
+    scenarios: tuple[Scenario, ...],
+    scenario_id: str | None,
+    seed: int,
+    voice: ChatVoice | None,
 ) -> int:
     if scenario_id:
         try:
@@ -186,7 +217,7 @@ def _interactive(
         if chosen is None:
             return 0
         scenario = chosen
-    session = PracticeSession(scenario, seed=seed)
+    session = PracticeSession(scenario, seed=seed, voice=voice)
     console.rule(f"[bold]{escape(scenario.title)}")
     console.print(f"[dim]{escape(scenario.situation)}[/dim]")
     console.print(

@@ -9,7 +9,8 @@ behind any web page. The pieces:
 - `composer`: the customer's next line, deterministic for a seed
 - `session`: a practice session, turn by turn, and `play_script`
 - `rubric`: the end-of-session report
-- `anonymise`: turning a real conversation into scenario material
+- `anonymise`, `drafting`: turning a real conversation into scenario material
+- `voice`: optional chat-model wording of the customer's lines (off by default)
 """
 
 from calmdesk.training.customer import SUCCESS_OUTCOMES, CustomerState, Outcome

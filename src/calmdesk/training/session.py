@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from calmdesk.training.composer import Composer
 from calmdesk.training.customer import (
@@ -20,6 +20,9 @@ from calmdesk.training.customer import (
 from calmdesk.training.reading import Coach, ReplyReading, default_coach, read_reply
 from calmdesk.training.rubric import Report, build_report
 from calmdesk.training.scenario import Scenario
+
+if TYPE_CHECKING:
+    from calmdesk.training.voice import ChatVoice
 
 # A trainee reply longer than this is not a chat message; refuse it with a reason.
 MAX_REPLY_CHARS: Final = 4000
@@ -115,8 +118,10 @@ class PracticeSession:
         seed: int = 0,
         coach: Coach = default_coach,
         profiles: Mapping[str, PersonaProfile] | None = None,
+        voice: ChatVoice | None = None,
     ) -> None:
         self.scenario = scenario
+        self._voice = voice
         self.seed = seed
         self._coach = coach
         self._profile = (profiles or load_profiles())[scenario.persona.type]
@@ -170,6 +175,14 @@ class PracticeSession:
         customer = self._composer.next_line(
             reaction=reaction, reading=reading, before=self.progress
         )
+        if self._voice is not None:
+            customer = self._voice.speak(
+                scenario=self.scenario,
+                state=reaction.state,
+                outcome=reaction.outcome,
+                conversation=[*self.conversation, ("agent", reply)],
+                planned=customer,
+            )
         turn = Turn(
             number=number,
             reply=reply,
@@ -205,12 +218,13 @@ def play_script(
     *,
     seed: int = 0,
     coach: Coach = default_coach,
+    voice: ChatVoice | None = None,
 ) -> PracticeResult:
     """Play the trainee's replies in order until they run out or the conversation ends.
 
     Blank lines are skipped, so a script file can space its replies out.
     """
-    session = PracticeSession(scenario, seed=seed, coach=coach)
+    session = PracticeSession(scenario, seed=seed, coach=coach, voice=voice)
     for line in replies:
         if session.finished:
             break
