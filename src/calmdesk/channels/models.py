@@ -207,3 +207,31 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to subscription #{self.subscription_id}: {self.status}"
+
+
+class ChatSettings(models.Model):
+    """An organisation's web chat: on or off, and which sites may embed it."""
+
+    organisation = models.OneToOneField(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="chat_settings"
+    )
+    enabled = models.BooleanField(default=True)
+    # Exact origins ("https://shop.example.com"); the widget works on no other site.
+    allowed_origins = models.JSONField(default=list, blank=True)
+    title = models.CharField(max_length=100, default="Chat with us")
+
+    def __str__(self) -> str:
+        return f"chat settings of {self.organisation}"
+
+
+class ChatPresence(models.Model):
+    """Who is typing in a chat conversation, until when. In the database so every process sees it."""
+
+    conversation = models.OneToOneField(
+        "conversations.Conversation", on_delete=models.CASCADE, related_name="chat_presence"
+    )
+    agent_typing_until = models.DateTimeField(null=True, blank=True)
+    visitor_typing_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"chat presence in conversation #{self.conversation_id}"

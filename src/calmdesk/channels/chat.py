@@ -1,0 +1,216 @@
+"""Web chat: visitors on an organisation's own site talk to its agents.
+
+A visitor gets a signed token (no cookie, no account): it names the
+organisation and a random visitor id, and every request carries it. Their
+messages go through the same receive service as email (assessed, policy
+applied); agents answer from the workspace as usual, and the widget polls.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.core import signing
+from django.db.models import Q
+from django.utils import timezone
+
+from calmdesk.accounts.models import Organisation
+from calmdesk.channels.models import ChatPresence, ChatSettings
+from calmdesk.conversations.models import (
+    OPEN_STATUSES,
+    Channel,
+    Conversation,
+    Direction,
+    Message,
+)
+from calmdesk.conversations.services import ReceiveResult, inbound_message_receive
+from calmdesk.customers.models import ContactIdentity, IdentityKind
+
+TOKEN_SALT = "calmdesk.channels.chat"  # noqa: S105 - a signing namespace, not a secret
+TOKEN_MAX_AGE = timedelta(days=30)
+TYPING_SECONDS = 6
+MAX_CHAT_TEXT = 5000
+MAX_MESSAGES_PER_POLL = 100
+
+
+class ChatError(ValueError):
+    """A chat request that cannot be served; the message is safe to show the visitor."""
+
+
+@dataclass(frozen=True)
+class ChatVisitor:
+    organisation_id: int
+    visitor_id: str
+
+    @property
+    def handle(self) -> str:
+        return f"chat-visitor:{self.visitor_id}"
+
+
+@dataclass(frozen=True)
+class ChatLine:
+    id: int
+    sender: str  # "visitor" or "agent"
+    author: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ChatUpdate:
+    lines: tuple[ChatLine, ...]
+    agent_typing: bool
+
+
+def normalise_origin(origin: str) -> str:
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+def origin_allowed(organisation: Organisation, origin: str) -> bool:
+    chat = ChatSettings.objects.filter(organisation=organisation, enabled=True).first()
+    if chat is None or not origin:
+        return False
+    allowed = {normalise_origin(item) for item in chat.allowed_origins}
+    return normalise_origin(origin) in allowed - {""}
+
+
+def chat_settings_update(
+    *, organisation: Organisation, allowed_origins: list[str], enabled: bool = True, title: str = ""
+) -> ChatSettings:
+    cleaned = []
+    for origin in allowed_origins:
+        normal = normalise_origin(origin)
+        if not normal:
+            raise ChatError(f"{origin!r} is not an origin such as https://shop.example.com")
+        cleaned.append(normal)
+    chat, _ = ChatSettings.objects.update_or_create(
+        organisation=organisation,
+        defaults={
+            "allowed_origins": sorted(set(cleaned)),
+            "enabled": enabled,
+            **({"title": title[:100]} if title else {}),
+        },
+    )
+    return chat
+
+
+def chat_token_issue(*, organisation: Organisation, origin: str) -> str:
+    if not origin_allowed(organisation, origin):
+        raise ChatError("chat is not enabled for this site")
+    return signing.dumps({"o": organisation.pk, "v": uuid.uuid4().hex}, salt=TOKEN_SALT)
+
+
+def chat_token_read(token: str) -> ChatVisitor:
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+    except signing.BadSignature as exc:  # includes expiry
+        raise ChatError("this chat session is not valid any more; reload the page") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("o"), int) or not data.get("v"):
+        raise ChatError("this chat session is not valid any more; reload the page")
+    return ChatVisitor(organisation_id=data["o"], visitor_id=str(data["v"]))
+
+
+def _visitor_conversations(visitor: ChatVisitor) -> Q:
+    customer_ids = ContactIdentity.objects.filter(
+        organisation_id=visitor.organisation_id, kind=IdentityKind.HANDLE, value=visitor.handle
+    ).values("customer_id")
+    return Q(
+        organisation_id=visitor.organisation_id,
+        channel=Channel.CHAT,
+        customer_id__in=customer_ids,
+    )
+
+
+def chat_message_send(
+    *, visitor: ChatVisitor, text: str, client_id: str, name: str = ""
+) -> ReceiveResult:
+    """The visitor's message, stored once even if the widget sends it twice (same client_id)."""
+    text = text.strip()
+    if not text:
+        raise ChatError("write a message first")
+    if len(text) > MAX_CHAT_TEXT:
+        raise ChatError(f"messages are limited to {MAX_CHAT_TEXT} characters")
+    if not client_id or len(client_id) > 64:
+        raise ChatError("missing message id")
+    organisation = Organisation.objects.get(pk=visitor.organisation_id)
+    open_conversation = (
+        Conversation.objects.filter(_visitor_conversations(visitor), status__in=OPEN_STATUSES)
+        .order_by("-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    result = inbound_message_receive(
+        organisation=organisation,
+        channel=Channel.CHAT,
+        external_id=f"{visitor.visitor_id}:{client_id}",
+        body_text=text,
+        customer_handle=visitor.handle,
+        customer_name=name.strip()[:200],
+        subject="Web chat",
+        conversation_id=open_conversation,
+    )
+    ChatPresence.objects.filter(conversation=result.conversation).update(visitor_typing_until=None)
+    return result
+
+
+def chat_updates(*, visitor: ChatVisitor, after_id: int = 0) -> ChatUpdate:
+    """Messages the visitor may see (theirs and agents' replies, never notes) after an id."""
+    conversations = Conversation.objects.filter(_visitor_conversations(visitor))
+    messages = (
+        Message.objects.filter(
+            conversation__in=conversations,
+            direction__in=(Direction.INBOUND, Direction.OUTBOUND),
+            pk__gt=after_id,
+        )
+        .select_related("author")
+        .order_by("id")[:MAX_MESSAGES_PER_POLL]
+    )
+    lines = tuple(
+        ChatLine(
+            id=message.pk,
+            sender="visitor" if message.direction == Direction.INBOUND else "agent",
+            author=(
+                ""
+                if message.direction == Direction.INBOUND
+                else (message.author.first_name if message.author else "") or "Support"
+            ),
+            text=message.body_text,
+            at=message.created_at,
+        )
+        for message in messages
+    )
+    now = timezone.now()
+    agent_typing = ChatPresence.objects.filter(
+        conversation__in=conversations, agent_typing_until__gt=now
+    ).exists()
+    return ChatUpdate(lines=lines, agent_typing=agent_typing)
+
+
+def chat_visitor_typing(*, visitor: ChatVisitor) -> None:
+    conversation = (
+        Conversation.objects.filter(_visitor_conversations(visitor), status__in=OPEN_STATUSES)
+        .order_by("-id")
+        .first()
+    )
+    if conversation is not None:
+        _typing(conversation, field="visitor_typing_until")
+
+
+def chat_agent_typing(*, conversation: Conversation) -> None:
+    """Called while an agent types a reply in a chat conversation (the caller checked access)."""
+    if conversation.channel != Channel.CHAT:
+        raise ChatError("only chat conversations show typing")
+    _typing(conversation, field="agent_typing_until")
+
+
+def _typing(conversation: Conversation, *, field: str) -> None:
+    until = timezone.now() + timedelta(seconds=TYPING_SECONDS)
+    ChatPresence.objects.update_or_create(conversation=conversation, defaults={field: until})

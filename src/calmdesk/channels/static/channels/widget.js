@@ -1,0 +1,182 @@
+/* calmdesk web chat widget. No framework, no CDN, no cookies.
+ *
+ * Embed with one tag:
+ *   <script src="https://DESK/chat/widget.js" data-calmdesk-org="SLUG" async></script>
+ *
+ * Everything lives in a shadow root so the host page's styles cannot break it,
+ * and all text is inserted as text (never HTML).
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__calmdeskChat) { return; }
+  window.__calmdeskChat = true;
+  var org = script.getAttribute("data-calmdesk-org");
+  if (!org) { return; }
+  var src = new URL(script.src, document.baseURI);
+  var base = src.origin + src.pathname.replace(/\/widget\.js$/, "");
+  var storageKey = "calmdesk-chat:" + base + ":" + org;
+  var POLL_MS = 1500;
+
+  var token = null;
+  var lastId = 0;
+  var shown = {};
+  var pollTimer = null;
+  var lastTypingSent = 0;
+
+  try { token = window.localStorage.getItem(storageKey); } catch (e) { token = null; }
+
+  var host = document.createElement("div");
+  host.setAttribute("data-calmdesk-chat", "");
+  var root = host.attachShadow({ mode: "open" });
+  root.innerHTML =
+    "<style>" +
+    ":host{all:initial}" +
+    ".launcher{position:fixed;right:20px;bottom:20px;z-index:2147483646;border:0;border-radius:24px;" +
+    "padding:12px 18px;background:#1f5f8b;color:#fff;font:600 15px system-ui,sans-serif;cursor:pointer;" +
+    "box-shadow:0 2px 8px rgba(0,0,0,.25)}" +
+    ".panel{position:fixed;right:20px;bottom:76px;z-index:2147483647;width:330px;max-width:calc(100vw - 40px);" +
+    "height:440px;max-height:calc(100vh - 110px);display:none;flex-direction:column;background:#fff;color:#1d2430;" +
+    "border-radius:10px;box-shadow:0 6px 24px rgba(0,0,0,.25);font:14px/1.4 system-ui,sans-serif;overflow:hidden}" +
+    ".panel.open{display:flex}" +
+    ".head{padding:12px 14px;background:#1f5f8b;color:#fff;font-weight:600}" +
+    ".log{flex:1;overflow-y:auto;padding:10px;display:flex;flex-direction:column;gap:6px}" +
+    ".msg{max-width:80%;padding:7px 10px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word}" +
+    ".visitor{align-self:flex-end;background:#dcebf5}" +
+    ".agent{align-self:flex-start;background:#f1f1f1}" +
+    ".who{display:block;font-size:12px;color:#55606e}" +
+    ".typing{min-height:18px;padding:0 12px;font-size:12px;color:#55606e}" +
+    ".error{padding:0 12px;font-size:12px;color:#a12b2b}" +
+    "form{display:flex;border-top:1px solid #e3e6ea}" +
+    "textarea{flex:1;border:0;padding:10px;resize:none;font:inherit;height:44px}" +
+    "button.send{border:0;background:#1f5f8b;color:#fff;padding:0 14px;font:inherit;cursor:pointer}" +
+    "</style>" +
+    "<button class='launcher' type='button' aria-expanded='false'>Chat</button>" +
+    "<section class='panel' role='dialog' aria-label='Chat'>" +
+    "<div class='head'></div>" +
+    "<div class='log' aria-live='polite'></div>" +
+    "<div class='typing'></div><div class='error' role='alert'></div>" +
+    "<form><label style='position:absolute;left:-9999px' for='cd-text'>Message</label>" +
+    "<textarea id='cd-text' name='text' maxlength='5000' placeholder='Write a message'></textarea>" +
+    "<button class='send' type='submit'>Send</button></form>" +
+    "</section>";
+  var launcher = root.querySelector(".launcher");
+  var panel = root.querySelector(".panel");
+  var head = root.querySelector(".head");
+  var log = root.querySelector(".log");
+  var typing = root.querySelector(".typing");
+  var errorBox = root.querySelector(".error");
+  var form = root.querySelector("form");
+  var input = root.querySelector("textarea");
+  head.textContent = "Chat with us";
+
+  function request(method, path, body) {
+    var headers = { "Content-Type": "application/json" };
+    if (token) { headers.Authorization = "Bearer " + token; }
+    return fetch(base + path, {
+      method: method,
+      mode: "cors",
+      credentials: "omit",
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (response) {
+      if (response.status === 401) {
+        token = null;
+        try { window.localStorage.removeItem(storageKey); } catch (e) { /* private mode */ }
+      }
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) { throw new Error(data.error || "The chat is not available right now."); }
+        return data;
+      });
+    });
+  }
+
+  function ensureSession() {
+    if (token) { return Promise.resolve(token); }
+    return request("POST", "/api/" + encodeURIComponent(org) + "/session").then(function (data) {
+      token = data.token;
+      if (data.title) { head.textContent = data.title; }
+      try { window.localStorage.setItem(storageKey, token); } catch (e) { /* private mode */ }
+      return token;
+    });
+  }
+
+  function show(message) {
+    if (shown[message.id]) { return; }
+    shown[message.id] = true;
+    lastId = Math.max(lastId, message.id);
+    var bubble = document.createElement("div");
+    bubble.className = "msg " + (message.from === "visitor" ? "visitor" : "agent");
+    bubble.setAttribute("data-message-id", String(message.id));
+    if (message.from !== "visitor") {
+      var who = document.createElement("span");
+      who.className = "who";
+      who.textContent = message.author || "Support";
+      bubble.appendChild(who);
+    }
+    bubble.appendChild(document.createTextNode(message.text));
+    log.appendChild(bubble);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function poll() {
+    if (!token) { return Promise.resolve(); }
+    return request("GET", "/api/messages?after=" + lastId).then(function (data) {
+      (data.messages || []).forEach(show);
+      typing.textContent = data.agent_typing ? "Support is typing\u2026" : "";
+      errorBox.textContent = "";
+    }).catch(function (error) { errorBox.textContent = error.message; });
+  }
+
+  function schedule() {
+    if (pollTimer) { clearTimeout(pollTimer); }
+    pollTimer = setTimeout(function () { poll().then(schedule, schedule); }, POLL_MS);
+  }
+
+  function newId() {
+    if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID().replace(/-/g, ""); }
+    return String(Date.now()) + Math.random().toString(16).slice(2);
+  }
+
+  launcher.addEventListener("click", function () {
+    var open = !panel.classList.contains("open");
+    panel.classList.toggle("open", open);
+    launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      ensureSession().then(poll).then(schedule).catch(function (error) {
+        errorBox.textContent = error.message;
+      });
+      input.focus();
+    }
+  });
+
+  input.addEventListener("input", function () {
+    var now = Date.now();
+    if (!token || now - lastTypingSent < 2500) { return; }
+    lastTypingSent = now;
+    request("POST", "/api/typing").catch(function () { /* typing is best effort */ });
+  });
+
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) { return; }
+    var clientId = newId();
+    input.value = "";
+    ensureSession().then(function () {
+      return request("POST", "/api/messages", { text: text, client_id: clientId });
+    }).then(poll).catch(function (error) {
+      input.value = text;
+      errorBox.textContent = error.message;
+    });
+  });
+
+  document.body.appendChild(host);
+})();

@@ -1,0 +1,153 @@
+"""The web chat endpoints, as the widget on another site calls them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from calmdesk.accounts.models import Organisation, User
+from calmdesk.channels.chat import ChatError, chat_agent_typing, chat_settings_update
+from calmdesk.conversations.models import Conversation, Direction, Message
+from calmdesk.conversations.services import note_add, reply_send
+
+pytestmark = pytest.mark.django_db
+
+SHOP = "https://shop.example.com"
+
+
+@pytest.fixture
+def chat_org(org: Organisation) -> Organisation:
+    chat_settings_update(
+        organisation=org, allowed_origins=[SHOP, "http://localhost:8001"], title="Talk to Acme"
+    )
+    return org
+
+
+class Widget:
+    def __init__(self, origin: str = SHOP) -> None:
+        self.client = Client()
+        self.origin = origin
+        self.token = ""
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {"Origin": self.origin}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return self.client.generic(
+            method,
+            f"/chat/{path}",
+            json.dumps(body).encode() if body is not None else b"",
+            content_type="application/json",
+            headers=headers,
+        )
+
+    def start(self, slug: str = "acme") -> Any:
+        response = self.call("POST", f"api/{slug}/session")
+        if response.status_code == 201:
+            self.token = response.json()["token"]
+        return response
+
+
+def test_the_widget_script_is_served_to_any_site(client: Client) -> None:
+    response = client.get("/chat/widget.js")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    assert b"data-calmdesk-org" in response.content
+
+
+def test_a_visitor_talks_to_an_agent(chat_org: Organisation, agent_a: User) -> None:
+    widget = Widget()
+    started = widget.start()
+    assert started.status_code == 201 and started["Access-Control-Allow-Origin"] == SHOP
+    assert started.json()["title"] == "Talk to Acme"
+
+    sent = widget.call(
+        "POST", "api/messages", {"text": "My parcel is <b>lost</b>!", "client_id": "m1"}
+    )
+    assert sent.status_code == 201
+    again = widget.call(
+        "POST", "api/messages", {"text": "My parcel is <b>lost</b>!", "client_id": "m1"}
+    )
+    assert again.status_code == 200 and again.json()["id"] == sent.json()["id"]
+    message = Message.objects.get(pk=sent.json()["id"])
+    assert message.channel == "chat" and message.direction == Direction.INBOUND
+    assert message.assessment is not None  # the same receive path as email
+
+    conversation = message.conversation
+    reply_send(conversation=conversation, author=agent_a, body_text="I am sorry, let me find it.")
+    note_add(conversation=conversation, author=agent_a, body_text="internal: check courier")
+    chat_agent_typing(conversation=conversation)
+    update = widget.call("GET", "api/messages?after=0").json()
+    assert [(m["from"], m["text"]) for m in update["messages"]] == [
+        ("visitor", "My parcel is <b>lost</b>!"),
+        ("agent", "I am sorry, let me find it."),
+    ]
+    assert update["messages"][1]["author"] == "Alice"
+    assert update["agent_typing"] is True
+    later = widget.call("GET", f"api/messages?after={update['messages'][-1]['id']}").json()
+    assert later["messages"] == []
+
+    widget.call("POST", "api/messages", {"text": "Thanks", "client_id": "m2"})
+    assert Conversation.objects.filter(channel="chat").count() == 1
+
+
+def test_other_sites_and_other_visitors_are_kept_out(
+    chat_org: Organisation, other_org: Organisation
+) -> None:
+    stranger_site = Widget(origin="https://evil.example")
+    refused = stranger_site.start()
+    assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused
+
+    alice, bob = Widget(), Widget()
+    alice.start()
+    bob.start()
+    alice.call("POST", "api/messages", {"text": "private to alice", "client_id": "a1"})
+    assert bob.call("GET", "api/messages").json()["messages"] == []
+
+    # A stolen token used from a site the organisation did not allow is refused.
+    alice.origin = "https://evil.example"
+    assert alice.call("GET", "api/messages").status_code == 403
+    forged = Widget()
+    forged.token = "not-a-token"
+    assert forged.call("GET", "api/messages").status_code == 401
+    assert Widget().start("other").status_code == 403  # chat not enabled there
+
+
+def test_preflight_and_bad_input(chat_org: Organisation) -> None:
+    widget = Widget()
+    preflight = widget.call("OPTIONS", "api/acme/session")
+    assert preflight.status_code == 204 and preflight["Access-Control-Allow-Origin"] == SHOP
+    assert "Authorization" in preflight["Access-Control-Allow-Headers"]
+    widget.start()
+    assert widget.call("POST", "api/messages", {"text": "   ", "client_id": "x"}).status_code == 400
+    assert (
+        widget.call("POST", "api/messages", {"text": "x" * 6000, "client_id": "x"}).status_code
+        == 400
+    )
+    bad_json = widget.client.post(
+        "/chat/api/messages",
+        b"{nope",
+        content_type="application/json",
+        headers={"Origin": SHOP, "Authorization": f"Bearer {widget.token}"},
+    )
+    assert bad_json.status_code == 400 and "JSON" in bad_json.json()["error"]
+    with pytest.raises(ChatError):
+        chat_settings_update(organisation=chat_org, allowed_origins=["shop.example.com"])
+
+
+def test_agents_signal_typing_only_on_conversations_they_see(
+    chat_org: Organisation, agent_a: User, client: Client
+) -> None:
+    widget = Widget()
+    widget.start()
+    message_id = widget.call("POST", "api/messages", {"text": "hello", "client_id": "t1"}).json()[
+        "id"
+    ]
+    conversation = Message.objects.get(pk=message_id).conversation
+    client.force_login(agent_a)
+    assert client.post(f"/chat/agent/conversations/{conversation.pk}/typing").status_code == 204
+    assert widget.call("GET", "api/messages").json()["agent_typing"] is True
+    assert client.post("/chat/agent/conversations/999999/typing").status_code == 404
