@@ -158,3 +158,23 @@ def test_scenarios_are_frozen():
         scenario.id = "changed"  # type: ignore[misc]
     with pytest.raises(TypeError):
         scenario.lines["angry"] = ()  # type: ignore[index]
+
+
+def test_unknown_line_banks_are_typos():
+    data = _raw("late-sofa")
+    data["lines"]["furius"] = ["Grr."]
+    with pytest.raises(ScenarioError, match=r"lines\.furius is not a line bank"):
+        scenario_from_mapping(data)
+
+
+def test_a_scenario_can_override_a_persona_reaction():
+    data = _raw("late-sofa")
+    data["lines"]["dismissed"] = ["Calm down? On my one day off?"]
+    scenario = scenario_from_mapping(data)
+    assert scenario.lines["dismissed"] == ("Calm down? On my one day off?",)
+    from calmdesk.training import PracticeSession
+
+    from .test_customer import CALM_DOWN, table
+
+    turn = PracticeSession(scenario, coach=table()).reply(CALM_DOWN)
+    assert turn.customer.startswith("Calm down? On my one day off?")

@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Final, Literal
 
 from calmdesk.training.reading import ReplyReading
-from calmdesk.training.scenario import Scenario, ScenarioError
+from calmdesk.training.scenario import REACTION_BANKS, Scenario, ScenarioError
 
 Outcome = Literal[
     "satisfied",
@@ -111,24 +111,6 @@ class PersonaProfile:
     def __post_init__(self) -> None:
         object.__setattr__(self, "lines", MappingProxyType(dict(self.lines)))
         object.__setattr__(self, "common", MappingProxyType(dict(self.common)))
-
-
-REACTION_BANKS: Final[tuple[str, ...]] = (
-    "heard",
-    "dismissed",
-    "policy",
-    "blamed",
-    "argued",
-    "commanded",
-    "mocked",
-    "passed_around",
-    "hollow",
-    "hostile",
-    "too_soon",
-    "jargon",
-    "when",
-    "stalled",
-)
 
 
 def load_profiles() -> Mapping[str, PersonaProfile]:

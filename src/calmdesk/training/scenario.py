@@ -53,6 +53,26 @@ GOAL_BANKS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {"satisfy": (), "boundary": ("backs_down",), "escalate": ("handed_over",)}
 )
 
+# How a customer reacts to what the trainee just did (personas.toml); a scenario
+# may add any of them to its lines to override the persona's reaction.
+REACTION_BANKS: Final[tuple[str, ...]] = (
+    "heard",
+    "dismissed",
+    "policy",
+    "blamed",
+    "argued",
+    "commanded",
+    "mocked",
+    "passed_around",
+    "hollow",
+    "hostile",
+    "too_soon",
+    "jargon",
+    "when",
+    "stalled",
+)
+GOAL_ONLY_BANKS: Final[frozenset[str]] = frozenset({"backs_down", "handed_over"})
+
 STATE_KEYS: Final[tuple[str, ...]] = ("anger", "trust", "patience")
 # Drafts made from real conversations mark what a person must still write.
 UNFINISHED: Final = "TODO"
@@ -273,9 +293,16 @@ def scenario_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>")
     lines: dict[str, tuple[str, ...]] = {}
     for bank in needed:
         lines[bank] = check.strings(lines_data, bank, "lines.")
+    known = {*REQUIRED_BANKS, *REACTION_BANKS, *GOAL_ONLY_BANKS}
     for bank in lines_data:
-        if bank not in lines:
-            lines[bank] = check.strings(lines_data, bank, "lines.")
+        if bank in lines:
+            continue
+        if bank not in known:
+            check.problems.append(
+                f"lines.{bank} is not a line bank; use one of {', '.join(sorted(known))}"
+            )
+            continue
+        lines[bank] = check.strings(lines_data, bank, "lines.")
     for bank, templates in lines.items():
         for template in (*templates, opening):
             unknown = _placeholders(template) - details.keys()
