@@ -54,6 +54,7 @@ class ClientLog:
     repeats_ok: int = 0
     repeats_wrong: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    first_error_body: str = ""
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -136,6 +137,7 @@ def run_client(
             log.latencies.append(elapsed)
         if response.status not in (200, 201):
             log.error(f"HTTP {response.status}")
+            log.first_error_body = log.first_error_body or answer[:300].decode("utf-8", "replace")
             continue
         data = json.loads(answer)
         message_id = int(data["message_id"])
@@ -281,7 +283,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--warmup", type=float, default=3.0, help="seconds not measured")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=10.0,
+        help="seconds not measured (each server process loads Django and the engine on its first request)",
+    )
     parser.add_argument("--repeat-share", type=float, default=0.05)
     parser.add_argument("--url", default=None, help="target a running server instead")
     parser.add_argument(
@@ -377,6 +384,9 @@ def main() -> int:
     )
     print(f"repeats:    {repeats_ok} answered 200 with the same message id, {repeats_wrong} wrong")
     print(f"errors:     {sum(errors.values())} {errors if errors else ''}".rstrip())
+    first_error = next((log.first_error_body for log in logs if log.first_error_body), "")
+    if first_error:
+        print(f"            first error answer: {first_error}")
     if cpu_before is not None and cpu_after is not None and latencies:
         server_cpu = cpu_after - cpu_before
         print(
