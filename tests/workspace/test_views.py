@@ -607,9 +607,38 @@ def test_conversation_page_query_count_does_not_grow_with_the_thread(
     few = _page_queries(client, url)
     for number in range(8):
         receive(f"Still late, day {number}!", team=team_a, conversation=conversation)
-        reply_send(conversation=conversation, author=agent_a, body_text=f"Sorry, checking {number}.")
+        reply_send(
+            conversation=conversation, author=agent_a, body_text=f"Sorry, checking {number}."
+        )
         note_add(conversation=conversation, author=agent_a, body_text=f"Note {number}")
         receive(f"Other case {number}", team=team_a, subject=f"Other {number}")
     many = _page_queries(client, url)
     assert few == many
     assert many <= 12, many
+
+
+def test_thread_poll_is_empty_until_a_new_message_arrives(
+    login: Login, agent_a: User, receive: Receive, team_a: Team, conversation: Conversation
+) -> None:
+    client = login(agent_a)
+    url = conversation_urls(conversation)["detail"]
+    newest = conversation.messages.order_by("-id").first()
+    assert newest is not None
+    page = client.get(url).content.decode()
+    assert f'hx-get="{url}?after={newest.pk}"' in page
+    assert 'hx-trigger="every 20s"' in page
+
+    quiet = client.get(url, {"after": str(newest.pk)}, **htmx())
+    assert quiet.status_code == 204
+    assert quiet.content == b""
+
+    receive("Hello?? Anyone there?", team=team_a, conversation=conversation)
+    arrived = conversation.messages.order_by("-id").first()
+    assert arrived is not None and arrived.pk > newest.pk
+    fresh = client.get(url, {"after": str(newest.pk)}, **htmx())
+    assert fresh.status_code == 200
+    html = fresh.content.decode()
+    assert f'id="message-{arrived.pk}"' in html
+    assert f'hx-get="{url}?after={arrived.pk}"' in html
+    # A plain page load ignores `after` and shows the whole page.
+    assert "<html" in client.get(url, {"after": str(newest.pk)}).content.decode()

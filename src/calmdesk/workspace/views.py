@@ -169,12 +169,20 @@ def _conversation_context(
 @require_GET
 @staff_view
 def conversation_detail(request: HtmxHttpRequest, user: User, conversation_id: int) -> HttpResponse:
+    """The conversation page; for HTMX, the thread, which the page polls for new messages.
+
+    A poll names the newest message it shows (`after`); while there is nothing
+    newer the answer is an empty 204, which HTMX leaves unswapped.
+    """
     conversation = access_conversation(user, conversation_id)
-    context = _conversation_context(request, user, conversation)
-    template = "workspace/conversation.html"
     if wants_partial(request):
-        template += "#thread"
-    return render(request, template, context)
+        after = request.GET.get("after", "")
+        if after.isdigit() and not conversation.messages.filter(pk__gt=int(after)).exists():
+            return HttpResponse(status=204)
+        context = _conversation_context(request, user, conversation)
+        return render(request, "workspace/conversation.html#thread", context)
+    context = _conversation_context(request, user, conversation)
+    return render(request, "workspace/conversation.html", context)
 
 
 def _after_change(
