@@ -89,6 +89,9 @@ def test_a_visitor_talks_to_an_agent(chat_org: Organisation, agent_a: User) -> N
     assert update["agent_typing"] is True
     later = widget.call("GET", f"api/messages?after={update['messages'][-1]['id']}").json()
     assert later["messages"] == []
+    # The agent's next reply ends the typing indicator at once.
+    reply_send(conversation=conversation, author=agent_a, body_text="Found it.")
+    assert widget.call("GET", "api/messages?after=0").json()["agent_typing"] is False
 
     widget.call("POST", "api/messages", {"text": "Thanks", "client_id": "m2"})
     assert Conversation.objects.filter(channel="chat").count() == 1

@@ -16,6 +16,11 @@ class ChannelsConfig(AppConfig):
             signals.queue_email_reply, sender=Message, dispatch_uid="channels.queue_email_reply"
         )
         post_save.connect(
+            signals.chat_reply_ends_typing,
+            sender=Message,
+            dispatch_uid="channels.chat_reply_ends_typing",
+        )
+        post_save.connect(
             signals.message_received_webhook,
             sender=Message,
             dispatch_uid="channels.message_received_webhook",

@@ -25,6 +25,21 @@ def queue_email_reply(
     email_reply_queue(message=instance)
 
 
+def chat_reply_ends_typing(
+    sender: type[Message], instance: Message, created: bool, **kwargs: Any
+) -> None:
+    """A sent chat reply ends "typing" at once rather than when the indicator times out."""
+    if not created or kwargs.get("raw"):
+        return
+    if instance.direction != Direction.OUTBOUND or instance.channel != Channel.CHAT:
+        return
+    from calmdesk.channels.models import ChatPresence
+
+    ChatPresence.objects.filter(conversation_id=instance.conversation_id).update(
+        agent_typing_until=None
+    )
+
+
 def message_received_webhook(
     sender: type[Message], instance: Message, created: bool, **kwargs: Any
 ) -> None:
