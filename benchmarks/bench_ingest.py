@@ -38,7 +38,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import load_average, machine_lines, process_tree_cpu_seconds
+from _machine import load_average, machine_lines, nproc, process_tree_cpu_seconds
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/calmdesk_bench_ingest"
 BENCH_ORG = "ingest-bench"
@@ -271,6 +271,28 @@ def verify(logs: list[ClientLog], run_id: str) -> tuple[int, int, int, int]:
     return len(acknowledged), exact, lost, duplicated
 
 
+def database_backends_cpu_seconds() -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend serving the benchmark database.
+
+    Only works when PostgreSQL runs on this machine (it does for the default URL).
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [row[0] for row in cursor.fetchall()]
+    return {pid: process_tree_cpu_seconds(pid) for pid in pids}
+
+
+def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> float | None:
+    if not after or not any(after.values()):
+        return None
+    return sum(after[pid] - before.get(pid, 0.0) for pid in after)
+
+
 def percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
@@ -342,9 +364,11 @@ def main() -> int:
             worker.start()
         time.sleep(max(0.0, measure_from - time.perf_counter()))
         cpu_before = process_tree_cpu_seconds(server.pid) if server is not None else None
+        database_before = database_backends_cpu_seconds()
         for worker in workers:
             worker.join()
         cpu_after = process_tree_cpu_seconds(server.pid) if server is not None else None
+        database_after = database_backends_cpu_seconds()
         load_after = load_average()
     finally:
         if server is not None:
@@ -391,8 +415,16 @@ def main() -> int:
         server_cpu = cpu_after - cpu_before
         print(
             f"server:     {server_cpu:.1f} CPU-seconds in the window, "
-            f"{server_cpu / len(latencies) * 1000:.1f} ms CPU per request (web processes only)"
+            f"{server_cpu / len(latencies) * 1000:.1f} ms CPU per request in the web processes"
         )
+        database_cpu = _cpu_delta(database_before, database_after)
+        if database_cpu is not None:
+            per_request = (server_cpu + database_cpu) / len(latencies)
+            print(
+                f"            + {database_cpu / len(latencies) * 1000:.1f} ms in PostgreSQL "
+                f"backends = {per_request * 1000:.1f} ms per request; an otherwise idle "
+                f"{nproc()}-core machine could serve about {nproc() / per_request:.0f} requests/s"
+            )
     print(
         f"load avg:   {load_before} before, {load_after} after "
         "(other work on the machine competes for the same cores)"
