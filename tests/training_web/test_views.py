@@ -138,3 +138,23 @@ def test_bad_start_requests(agent_a):
     assert "Choose a scenario" in response.content.decode()
     assert client.get(reverse("practice:start")).status_code == 405
     assert client.get(reverse("practice:run", args=[999999])).status_code == 404
+
+
+def test_supervisor_sees_a_trainees_runs(agent_a, agent_b, supervisor_a):
+    run = practice_run_start(trainee=agent_a, scenario_id="refund-kettle")
+    page = client_for(supervisor_a).get(reverse("practice:team")).content.decode()
+    assert reverse("practice:trainee", args=[agent_a.pk]) in page
+    page = client_for(supervisor_a).get(reverse("practice:trainee", args=[agent_a.pk]))
+    assert page.status_code == 200
+    assert reverse("practice:run", args=[run.pk]) in page.content.decode()
+    # bob is not in the supervisor's team; agents see only themselves.
+    assert (
+        client_for(supervisor_a).get(reverse("practice:trainee", args=[agent_b.pk])).status_code
+        == 404
+    )
+    assert (
+        client_for(agent_b).get(reverse("practice:trainee", args=[agent_a.pk])).status_code == 403
+    )
+    assert (
+        client_for(agent_a).get(reverse("practice:trainee", args=[agent_a.pk])).status_code == 200
+    )

@@ -42,6 +42,11 @@ def trainee_runs(user: User, *, limit: int = RECENT_RUNS) -> list[PracticeRun]:
     return list(PracticeRun.objects.filter(trainee=user)[:limit])
 
 
+def access_trainee(user: User, trainee_id: int) -> User:
+    """A trainee whose practice `user` may see; anyone else is DoesNotExist."""
+    return visible_trainees(user).get(pk=trainee_id)
+
+
 @dataclass(frozen=True)
 class Progress:
     finished: int

@@ -12,6 +12,7 @@ urlpatterns = [
     path("runs/<int:run_id>/coach/", views.practice_coach, name="coach"),
     path("runs/<int:run_id>/finish/", views.practice_finish, name="finish"),
     path("team/", views.practice_team, name="team"),
+    path("team/<int:trainee_id>/", views.practice_trainee, name="trainee"),
     path("scenarios/", views.scenario_list, name="scenarios"),
     path("scenarios/new/", views.scenario_edit, name="scenario-new"),
     path("scenarios/<slug:scenario_id>/edit/", views.scenario_edit, name="scenario-edit"),

@@ -24,6 +24,7 @@ from calmdesk.training_web.models import CustomScenario, PracticeRun
 from calmdesk.training_web.scenarios import organisation_scenarios, shipped_source
 from calmdesk.training_web.selectors import (
     access_practice_run,
+    access_trainee,
     team_results,
     trainee_progress,
     trainee_runs,
@@ -181,6 +182,27 @@ def practice_finish(request: HtmxHttpRequest, user: User, run_id: int) -> HttpRe
 @staff_view
 def practice_team(request: HtmxHttpRequest, user: User) -> HttpResponse:
     return render(request, "training_web/team.html", {"results": team_results(user)})
+
+
+@require_GET
+@staff_view
+def practice_trainee(request: HtmxHttpRequest, user: User, trainee_id: int) -> HttpResponse:
+    """One trainee's runs and progress, for their supervisor (or themselves)."""
+    if user.role not in (Role.SUPERVISOR, Role.ADMIN) and trainee_id != user.pk:
+        raise PermissionDenied("Only supervisors and admins see other trainees' practice.")
+    try:
+        trainee = access_trainee(user, trainee_id)
+    except User.DoesNotExist as exc:
+        raise Http404("No such trainee.") from exc
+    return render(
+        request,
+        "training_web/trainee.html",
+        {
+            "trainee": trainee,
+            "runs": trainee_runs(trainee, limit=100),
+            "progress": trainee_progress(trainee),
+        },
+    )
 
 
 # -- scenarios (supervisors and admins) -----------------------------------------
