@@ -295,11 +295,21 @@ def _disposition(part: StdlibMessage) -> str:
         return ""
 
 
+_CONTENT_TYPE_ATTRIBUTE = "_calmdesk_content_type"
+
+
 def _content_type(part: StdlibMessage) -> str:
+    # Parsing Content-Type with policy.default is the costliest step; each part
+    # is asked several times, so the answer is kept on the part.
+    cached = getattr(part, _CONTENT_TYPE_ATTRIBUTE, None)
+    if isinstance(cached, str):
+        return cached
     try:
-        return part.get_content_type().lower()
+        content_type = part.get_content_type().lower()
     except (ValueError, TypeError, IndexError, AssertionError):
-        return "text/plain"
+        content_type = "text/plain"
+    setattr(part, _CONTENT_TYPE_ATTRIBUTE, content_type)
+    return content_type
 
 
 def _charset(part: StdlibMessage) -> str | None:
