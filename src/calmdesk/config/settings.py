@@ -188,6 +188,14 @@ EMAIL_BACKEND = os.environ.get(
     "CALMDESK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("CALMDESK_FROM_EMAIL", "support@calmdesk.localhost")
+# SMTP for CALMDESK_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = os.environ.get("CALMDESK_SMTP_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("CALMDESK_SMTP_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("CALMDESK_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("CALMDESK_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("CALMDESK_SMTP_STARTTLS", True)
+EMAIL_USE_SSL = _env_bool("CALMDESK_SMTP_SSL", False)
+EMAIL_TIMEOUT = 30
 
 LOGGING = {
     "version": 1,
