@@ -193,8 +193,9 @@ EMAIL_HOST = os.environ.get("CALMDESK_SMTP_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("CALMDESK_SMTP_PORT", "587"))
 EMAIL_HOST_USER = os.environ.get("CALMDESK_SMTP_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("CALMDESK_SMTP_PASSWORD", "")
-EMAIL_USE_TLS = _env_bool("CALMDESK_SMTP_STARTTLS", True)
+# Implicit TLS (port 465) or STARTTLS (587); Django refuses both at once.
 EMAIL_USE_SSL = _env_bool("CALMDESK_SMTP_SSL", False)
+EMAIL_USE_TLS = _env_bool("CALMDESK_SMTP_STARTTLS", not EMAIL_USE_SSL) and not EMAIL_USE_SSL
 EMAIL_TIMEOUT = 30
 
 LOGGING = {
