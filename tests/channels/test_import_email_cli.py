@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import mailbox
 import shutil
 from pathlib import Path
@@ -91,3 +92,15 @@ def test_missing_path_or_unknown_organisation_are_clear_errors(
     assert main(["import-email", str(FIXTURES / "01_plain_new.eml"), "--org", "nobody"]) == 2
     assert "no organisation" in capsys.readouterr().err
     assert RawEmail.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_stdin_takes_one_email_as_a_mail_server_pipe_would(
+    org: Organisation, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = (FIXTURES / "08_multipart_alternative.eml").read_bytes()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(raw)))
+    assert main(["import-email", "-", "--org", "acme"]) == 0
+    [[_, message, outcome]] = _lines(capsys)
+    assert outcome == "new"
+    assert RawEmail.objects.get(message_id=int(message)).raw == raw

@@ -225,3 +225,18 @@ def test_notes_and_chat_replies_are_not_emailed(org: Organisation, agent_a: User
     reply_send(conversation=chat, author=agent_a, body_text="Hello!")
     note_add(conversation=chat, author=agent_a, body_text="internal")
     assert EmailDelivery.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_each_organisation_can_send_from_its_own_address(
+    customer_conversation: Conversation, agent_a: User, settings: Any
+) -> None:
+    from calmdesk.channels.services import build_reply_email
+
+    settings.CALMDESK_EMAIL_ORG_ADDRESSES = {"acme": "Acme Help <help@acme.example>"}
+    reply = reply_send(conversation=customer_conversation, author=agent_a, body_text="On it.")
+    delivery = EmailDelivery.objects.get(message=reply)
+    assert delivery.message_id_header.endswith("@acme.example")
+    email = build_reply_email(message=reply, delivery=delivery)
+    assert email.from_email == "Alice at Acme Supplies <help@acme.example>"
+    assert email.reply_to == ["help@acme.example"]

@@ -42,7 +42,13 @@ def max_raw_bytes() -> int:
 
 def from_address(organisation: Organisation) -> str:
     """The address replies are sent from (and customers write to) for one organisation."""
-    per_org: Any = getattr(settings, "CALMDESK_EMAIL_ORG_ADDRESSES", None) or {}
+    per_org: Any = getattr(settings, "CALMDESK_EMAIL_ORG_ADDRESSES", None)
+    if per_org is None and os.environ.get("CALMDESK_EMAIL_ORG_ADDRESSES"):
+        # e.g. {"acme": "Acme Support <help@acme.example>"}
+        try:
+            per_org = json.loads(os.environ["CALMDESK_EMAIL_ORG_ADDRESSES"])
+        except json.JSONDecodeError as exc:
+            raise ImproperlyConfigured("CALMDESK_EMAIL_ORG_ADDRESSES is not valid JSON") from exc
     configured = per_org.get(organisation.slug) if isinstance(per_org, dict) else None
     _, address = parseaddr(str(configured or settings.DEFAULT_FROM_EMAIL))
     return address or "support@calmdesk.localhost"

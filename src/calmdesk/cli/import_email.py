@@ -1,4 +1,7 @@
-"""`calmdesk import-email FILE.eml|DIR|MBOX [--org SLUG]`: import raw emails.
+"""`calmdesk import-email FILE.eml|DIR|MBOX|- [--org SLUG]`: import raw emails.
+
+"-" reads one email from standard input, so a mail server can deliver to
+calmdesk through a pipe (Postfix: `support: "|calmdesk import-email - --org acme"`).
 
 Prints one line per email: the conversation id, the message id ("-" when the
 email did not become a message) and the outcome (new, duplicate, auto-reply,
@@ -38,6 +41,9 @@ def _is_mbox(path: Path) -> bool:
 
 def iter_raw_emails(path: Path) -> Iterator[tuple[str, bytes]]:
     """(label, raw bytes) for every email under the path, in a stable order."""
+    if str(path) == "-":
+        yield "stdin", sys.stdin.buffer.read()
+        return
     if path.is_dir():
         if (path / "cur").is_dir() and (path / "new").is_dir():
             maildir = mailbox.Maildir(path, factory=None, create=False)
@@ -60,7 +66,7 @@ def iter_raw_emails(path: Path) -> Iterator[tuple[str, bytes]]:
 
 def run(args: argparse.Namespace) -> int:
     path: Path = args.path
-    if not path.exists():
+    if str(path) != "-" and not path.exists():
         print(f"import-email: {path} does not exist", file=sys.stderr)
         return 2
     setup_django()
