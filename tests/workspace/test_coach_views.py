@@ -174,3 +174,17 @@ def test_good_reply_is_sent_with_coaching_and_its_promise(
         .get(reverse("workspace:conversation", args=[conversation.pk]))
         .content.decode()
     )
+
+
+def test_promise_in_a_sent_reply_shows_as_a_follow_up(
+    login: Login, agent_a: User, conversation: Conversation
+) -> None:
+    client = login(agent_a)
+    page = client.get(reverse("workspace:conversation", args=[conversation.pk])).content.decode()
+    assert "No call-back promised yet." in page
+    response = client.post(reply_url(conversation), {"body": GOOD_DRAFT}, **htmx())
+    html = response.content.decode()
+    assert 'id="care-panel" class="card care" hx-swap-oob="true"' in html
+    assert conversation.followups.count() >= 1
+    assert conversation.followups.first().description.split()[0] in html
+    assert "No call-back promised yet." not in html

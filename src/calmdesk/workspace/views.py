@@ -21,11 +21,12 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from calmdesk.accounts.models import Team, User
+from calmdesk.accounts.models import Role, Team, User
 from calmdesk.conversations.models import Conversation, Direction, Message
 from calmdesk.conversations.selectors import (
     access_conversation,
@@ -44,6 +45,8 @@ from calmdesk.conversations.services import (
 )
 from calmdesk.customers.selectors import access_customer, customer_history, customer_search
 from calmdesk.customers.services import customer_update_notes
+from calmdesk.followups.selectors import followup_list
+from calmdesk.incidents.models import IncidentKind
 from calmdesk.workspace import coaching
 from calmdesk.workspace.forms import (
     AssignForm,
@@ -61,6 +64,7 @@ INBOX_PAGE_SIZE = 25
 OTHER_CONVERSATIONS_SHOWN = 10
 CUSTOMER_HISTORY_SHOWN = 100
 CUSTOMER_SEARCH_SHOWN = 50
+FOLLOWUPS_SHOWN = 20
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -159,6 +163,12 @@ def _conversation_context(
         ),
         "status_form": StatusForm(initial={"status": conversation.status}),
         "priority_form": PriorityForm(initial={"priority": conversation.priority}),
+        "followups": list(followup_list(user, conversation_id=conversation.pk)[:FOLLOWUPS_SHOWN]),
+        "incident_kinds": IncidentKind.choices,
+        "now": timezone.now(),
+        "can_take_over": user.role in (Role.SUPERVISOR, Role.ADMIN)
+        and conversation.assignee_id != user.pk,
+        "can_step_away": conversation.assignee_id == user.pk,
         "coach_enabled": coaching.coach_available(),
         "playbook": coaching.playbook_for(thread),
     }
