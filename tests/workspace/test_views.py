@@ -684,3 +684,24 @@ def test_added_follow_up_is_listed_and_overdue_is_marked(
     html = login(agent_a).get(conversation_urls(conversation)["detail"]).content.decode()
     assert "Call back about the refund" in html
     assert "followup-overdue" in html
+
+
+def test_times_are_shown_in_the_organisations_time_zone(
+    login: Login, agent_a: User, conversation: Conversation
+) -> None:
+    from datetime import UTC, datetime
+
+    from calmdesk.followups.services import followup_create
+
+    organisation = agent_a.organisation
+    assert organisation is not None
+    organisation.time_zone = "Asia/Tokyo"
+    organisation.save()
+    followup_create(
+        conversation=conversation,
+        due_at=datetime(2031, 1, 10, 12, 0, tzinfo=UTC),
+        description="Ring back",
+        created_by=agent_a,
+    )
+    html = login(agent_a).get(conversation_urls(conversation)["detail"]).content.decode()
+    assert "Fri 10 Jan, 21:00" in html  # 12:00 UTC is 21:00 in Tokyo

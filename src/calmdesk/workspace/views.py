@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import messages as flash
 from django.contrib.auth.views import redirect_to_login
@@ -78,6 +79,13 @@ def wants_partial(request: HtmxHttpRequest) -> bool:
 StaffView = Callable[..., HttpResponse]
 
 
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None  # the server's default zone
+
+
 def staff_view(view: StaffView) -> StaffView:
     """login_required that also hands the view its typed staff user.
 
@@ -96,9 +104,11 @@ def staff_view(view: StaffView) -> StaffView:
                     f"{login}?next={request.htmx.current_url_abs_path or '/'}"
                 )
             return redirect_to_login(request.get_full_path())
-        if user.organisation_id is None:
+        if user.organisation is None:
             raise PermissionDenied("This account does not belong to an organisation.")
-        return view(request, user, *args, **kwargs)
+        # Times on every page read in the organisation's own time zone.
+        with timezone.override(_zone(user.organisation.time_zone)):
+            return view(request, user, *args, **kwargs)
 
     return wrapper
 
