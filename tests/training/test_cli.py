@@ -186,6 +186,8 @@ def test_interactive_quit_and_scenario_menu():
         terminal.read_until("No such scenario")
         terminal.type("late-cot-indecisive")
         terminal.read_until("You: ")
+        terminal.type("/hint")
+        terminal.read_until("Hint: ")
         terminal.type("Calm down, there's no need for that.")
         terminal.read_until("Telling someone to calm down")
         terminal.type("/quit")

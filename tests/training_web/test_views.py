@@ -35,6 +35,7 @@ def test_start_reply_and_report_without_javascript(agent_a):
     page = client.get(response.url).content.decode()
     assert "I was told NO refund on my kettle" in page
     assert 'id="live-coach"' in page
+    assert 'id="hint"' in page and "What to do next" in page
     reply = "I'm really sorry. Your kettle started leaking after only five weeks and you were simply told no refund, so I can see why you're so frustrated."
     response = client.post(reverse("practice:reply", args=[run.pk]), {"body": reply})
     assert response.status_code == 302
@@ -75,6 +76,7 @@ def test_test_mode_hides_feedback_until_the_end(agent_a):
     assert 'id="live-coach"' not in page
     assert "You named how they feel." not in page
     assert "Customer's mood" not in page
+    assert 'id="hint"' not in page
     assert (
         client.post(reverse("practice:coach", args=[run.pk]), {"body": "Calm down"}).content == b""
     )

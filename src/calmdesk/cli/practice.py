@@ -222,7 +222,8 @@ def _interactive(
     console.print(f"[dim]{escape(scenario.situation)}[/dim]")
     console.print(
         f"[dim]You are the agent. The customer is {escape(scenario.persona.name)}. "
-        "Type your reply and press Enter; /quit ends the session.[/dim]\n"
+        "Type your reply and press Enter; /hint suggests the next step, /quit ends the "
+        "session.[/dim]\n"
     )
     console.print(f"[bold red]Customer:[/bold red] {escape(session.opening)}")
     while not session.finished:
@@ -232,6 +233,13 @@ def _interactive(
             break
         if text.strip() in QUIT_WORDS:
             break
+        if text.strip() == "/hint":
+            from calmdesk.engine.coaching import playbook
+
+            console.print(
+                f"[cyan]Hint: {escape(playbook(session.conversation).next_action)}[/cyan]"
+            )
+            continue
         try:
             turn = session.reply(text)
         except PracticeError as exc:

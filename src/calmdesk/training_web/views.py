@@ -100,7 +100,13 @@ def _context(
         lines.append(ThreadLine("trainee", turn.reply, turn))
         lines.append(ThreadLine("customer", turn.customer))
     finished = run.finished
+    hint = ""
+    if run.coach_visible and not finished:
+        from calmdesk.engine.coaching import playbook
+
+        hint = playbook(session.conversation).next_action
     return {
+        "hint": hint,
         "run": run,
         "scenario": session.scenario,
         "lines": lines,
