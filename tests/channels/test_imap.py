@@ -268,7 +268,11 @@ def test_a_wrong_password_or_an_untrusted_certificate_is_recorded_not_raised(
 
 @pytest.mark.django_db
 def test_the_poll_command_reports_each_mailbox(
-    dovecot: Dovecot, org: Organisation, settings: Any, monkeypatch: pytest.MonkeyPatch
+    dovecot: Dovecot,
+    org: Organisation,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     monkeypatch.setenv("CALMDESK_TEST_IMAP_PASSWORD", PASSWORD)
     settings.CALMDESK_IMAP_MAILBOXES = _mailbox_settings(dovecot, name="command")
@@ -285,7 +289,8 @@ def test_the_poll_command_reports_each_mailbox(
     # The same poll as a task (run at once here; by `calmdesk worker` in production).
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     dovecot.deliver(fixture_bytes("34_auto_submitted_no.eml"))
-    call_command("poll_email", "--enqueue", stdout=StringIO())
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("poll_email", "--enqueue", stdout=StringIO())
     assert Message.objects.filter(body_text__contains="kettle stopped heating").exists()
 
     settings.CALMDESK_IMAP_MAILBOXES = []

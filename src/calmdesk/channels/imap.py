@@ -16,18 +16,23 @@ import re
 import socket
 import ssl
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 from django.utils import timezone
 
 from calmdesk.accounts.models import Organisation
 from calmdesk.channels.conf import ImapMailbox, imap_mailboxes
-from calmdesk.channels.models import ImapMailboxState
+from calmdesk.channels.models import ImapMailboxState, PollSchedule
 from calmdesk.channels.services import ImportOutcome, email_import
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 60
+DEFAULT_POLL_SECONDS = 60
+SCHEDULE_NAME = "imap"
 # Fetched per poll and mailbox, so one poll cannot run for ever on a backlog.
 BATCH = 200
 
@@ -165,3 +170,57 @@ def _quoted(folder: str) -> str:
 
 def imap_poll_all() -> list[PollResult]:
     return [imap_poll(mailbox) for mailbox in imap_mailboxes()]
+
+
+def poll_interval() -> timedelta:
+    seconds = int(getattr(settings, "CALMDESK_IMAP_POLL_SECONDS", 0) or DEFAULT_POLL_SECONDS)
+    return timedelta(seconds=max(5, seconds))
+
+
+def imap_polling_start() -> bool:
+    """Start the worker's polling chain unless one is alive. True when a task was queued."""
+    with transaction.atomic():
+        schedule, _ = PollSchedule.objects.select_for_update().get_or_create(name=SCHEDULE_NAME)
+        now = timezone.now()
+        # A chain whose next run is overdue by more than two intervals has died
+        # (worker stopped, task lost); anything else is still running.
+        if schedule.next_run_at is not None and schedule.next_run_at > now - 2 * poll_interval():
+            return False
+        _enqueue_next(schedule, run_after=None)
+        return True
+
+
+def imap_poll_scheduled(*, task_id: str) -> list[PollResult]:
+    """One run of the polling chain: poll, then queue the next run if this run is the chain's."""
+    with transaction.atomic():
+        schedule, _ = PollSchedule.objects.select_for_update().get_or_create(name=SCHEDULE_NAME)
+        if schedule.task_id and schedule.task_id != task_id:
+            return []  # a stray duplicate: the recorded task carries the chain
+        if _backend_defers():
+            # Claim the next run before polling, so a slow poll cannot make the chain look dead.
+            _enqueue_next(schedule, run_after=timezone.now() + poll_interval())
+    return imap_poll_all() if imap_mailboxes() else []
+
+
+def _backend_defers() -> bool:
+    """Whether the task backend can run a task later (the immediate one cannot: no chain)."""
+    from calmdesk.channels.tasks import poll_imap_mailboxes
+
+    return bool(poll_imap_mailboxes.get_backend().supports_defer)
+
+
+def _enqueue_next(schedule: PollSchedule, *, run_after: datetime | None) -> None:
+    from calmdesk.channels.tasks import poll_imap_mailboxes
+
+    task = (
+        poll_imap_mailboxes if run_after is None else poll_imap_mailboxes.using(run_after=run_after)
+    )
+    schedule.next_run_at = run_after or timezone.now()
+    schedule.task_id = ""
+    schedule.save(update_fields=["next_run_at", "task_id"])
+
+    def enqueue() -> None:
+        result = task.enqueue()
+        PollSchedule.objects.filter(pk=schedule.pk).update(task_id=str(result.id))
+
+    transaction.on_commit(enqueue)

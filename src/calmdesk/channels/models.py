@@ -235,3 +235,18 @@ class ChatPresence(models.Model):
 
     def __str__(self) -> str:
         return f"chat presence in conversation #{self.conversation_id}"
+
+
+class PollSchedule(models.Model):
+    """The one queued task that keeps a periodic job going (so the worker alone runs it).
+
+    Each run enqueues the next and records its id here; a run whose id is not
+    the recorded one is a stray duplicate and stops, so there is one chain.
+    """
+
+    name = models.CharField(max_length=50, unique=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name

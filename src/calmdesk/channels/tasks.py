@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django_tasks import task
+from django_tasks import TaskContext, task
 
 from calmdesk.channels import services
 
@@ -13,14 +13,18 @@ def deliver_email_reply(delivery_id: int) -> str:
     return str(services.email_delivery_attempt(delivery_id=delivery_id).status)
 
 
-@task()
-def poll_imap_mailboxes() -> list[str]:
-    """Fetch new mail from every configured IMAP mailbox once."""
-    from calmdesk.channels.imap import imap_poll_all
+@task(takes_context=True)
+def poll_imap_mailboxes(context: TaskContext) -> list[str]:
+    """Fetch new mail from every configured IMAP mailbox, and queue the next poll.
+
+    `calmdesk manage poll_email --enqueue` starts the chain once; after that the
+    worker polls every CALMDESK_IMAP_POLL_SECONDS (default 60) on its own.
+    """
+    from calmdesk.channels.imap import imap_poll_scheduled
 
     return [
         f"{result.mailbox}: {result.fetched} fetched, {result.new} new"
-        for result in imap_poll_all()
+        for result in imap_poll_scheduled(task_id=str(context.task_result.id))
     ]
 
 

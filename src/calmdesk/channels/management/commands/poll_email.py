@@ -23,7 +23,9 @@ class Command(BaseCommand):
             "--every", type=float, default=None, help="keep polling, this many seconds apart"
         )
         parser.add_argument(
-            "--enqueue", action="store_true", help="hand the poll to the task worker instead"
+            "--enqueue",
+            action="store_true",
+            help="let `calmdesk worker` poll from now on (every CALMDESK_IMAP_POLL_SECONDS)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -33,10 +35,14 @@ class Command(BaseCommand):
                 "CALMDESK_IMAP_PASSWORD) or CALMDESK_IMAP_MAILBOXES"
             )
         if options["enqueue"]:
-            from calmdesk.channels.tasks import poll_imap_mailboxes
+            from calmdesk.channels.imap import imap_polling_start, poll_interval
 
-            result = poll_imap_mailboxes.enqueue()
-            self.stdout.write(f"queued task {result.id}")
+            if imap_polling_start():
+                self.stdout.write(
+                    f"the worker will poll every {int(poll_interval().total_seconds())} s"
+                )
+            else:
+                self.stdout.write("the worker is already polling")
             return
         every: float | None = options["every"]
         if every is not None and every < 1:
