@@ -99,3 +99,16 @@ def test_training_data_changes_change_the_artefact(tmp_path: Path) -> None:
 def test_missing_data_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
     assert "training data file not found" in capsys.readouterr().err
+
+
+def test_evaluate_prints_engine_and_baseline_side_by_side(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _make_data(tmp_path / "data")
+    assert main(["evaluate", "--part", "assess", "--data", str(tmp_path / "data")]) == 0
+    out = capsys.readouterr().out
+    assert "GoEmotions test split" in out
+    assert "Davidson held-out slice" in out
+    assert "eng F1" in out and "base F1" in out
+    for label in ("anger", "gratitude", "abuse"):
+        assert label in out

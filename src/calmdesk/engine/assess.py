@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from calmdesk.engine.model import LinearModel, default_model
-from calmdesk.engine.rules import find_signals, find_topic_cues, noisy_or, strength_by_kind
+from calmdesk.engine.rules import noisy_or, scan, strength_by_kind
 from calmdesk.engine.text import COMMON_ACRONYMS, MODEL_MAX_CHARS, count_letters
 from calmdesk.engine.types import (
     SCORE_KEYS,
@@ -59,6 +59,8 @@ EMOTION_LABELS: Final = [
     "surprise",
     "neutral",
 ]
+
+_EMOTION_HEADS: Final = tuple((label, f"emo:{label}") for label in EMOTION_LABELS)
 
 # A score at or above this counts as "present" for flags, types and escalation. Model heads
 # are calibrated by the trainer so that their best-F1 threshold on held-out data sits here.
@@ -246,7 +248,7 @@ def _assemble(
 ) -> Assessment:
     if not text.strip():
         return _empty(turns)
-    flags = find_signals(text)
+    flags, topic_cues = scan(text)
     cue_flags, caps_share, punctuation_runs = _intensity_flags(text)
     rule = strength_by_kind(flags)
 
@@ -345,7 +347,7 @@ def _assemble(
         flags = [replace(f, kind="threat") if f.kind == "threat_soft" else f for f in flags]
     all_flags = tuple(sorted(flags + cue_flags, key=lambda f: (f.start, f.end, f.kind)))
     customer_type = _customer_type(scores, rule, all_flags, earlier, intensity, len(text))
-    topic = _topic(text, probs)
+    topic = _topic(topic_cues, probs)
     trajectory, effect = _trajectory(scores, turns, earlier)
     escalate = _escalation(scores, rule, earlier, trajectory)
     emotions = _emotions(probs, scores)
@@ -378,9 +380,8 @@ def _empty(turns: Sequence[Turn]) -> Assessment:
 
 def _emotions(probs: Mapping[str, float], scores: Mapping[str, float]) -> dict[str, float]:
     if probs:
-        return {
-            label: min(max(probs.get(f"emo:{label}", 0.0), 0.0), 1.0) for label in EMOTION_LABELS
-        }
+        # Model probabilities are already in [0, 1] (sigmoids of finite logits).
+        return {label: probs.get(key, 0.0) for label, key in _EMOTION_HEADS}
     # Without a trained model, the rule-driven scores stand in for their emotions.
     emotions = dict.fromkeys(EMOTION_LABELS, 0.0)
     emotions.update(
@@ -474,10 +475,10 @@ def _customer_type(
     return CustomerType(best, confidence, _evidence(flags, kinds))
 
 
-def _topic(text: str, probs: Mapping[str, float]) -> str:
+def _topic(topic_cues: list[Flag], probs: Mapping[str, float]) -> str:
     # Every cue counts (a cracked jug that "won't turn on" is twice a defect), up to a few.
     weights: dict[str, list[float]] = {}
-    for flag in find_topic_cues(text):
+    for flag in topic_cues:
         if len(weights.setdefault(flag.kind, [])) < 4:
             weights[flag.kind].append(flag.weight)
     cues = {topic: noisy_or(found) for topic, found in weights.items()}

@@ -19,7 +19,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from calmdesk.engine.text import dense_features, features
+from calmdesk.engine.text import analyse
 
 ARTEFACT_NAME: Final = "assess_model"
 FloatArray = npt.NDArray[np.float32]
@@ -42,28 +42,37 @@ class LinearModel:  # not slotted: cached_property needs __dict__
     softmax_groups: Mapping[str, tuple[int, ...]]
     metadata: Mapping[str, Any]
 
+    @cached_property
+    def _stacked(self) -> FloatArray:
+        """Word rows, then dense-feature rows, then the bias row: one gather scores a message."""
+        return np.ascontiguousarray(
+            np.vstack([self.weights, self.dense_weights, self.bias[None, :]]), dtype=np.float32
+        )
+
     def logits(self, text: str) -> FloatArray:
         lookup = self.vocabulary.get
-        ids = [i for i in map(lookup, features(text)) if i is not None]
-        row = np.asarray(dense_features(text), dtype=np.float32) @ self.dense_weights + self.bias
-        if ids:
-            # Binary features, L2-normalised: the same scaling the trainer used.
-            row += self.weights.take(ids, axis=0).sum(axis=0) * np.float32(
-                1.0 / math.sqrt(len(ids))
-            )
-        return row
+        sparse, dense = analyse(text)
+        ids = [i for i in map(lookup, sparse) if i is not None]
+        # Binary features, L2-normalised: the same scaling the trainer used.
+        norm = 1.0 / math.sqrt(len(ids)) if ids else 0.0
+        width = len(self.vocabulary)
+        rows = [*ids, *range(width, width + len(dense)), width + len(dense)]
+        values = np.array([norm] * len(ids) + [*dense, 1.0], dtype=np.float32)
+        result: FloatArray = values @ self._stacked.take(rows, axis=0)
+        return result
 
     def logits_many(self, texts: Sequence[str]) -> FloatArray:
         if not texts:
             return np.zeros((0, len(self.heads)), dtype=np.float32)
         lookup = self.vocabulary.get
-        dense = np.asarray([dense_features(text) for text in texts], dtype=np.float32)
+        analysed = [analyse(text) for text in texts]
+        dense = np.asarray([row[1] for row in analysed], dtype=np.float32)
         out = dense @ self.dense_weights + self.bias
         all_ids: list[int] = []
         offsets: list[int] = []
         norms = np.ones(len(texts), dtype=np.float32)
-        for row, text in enumerate(texts):
-            ids = [i for i in map(lookup, features(text)) if i is not None]
+        for row, (sparse, _dense) in enumerate(analysed):
+            ids = [i for i in map(lookup, sparse) if i is not None]
             offsets.append(len(all_ids))
             all_ids.extend(ids)
             if ids:
@@ -96,8 +105,18 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         return [_as_slice(members) for members in self.softmax_groups.values()]
 
     def predict(self, text: str) -> dict[str, float]:
-        probs = self.probabilities(self.logits(text))
-        return dict(zip(self.heads, probs.tolist(), strict=True))
+        # For one row, plain Python math beats a dozen tiny numpy calls.
+        logits = self.logits(text).tolist()
+        probs = [0.0] * len(logits)
+        for i in self.sigmoid_heads:
+            probs[i] = 1.0 / (1.0 + math.exp(-min(max(logits[i], -30.0), 30.0)))
+        for members in self.softmax_groups.values():
+            top = max(logits[i] for i in members)
+            exps = [math.exp(logits[i] - top) for i in members]
+            total = sum(exps)
+            for i, value in zip(members, exps, strict=True):
+                probs[i] = value / total
+        return dict(zip(self.heads, probs, strict=True))
 
     def predict_many(self, texts: Sequence[str]) -> list[dict[str, float]]:
         probs = self.probabilities(self.logits_many(texts))

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Final
 
 from calmdesk.engine._prefixes import openings
-from calmdesk.engine.text import fold
+from calmdesk.engine.text import folded_lower
 from calmdesk.engine.types import Flag
 
 # A message with hundreds of matches of one kind says no more than one with a dozen; the cap
@@ -121,15 +121,6 @@ def _topic_index() -> _Index:
     return _compile(topic_rules())
 
 
-def _lower_same_length(text: str) -> str:
-    lowered = text.lower()
-    if len(lowered) == len(text):
-        return lowered
-    # A few characters (such as a dotted capital I) lower-case to two; keep those as they are
-    # so spans in the lowered text stay spans of the original.
-    return "".join(char if len(char.lower()) != 1 else char.lower() for char in text)
-
-
 def _is_negated(folded: str, start: int) -> bool:
     window = folded[max(0, start - _NEGATION_WINDOW) : start]
     return _NEGATION.search(window) is not None
@@ -160,10 +151,10 @@ def _candidates(index: _Index, window: str) -> tuple[tuple[Rule, re.Pattern[str]
 
 def _scan(text: str, index: _Index) -> list[Flag]:
     """At each word start, try only the rules whose pattern can open with the text there."""
-    folded = _lower_same_length(fold(text))
+    folded = folded_lower(text)
     flags: list[Flag] = []
     per_kind: dict[str, int] = {}
-    rule_end: dict[str, int] = {}
+    rule_end: dict[tuple[str, str], int] = {}
     for low, high in _ranges(folded):
         for opening in _OPENING_AT_WORD_START.finditer(folded, low, high):
             candidates = _candidates(index, opening.group(1))
@@ -172,7 +163,7 @@ def _scan(text: str, index: _Index) -> list[Flag]:
             start = opening.start()
             for rule, regex in candidates:
                 # Matches of one rule never overlap, as with finditer.
-                if rule_end.get(rule.rule_id, -1) > start:
+                if rule_end.get((rule.kind, rule.rule_id), -1) > start:
                     continue
                 match = regex.match(folded, start)
                 if match is None:
@@ -182,7 +173,7 @@ def _scan(text: str, index: _Index) -> list[Flag]:
                     continue
                 if rule.negatable and _is_negated(folded, start):
                     continue
-                rule_end[rule.rule_id] = end
+                rule_end[(rule.kind, rule.rule_id)] = end
                 per_kind[rule.kind] = per_kind.get(rule.kind, 0) + 1
                 flags.append(
                     Flag(rule.kind, start, end, text[start:end], rule.rule_id, rule.weight)
@@ -190,8 +181,33 @@ def _scan(text: str, index: _Index) -> list[Flag]:
     return flags
 
 
+TOPIC_PREFIX: Final = "topic:"
+
+
+@cache
+def _combined_index() -> _Index:
+    # Topic rules ride along in the same pass, their kinds prefixed to tell them apart.
+    topics = tuple(
+        Rule(rule.rule_id, TOPIC_PREFIX + rule.kind, rule.weight, rule.negatable, rule.pattern)
+        for rule in topic_rules()
+    )
+    return _compile(signal_rules() + topics)
+
+
+def scan(text: str) -> tuple[list[Flag], list[Flag]]:
+    """Signal flags (negated matches dropped) and topic cues, from one pass over the text."""
+    signals: list[Flag] = []
+    topics: list[Flag] = []
+    for flag in _scan(text, _combined_index()):
+        if flag.kind.startswith(TOPIC_PREFIX):
+            topics.append(replace(flag, kind=flag.kind[len(TOPIC_PREFIX) :]))
+        else:
+            signals.append(flag)
+    return signals, topics
+
+
 def find_signals(text: str) -> list[Flag]:
-    """Every rule match in the text (negated matches dropped), grouped by kind."""
+    """Every rule match in the text (negated matches dropped)."""
     return _scan(text, _signal_index())
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from itertools import pairwise
 from typing import Final
 
@@ -41,11 +42,6 @@ _TOKEN: Final = re.compile(
 )
 _CAPS_WORD: Final = re.compile(r"\b[A-Z][A-Z']{2,}\b")
 _NOT_LETTERS: Final = re.compile(r"[^A-Za-z]+")
-_SECOND_PERSON: Final = re.compile(
-    r"\b(?:you|your|you're|youre|yours|yourself|ur|u|you guys|you people|your staff|your company)\b",
-    re.IGNORECASE,
-)
-_ELONGATED: Final = re.compile(r"([A-Za-z])\1{2,}")
 
 # Capitalised words that are names, not shouting.
 COMMON_ACRONYMS: Final = frozenset(
@@ -123,29 +119,39 @@ def fold(text: str) -> str:
     return text.translate(_FOLD_TABLE)
 
 
+@lru_cache(maxsize=8)
+def folded_lower(text: str) -> str:
+    """`fold` and lower-case, keeping the length (and so every span) of the text.
+
+    Cached for the few most recent texts: the rules and the model both need it.
+    """
+    folded = fold(text)
+    lowered = folded.lower()
+    if len(lowered) == len(text):
+        return lowered
+    # A few characters (such as a dotted capital I) lower-case to two; keep those as they are.
+    return "".join(char if len(char.lower()) != 1 else char.lower() for char in folded)
+
+
+def _normalised(text: str) -> tuple[str, int]:
+    """The model's view of the text, and how many letter runs were shortened."""
+    lowered = folded_lower(text)[:MODEL_MAX_CHARS]
+    # The substring tests skip two regex passes for the many messages without links.
+    if "http" in lowered or "www." in lowered:
+        lowered = _URL.sub(" _url_ ", lowered)
+    if "@" in lowered:
+        lowered = _EMAIL.sub(" _email_ ", lowered)
+    lowered = _DIGITS.sub("0", lowered)
+    return _REPEATS.subn(r"\1\1", lowered)
+
+
 def model_text(text: str) -> str:
     """The lower-cased, placeholder-normalised text the model sees."""
-    text = fold(text[:MODEL_MAX_CHARS]).lower()
-    # The substring tests skip two regex passes for the many messages without links.
-    if "http" in text or "www." in text:
-        text = _URL.sub(" _url_ ", text)
-    if "@" in text:
-        text = _EMAIL.sub(" _email_ ", text)
-    text = _DIGITS.sub("0", text)
-    return _REPEATS.sub(r"\1\1", text)
+    return _normalised(text)[0]
 
 
 def tokens(text: str) -> list[str]:
     return _TOKEN.findall(model_text(text))
-
-
-def features(text: str) -> set[str]:
-    """Word unigrams, bigrams and 5-letter stems of long words (cheap typo and morphology help)."""
-    words = tokens(text)
-    found = set(words)
-    found.update(f"{a} {b}" for a, b in pairwise(words))
-    found.update("~" + w[:5] for w in words if len(w) > 6)
-    return found
 
 
 def count_letters(text: str) -> int:
@@ -161,21 +167,42 @@ DENSE_FEATURE_NAMES: Final = (
     "second_person",
     "elongation",
 )
+_SECOND_PERSON_WORDS: Final = frozenset(
+    {"you", "your", "you're", "youre", "yours", "yourself", "yourselves", "ur", "u", "ya"}
+)
+
+
+def analyse(text: str) -> tuple[set[str], tuple[float, ...]]:
+    """Everything the model reads, in one pass over the text.
+
+    Sparse features: word unigrams, bigrams and 5-letter stems of long words (cheap typo and
+    morphology help). Dense features: a few character-level cues that survive the move from
+    Reddit/Twitter to support email (capitals, !, ?, length, second person, elongation).
+    """
+    normalised, elongations = _normalised(text)
+    words = _TOKEN.findall(normalised)
+    found = set(words)
+    found.update([f"{a} {b}" for a, b in pairwise(words)])
+    found.update(["~" + w[:5] for w in words if len(w) > 6])
+    head = text[:MODEL_MAX_CHARS]
+    letters = count_letters(head)
+    caps = sum(
+        len(word) for word in _CAPS_WORD.findall(head) if word.strip("'") not in COMMON_ACRONYMS
+    )
+    dense = (
+        caps / letters if letters >= 8 else 0.0,
+        math.log1p(min(head.count("!"), 20)) / 3.0,
+        math.log1p(min(head.count("?"), 20)) / 3.0,
+        math.log1p(len(head)) / 10.0,
+        min(sum(1 for w in words if w in _SECOND_PERSON_WORDS), 5) / 5.0,
+        min(elongations, 3) / 3.0,
+    )
+    return found, dense
+
+
+def features(text: str) -> set[str]:
+    return analyse(text)[0]
 
 
 def dense_features(text: str) -> tuple[float, ...]:
-    """A few character-level cues that survive the move from Reddit/Twitter to support email."""
-    text = text[:MODEL_MAX_CHARS]
-    letters = count_letters(text)
-    caps = sum(
-        len(word) for word in _CAPS_WORD.findall(text) if word.strip("'") not in COMMON_ACRONYMS
-    )
-    caps_ratio = caps / letters if letters >= 8 else 0.0
-    return (
-        caps_ratio,
-        math.log1p(min(text.count("!"), 20)) / 3.0,
-        math.log1p(min(text.count("?"), 20)) / 3.0,
-        math.log1p(len(text)) / 10.0,
-        min(len(_SECOND_PERSON.findall(text)), 5) / 5.0,
-        min(len(_ELONGATED.findall(text)), 3) / 3.0,
-    )
+    return analyse(text)[1]

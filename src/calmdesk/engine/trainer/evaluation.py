@@ -104,7 +104,7 @@ class Baseline:
         )
         self.words.fit(training_texts)
         self.chars.fit(training_texts)
-        self.binary: dict[str, tuple[LogisticRegression, float]] = {}
+        self.binary: dict[str, tuple[LogisticRegression | None, float]] = {}
         x_go = self.transform([e.text for e in corpus.goemotions_train])
         x_go_dev = self.transform([e.text for e in corpus.goemotions_dev])
         for name, members in GOEMOTIONS_LABELS.items():
@@ -138,8 +138,12 @@ class Baseline:
         held: Sequence[Example],
         members: frozenset[str],
     ) -> None:
+        y = [bool(e.labels & members) for e in train]
+        if len(set(y)) < 2:  # a label absent from (small) training data never fires
+            self.binary[name] = (None, 0.5)
+            return
         model = LogisticRegression(C=4.0, solver="liblinear", max_iter=200, random_state=0)
-        model.fit(x, [bool(e.labels & members) for e in train])
+        model.fit(x, y)
         threshold = best_threshold(
             model.predict_proba(x_held)[:, 1], np.asarray([bool(e.labels & members) for e in held])
         )
@@ -150,13 +154,17 @@ class Baseline:
         x = self.transform(texts)
         out: dict[str, FloatArray] = {}
         for name, (model, threshold) in self.binary.items():
+            if model is None:
+                out[name] = np.zeros(x.shape[0])
+                continue
             p = np.clip(model.predict_proba(x)[:, 1], 1e-9, 1 - 1e-9)
             shift = math.log(threshold / (1 - threshold))
             out[name] = 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) - shift)))
         intent = self.intents.predict_proba(x)
         classes = list(self.intents.classes_)
-        out["refund"] = intent[:, [classes.index(c) for c in REFUND_INTENTS]].sum(axis=1)
-        out["churn"] = intent[:, [classes.index(c) for c in CHURN_INTENTS]].sum(axis=1)
+        for label, members in (("refund", REFUND_INTENTS), ("churn", CHURN_INTENTS)):
+            present = [classes.index(c) for c in members if c in classes]
+            out[label] = intent[:, present].sum(axis=1)
         return out
 
 

@@ -35,7 +35,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from calmdesk.engine.model import ARTEFACT_NAME
-from calmdesk.engine.text import DENSE_FEATURE_NAMES, dense_features, features
+from calmdesk.engine.text import DENSE_FEATURE_NAMES, analyse, features
 from calmdesk.engine.trainer.data import (
     FRUSTRATION_EMOTIONS,
     NEGATIVE_EMOTIONS,
@@ -80,11 +80,12 @@ def featurise(texts: Sequence[str], vocabulary: dict[str, int]) -> Any:
     indptr, indices, values = [0], [], []
     width = len(vocabulary)
     for text in texts:
-        ids = sorted({vocabulary[f] for f in features(text) if f in vocabulary})
+        sparse_features, dense = analyse(text)
+        ids = sorted({vocabulary[f] for f in sparse_features if f in vocabulary})
         weight = 1.0 / math.sqrt(len(ids)) if ids else 0.0
         indices.extend(ids)
         values.extend([weight] * len(ids))
-        for offset, value in enumerate(dense_features(text)):
+        for offset, value in enumerate(dense):
             if value:
                 indices.append(width + offset)
                 values.append(value)
