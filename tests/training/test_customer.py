@@ -235,6 +235,18 @@ def test_reading_recognises_offers_overpromises_and_negation():
         coach=coach,
     )
     assert [o.id for o in promised.overpromises] == ["cash_refund"]
+    mixed = read_reply(
+        "We can't give a full refund today, but I will arrange a free repair.",
+        scenario=scenario,
+        conversation=(),
+        coach=coach,
+    )
+    assert [o.id for o in mixed.offers] == ["repair"]
+    assert mixed.overpromises == ()
+    declined = read_reply(
+        "I'm not able to offer store credit.", scenario=scenario, conversation=(), coach=coach
+    )
+    assert declined.offers == ()
 
 
 @pytest.mark.parametrize(

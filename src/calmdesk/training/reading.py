@@ -122,17 +122,26 @@ def _matches(text: str, offers: Sequence[Offer]) -> tuple[Offer, ...]:
     return tuple(offer for offer in offers if any(cue in lowered for cue in offer.cues))
 
 
+_NEGATION = re.compile(
+    r"\b(?:can't|cannot|can not|won't|unable|not able|no way|isn't possible|not possible|"
+    r"don't|do not|not)\b[^.!?,;]*$"
+)
+
+
 def _negated(text: str, offer: Offer) -> bool:
-    """'We can't refund it' names the refund but does not offer it."""
+    """'We can't refund it' names the refund but does not offer it.
+
+    Only a negation in the same clause counts: in "we can't refund it, but I will
+    arrange a repair" the repair is offered.
+    """
     lowered = text.lower()
     for cue in offer.cues:
         index = lowered.find(cue)
         while index >= 0:
-            window = lowered[max(0, index - 40) : index]
-            if not re.search(
-                r"\b(?:can't|cannot|can not|won't|unable|not able|no way|isn't possible|not possible)\b[^.!?]*$",
-                window,
-            ):
+            clause = re.split(
+                r"\bbut\b|\bhowever\b|\binstead\b", lowered[max(0, index - 60) : index]
+            )[-1]
+            if not _NEGATION.search(clause):
                 return False
             index = lowered.find(cue, index + 1)
     return True
