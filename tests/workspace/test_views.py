@@ -218,6 +218,8 @@ def test_inbox_sorts(login: Login, agent_a: User, receive: Receive, team_a: Team
     assert order("newest") == ["Angry complaint", "Calm question"]
     assert order("waiting") == ["Calm question", "Angry complaint"]
     assert order("priority") == ["Calm question", "Angry complaint"]
+    waiting = client.get(reverse("workspace:inbox"), {"sort": "waiting"}, **htmx()).content.decode()
+    assert "· waiting longest" in waiting
 
 
 def test_inbox_paginates_25_per_page_with_working_links(

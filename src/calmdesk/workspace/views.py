@@ -50,6 +50,7 @@ from calmdesk.followups.selectors import followup_list
 from calmdesk.incidents.models import IncidentKind
 from calmdesk.workspace import coaching
 from calmdesk.workspace.forms import (
+    SORT_CHOICES,
     AssignForm,
     CoachDraftForm,
     CustomerNotesForm,
@@ -133,7 +134,13 @@ def inbox(request: HtmxHttpRequest, user: User) -> HttpResponse:
     conversations: list[Conversation] = list(page.object_list)
     flag_kinds = conversation_flag_kinds(c.pk for c in conversations)
     rows = [(c, risk_chips(flag_kinds.get(c.pk, ()))) for c in conversations]
-    context = {"form": form, "filters": filters, "page": page, "rows": rows}
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "rows": rows,
+        "sort_label": dict(SORT_CHOICES).get(filters.sort, ""),
+    }
     template = "workspace/inbox.html"
     if wants_partial(request):
         template += "#inbox-list"
