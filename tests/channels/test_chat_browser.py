@@ -104,7 +104,11 @@ def test_visitor_and_agent_chat_across_origins(
     visitor.click("[data-calmdesk-chat] .launcher")
     visitor.fill("[data-calmdesk-chat] textarea", HOSTILE)
     visitor.press("[data-calmdesk-chat] textarea", "Enter")
-    visitor.wait_for_selector("[data-calmdesk-chat] .msg.visitor")
+    try:
+        visitor.wait_for_selector("[data-calmdesk-chat] .msg.visitor", timeout=45000)
+    except Exception as exc:  # say what the widget showed, not just "timeout"
+        shown = visitor.inner_text("[data-calmdesk-chat] .error")
+        raise AssertionError(f"the message did not appear; the widget said {shown!r}") from exc
     assert visitor.inner_text("[data-calmdesk-chat] .msg.visitor") == HOSTILE
 
     message = _wait_for(lambda: Message.objects.filter(channel="chat").first())
