@@ -463,9 +463,14 @@ def _customer_type(
             * (1.0 - 0.5 * rule.get("indecisive", 0.0)),
             {"confusion"},
         ),
-        # A venter writes at length, with feeling, before (or instead of) asking for anything.
+        # Any message whose anger is present is at least venting; length and intensity (the
+        # venter writes at length, with feeling) only order it against the other types.
         "angry_venter": (
-            scores["anger"] * (0.8 + 0.2 * min(length / 600, 1.0)) * (0.7 + 0.3 * intensity),
+            min(
+                1.0,
+                scores["anger"] * (0.9 + 0.05 * min(length / 600, 1.0) + 0.05 * intensity)
+                + (0.1 * scores["anger"] if scores["anger"] >= PRESENT else 0.0),
+            ),
             {"anger", "shouting", "punctuation", "profanity", "frustration"},
         ),
     }
