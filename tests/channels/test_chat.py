@@ -154,3 +154,15 @@ def test_agents_signal_typing_only_on_conversations_they_see(
     assert client.post(f"/chat/agent/conversations/{conversation.pk}/typing").status_code == 204
     assert widget.call("GET", "api/messages").json()["agent_typing"] is True
     assert client.post("/chat/agent/conversations/999999/typing").status_code == 404
+
+
+def test_a_flood_of_messages_is_slowed_down(chat_org: Organisation) -> None:
+    from calmdesk.channels.chat import MAX_MESSAGES_PER_MINUTE
+
+    widget = Widget()
+    widget.start()
+    codes = [
+        widget.call("POST", "api/messages", {"text": f"spam {n}", "client_id": f"s{n}"}).status_code
+        for n in range(MAX_MESSAGES_PER_MINUTE + 1)
+    ]
+    assert codes == [201] * MAX_MESSAGES_PER_MINUTE + [429]

@@ -244,3 +244,34 @@ def test_signatures_reject_tampering_and_old_timestamps() -> None:
     old = sign(secret="s3cret", timestamp=now - 3600, body=body)
     assert not signature_verify(secret="s3cret", header=old, body=body)
     assert not signature_verify(secret="s3cret", header="garbage", body=body)
+
+
+@pytest.mark.django_db
+def test_history_is_listed_newest_first_and_a_deactivated_subscription_gets_nothing(
+    receiver: Receiver,
+    org: Organisation,
+    admin_user: User,
+    import_fixture: Callable[..., ImportResult],
+) -> None:
+    from calmdesk.channels.selectors import (
+        organisation_webhook_subscriptions,
+        webhook_delivery_history,
+    )
+    from calmdesk.channels.webhooks import webhook_subscription_deactivate
+
+    subscription = webhook_subscription_create(
+        organisation=org, url=receiver.url, events=["message.received"], actor=admin_user
+    )
+    import_fixture("01_plain_new.eml")
+    import_fixture("08_multipart_alternative.eml")
+    receiver.statuses.append(500)
+    for delivery in WebhookDelivery.objects.order_by("id"):
+        webhook_delivery_attempt(delivery_id=delivery.pk)
+    newest, oldest = webhook_delivery_history(subscription)
+    assert (oldest.status, oldest.last_status_code) == ("retrying", 500)
+    assert (newest.status, newest.last_status_code) == ("delivered", 200)
+    assert list(organisation_webhook_subscriptions(org)) == [subscription]
+
+    webhook_subscription_deactivate(subscription=subscription, actor=admin_user)
+    import_fixture("09_iso_8859_1.eml")
+    assert len(webhook_delivery_history(subscription)) == 2

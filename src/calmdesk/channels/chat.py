@@ -34,10 +34,16 @@ TOKEN_MAX_AGE = timedelta(days=30)
 TYPING_SECONDS = 6
 MAX_CHAT_TEXT = 5000
 MAX_MESSAGES_PER_POLL = 100
+# A person types a few messages a minute; a script flooding the queue is stopped here.
+MAX_MESSAGES_PER_MINUTE = 20
 
 
 class ChatError(ValueError):
     """A chat request that cannot be served; the message is safe to show the visitor."""
+
+
+class ChatRateLimited(ChatError):
+    """Too many messages in a short time."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,13 @@ def chat_message_send(
         raise ChatError(f"messages are limited to {MAX_CHAT_TEXT} characters")
     if not client_id or len(client_id) > 64:
         raise ChatError("missing message id")
+    recent = Message.objects.filter(
+        conversation__in=Conversation.objects.filter(_visitor_conversations(visitor)),
+        direction=Direction.INBOUND,
+        created_at__gte=timezone.now() - timedelta(minutes=1),
+    ).count()
+    if recent >= MAX_MESSAGES_PER_MINUTE:
+        raise ChatRateLimited("you are sending messages very fast; wait a moment and try again")
     organisation = Organisation.objects.get(pk=visitor.organisation_id)
     open_conversation = (
         Conversation.objects.filter(_visitor_conversations(visitor), status__in=OPEN_STATUSES)

@@ -6,10 +6,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import QuerySet
 from django.http import Http404
 
-from calmdesk.accounts.models import User
-from calmdesk.channels.models import EmailAttachment, EmailDelivery, RawEmail, RawEmailKind
+from calmdesk.accounts.models import Organisation, User
+from calmdesk.channels.models import (
+    EmailAttachment,
+    EmailDelivery,
+    RawEmail,
+    RawEmailKind,
+    WebhookSubscription,
+)
 from calmdesk.conversations.models import Conversation
 from calmdesk.conversations.selectors import visible_conversations
 
@@ -148,3 +155,43 @@ def access_attachment(user: User, attachment_id: int) -> EmailAttachment:
     if attachment is None:
         raise Http404("No such attachment.")
     return attachment
+
+
+@dataclass(frozen=True)
+class WebhookDeliveryRow:
+    id: int
+    event: str
+    event_id: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+def organisation_webhook_subscriptions(organisation: Organisation) -> QuerySet[WebhookSubscription]:
+    """An organisation's subscriptions; the secret is on them, so show it only to admins."""
+    return WebhookSubscription.objects.filter(organisation=organisation).order_by("id")
+
+
+def webhook_delivery_history(
+    subscription: WebhookSubscription, *, limit: int = 100
+) -> list[WebhookDeliveryRow]:
+    """A subscription's newest deliveries first, with how each attempt went."""
+    return [
+        WebhookDeliveryRow(
+            id=row.pk,
+            event=row.event,
+            event_id=str(row.event_id),
+            status=row.status,
+            attempts=row.attempts,
+            last_status_code=row.last_status_code,
+            last_error=row.last_error,
+            next_attempt_at=row.next_attempt_at,
+            delivered_at=row.delivered_at,
+            created_at=row.created_at,
+        )
+        for row in subscription.deliveries.order_by("-created_at", "-id")[:limit]
+    ]

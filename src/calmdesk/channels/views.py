@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from calmdesk.accounts.models import Organisation, User
 from calmdesk.channels.chat import (
     ChatError,
+    ChatRateLimited,
     ChatVisitor,
     chat_agent_typing,
     chat_message_send,
@@ -155,6 +156,8 @@ def messages(request: HttpRequest) -> HttpResponse:
             )
             status = 201 if result.created else 200
             return _cors(JsonResponse({"id": result.message.pk}, status=status), origin)
+    except ChatRateLimited as exc:
+        return _error(str(exc), 429, origin)
     except (ChatError, ConversationError) as exc:
         return _error(str(exc), 400, origin)
     return _error("use GET or POST", 405, origin)

@@ -121,6 +121,23 @@ def webhook_subscription_create(
     return subscription
 
 
+def webhook_subscription_deactivate(
+    *, subscription: WebhookSubscription, actor: User | None
+) -> WebhookSubscription:
+    """Stop sending to a URL; its delivery history stays."""
+    subscription.is_active = False
+    subscription.save(update_fields=["is_active"])
+    audit_record(
+        organisation=subscription.organisation,
+        actor=actor,
+        action="webhook.unsubscribed",
+        target_type="webhook_subscription",
+        target_id=subscription.pk,
+        data={"url": subscription.url},
+    )
+    return subscription
+
+
 def webhook_event_emit(
     *, organisation_id: int, event: str, data: Mapping[str, Any]
 ) -> list[WebhookDelivery]:
