@@ -28,6 +28,11 @@ _MAX_LEADS: Final = 400
 _MAX_PREFIX: Final = 14
 _STOP: Final = "stop"
 _TOKEN: Final = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
+# Possessive and anchored at a token start, so a very long word is read once, not once
+# per character.
+_PAIR: Final = re.compile(
+    r"(?<![a-z0-9'])([a-z0-9]++(?:'[a-z0-9]++)*+) (?=([a-z0-9]++(?:'[a-z0-9]++)*+))"
+)
 
 
 class _TooComplex(Exception):
@@ -35,42 +40,45 @@ class _TooComplex(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Phrases:
+    """Two-word starts: whole word pairs (looked up in the draft's pairs) and pairs whose
+    second word is known only by its beginning (looked for in the text)."""
+
+    pairs: frozenset[str]
+    partial: tuple[str, ...]
+
+    def found(self, pairs: frozenset[str], text: str) -> bool:
+        if not self.pairs.isdisjoint(pairs):
+            return True
+        return any(phrase in text for phrase in self.partial)
+
+
+@dataclass(frozen=True, slots=True)
 class Gate:
     """What must occur in a draft for a pattern to have a chance of matching.
 
-    `firsts` maps a whole first word to the two-word phrases that can follow it (None: the
+    `firsts` maps a whole first word to the two-word starts that can follow it (None: the
     word alone is enough); `fragments` does the same for first words known only by a prefix.
     """
 
-    firsts: Mapping[str, tuple[str, ...] | None]
-    first_words: frozenset[str]
-    fragments: tuple[tuple[str, tuple[str, ...] | None], ...]
+    firsts: Mapping[str, Phrases | None]
+    fragments: tuple[tuple[str, Phrases | None], ...]
     always: bool
 
-    def open(self, words: frozenset[str], text: str) -> bool:
-        if self.always:
-            return True
-        for first in self.first_words & words:
-            phrases = self.firsts[first]
-            if phrases is None or any(phrase in text for phrase in phrases):
-                return True
-        for fragment, phrases in self.fragments:
-            if fragment in text and (phrases is None or any(p in text for p in phrases)):
-                return True
-        return False
+
+ALWAYS: Final = Gate({}, (), True)
 
 
-ALWAYS: Final = Gate({}, frozenset(), (), True)
-
-
-def draft_words(text: str) -> frozenset[str]:
-    """Words of normalised text, also split at apostrophes ("i'm" gives i'm, i, m)."""
-    words: set[str] = set()
-    for token in _TOKEN.findall(text):
-        words.add(token)
+def draft_words(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Words of normalised text (also split at apostrophes: "i'm" gives i'm, i, m) and the
+    pairs of words written with exactly one space between them."""
+    tokens = _TOKEN.findall(text)
+    words = set(tokens)
+    for token in tokens:
         if "'" in token:
             words.update(token.split("'"))
-    return frozenset(words)
+    pairs = {f"{first} {second}" for first, second in _PAIR.findall(text)}
+    return frozenset(words), frozenset(pairs)
 
 
 def _expand(
@@ -149,29 +157,26 @@ def gate_for(pattern: str) -> Gate:
         return ALWAYS
     if not leads:
         return ALWAYS
-    # (first word, whether it is whole, the two-word phrase or None)
-    firsts: dict[str, set[str] | None] = {}
-    fragments: dict[str, set[str] | None] = {}
+    # first word -> None (the word alone opens the gate) or its two-word starts
+    firsts: dict[str, tuple[set[str], set[str]] | None] = {}
+    fragments: dict[str, tuple[set[str], set[str]] | None] = {}
     for prefix, whole in leads:
-        first, _, second = prefix.partition(" ")
-        first_whole = whole or bool(_)  # a space after it ends the first word
-        phrase = prefix if second else None
-        table = firsts if first_whole else fragments
+        first, space, second = prefix.partition(" ")
+        table = firsts if (whole or space) else fragments
         if first in table and table[first] is None:
             continue
-        if phrase is None:
+        if not second:
             table[first] = None
-        else:
-            existing = table.setdefault(first, set())
-            assert existing is not None
-            existing.add(phrase)
+            continue
+        entry = table.setdefault(first, (set(), set()))
+        assert entry is not None
+        (entry[0] if whole else entry[1]).add(prefix)
 
-    def frozen(value: set[str] | None) -> tuple[str, ...] | None:
-        return None if value is None else tuple(sorted(value))
+    def frozen(value: tuple[set[str], set[str]] | None) -> Phrases | None:
+        return None if value is None else Phrases(frozenset(value[0]), tuple(sorted(value[1])))
 
     return Gate(
         firsts={word: frozen(value) for word, value in firsts.items()},
-        first_words=frozenset(firsts),
         fragments=tuple((word, frozen(value)) for word, value in sorted(fragments.items())),
         always=False,
     )

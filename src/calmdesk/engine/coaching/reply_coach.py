@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from calmdesk.engine.coaching.conversation import as_text, customer_texts_answered, read_turns
 from calmdesk.engine.coaching.customer import CALM, CustomerMood, combined_mood
-from calmdesk.engine.coaching.gate import draft_words
 from calmdesk.engine.coaching.promises import find_promises, time_expression_starts
 from calmdesk.engine.coaching.rules import Rule, RuleBook, rulebook
 from calmdesk.engine.coaching.text import (
@@ -651,7 +650,7 @@ def coach(
         norm,
         sentences,
         tuple(sentence.start for sentence in sentences),
-        rules.gates.open(draft_words(norm), norm),
+        rules.gates.open(norm),
     )
     context = _context(conversation)
 

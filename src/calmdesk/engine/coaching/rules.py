@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final
 
-from calmdesk.engine.coaching.gate import Gate, gate_for
+from calmdesk.engine.coaching.gate import Gate, Phrases, draft_words, gate_for
 from calmdesk.engine.coaching.types import (
     AVOID_RULES,
     BLOCKING_RULES,
@@ -50,6 +50,9 @@ SPAN_MODES: Final[frozenset[str]] = frozenset({"match", "sentence"})
 _UNBOUNDED: Final = re.compile(r"(?<!\\)\.[*+]|\[\^[^\]]*\][*+]")
 _MACRO: Final = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _PLACEHOLDER: Final = re.compile(r"\{(after|sentence|match)\}")
+
+
+_NON_WORD: Final = re.compile(r"[^\w]|_")
 
 
 class RuleError(ValueError):
@@ -110,14 +113,14 @@ class GateIndex:
     """Every phrasing's gate, indexed by first word, so one pass over a draft's words finds
     the phrasings worth running (by `id()` of their GatedPattern)."""
 
-    by_word: Mapping[str, tuple[tuple[int, tuple[str, ...] | None], ...]]
-    by_fragment: tuple[tuple[str, int, tuple[str, ...] | None], ...]
+    by_word: Mapping[str, tuple[tuple[int, Phrases | None], ...]]
+    by_fragment: tuple[tuple[str, int, Phrases | None], ...]
     always: frozenset[int]
 
     @classmethod
     def build(cls, rules: Iterable[Rule]) -> GateIndex:
-        by_word: dict[str, list[tuple[int, tuple[str, ...] | None]]] = {}
-        by_fragment: list[tuple[str, int, tuple[str, ...] | None]] = []
+        by_word: dict[str, list[tuple[int, Phrases | None]]] = {}
+        by_fragment: list[tuple[str, int, Phrases | None]] = []
         always: set[int] = set()
         for rule in rules:
             for gated in rule.gated:
@@ -135,25 +138,19 @@ class GateIndex:
             always=frozenset(always),
         )
 
-    def open(self, words: Iterable[str], text: str) -> frozenset[int]:
-        """Ids of the phrasings that may match `text` (normalised) with these words."""
+    def open(self, text: str) -> frozenset[int]:
+        """Ids of the phrasings that may match normalised `text`."""
+        words, pairs = draft_words(text)
         opened = set(self.always)
         for word in words:
             for key, phrases in self.by_word.get(word, ()):
-                if key in opened:
-                    continue
-                if phrases is None:
+                if key not in opened and (phrases is None or phrases.found(pairs, text)):
                     opened.add(key)
-                    continue
-                for phrase in phrases:
-                    if phrase in text:
-                        opened.add(key)
-                        break
         for fragment, key, phrases in self.by_fragment:
             if (
                 key not in opened
                 and fragment in text
-                and (phrases is None or any(phrase in text for phrase in phrases))
+                and (phrases is None or phrases.found(pairs, text))
             ):
                 opened.add(key)
         return frozenset(opened)
@@ -198,7 +195,9 @@ class GatedPattern:
             start = match.start()
             before = text[start - 1] if start else " "
             if before.isalnum() or before == "_":
-                position = start + 1  # not at a word start: look again just after
+                # Inside a word: no match can start before the word ends.
+                word_end = _NON_WORD.search(text, start)
+                position = word_end.start() if word_end is not None else len(text)
                 continue
             yield match
             position = match.end() if match.end() > start else start + 1
@@ -243,7 +242,7 @@ def _compile(patterns: Sequence[str], macros: Mapping[str, str], where: str) -> 
             word_start = (
                 expanded.startswith("\\b")
                 and not gate.always
-                and all(word[:1].isalnum() for word in gate.first_words)
+                and all(word[:1].isalnum() for word in gate.firsts)
                 and all(fragment[:1].isalnum() for fragment, _ in gate.fragments)
             )
             body = expanded[2:] if word_start else expanded
