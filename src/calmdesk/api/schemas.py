@@ -57,7 +57,7 @@ ObjectId = Annotated[int, Field(ge=1, le=MAX_ID)]
 # regular expressions, hence their explicit mention.
 TEXT = r"^[^\x00]*$"
 NOT_BLANK = r"^[^\x00]*[^\s\x1c-\x1f\x00][^\x00]*$"
-EMAIL = r"^[^\s@\x00]+@[^\s@\x00]+$"
+EMAIL = r"^[^\s\x1c-\x1f@\x00]+@[^\s\x1c-\x1f@\x00]+$"
 
 Body = Annotated[
     str,
