@@ -480,12 +480,12 @@ def _customer_type(
     return CustomerType(best, confidence, _evidence(flags, kinds))
 
 
-def _topic(topic_cues: list[Flag], probs: Mapping[str, float]) -> str:
+def _topic(topic_cues: list[tuple[str, float]], probs: Mapping[str, float]) -> str:
     # Every cue counts (a cracked jug that "won't turn on" is twice a defect), up to a few.
     weights: dict[str, list[float]] = {}
-    for flag in topic_cues:
-        if len(weights.setdefault(flag.kind, [])) < 4:
-            weights[flag.kind].append(flag.weight)
+    for topic, weight in topic_cues:
+        if len(weights.setdefault(topic, [])) < 4:
+            weights[topic].append(weight)
     cues = {topic: noisy_or(found) for topic, found in weights.items()}
     support: dict[str, float] = {}
     for intent, topic in _INTENT_TOPICS.items():

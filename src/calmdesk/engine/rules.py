@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Final
@@ -194,13 +194,14 @@ def _combined_index() -> _Index:
     return _compile(signal_rules() + topics)
 
 
-def scan(text: str) -> tuple[list[Flag], list[Flag]]:
-    """Signal flags (negated matches dropped) and topic cues, from one pass over the text."""
+def scan(text: str) -> tuple[list[Flag], list[tuple[str, float]]]:
+    """Signal flags (negated matches dropped) and (topic, weight) cues, from one pass."""
     signals: list[Flag] = []
-    topics: list[Flag] = []
+    topics: list[tuple[str, float]] = []
+    cut = len(TOPIC_PREFIX)
     for flag in _scan(text, _combined_index()):
         if flag.kind.startswith(TOPIC_PREFIX):
-            topics.append(replace(flag, kind=flag.kind[len(TOPIC_PREFIX) :]))
+            topics.append((flag.kind[cut:], flag.weight))
         else:
             signals.append(flag)
     return signals, topics
