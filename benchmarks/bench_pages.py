@@ -46,6 +46,7 @@ class PageResult:
     timings_ms: list[float]
     slowest_sql: str
     slowest_sql_ms: float
+    database_ms: float
 
     @property
     def p50(self) -> float:
@@ -214,6 +215,7 @@ def measure(label: str, user: Any, path: str, repeat: int) -> PageResult:
         timings_ms=timings,
         slowest_sql=slowest["sql"] if slowest else "",
         slowest_sql_ms=float(slowest["time"]) * 1000 if slowest else 0.0,
+        database_ms=sum(float(query["time"]) for query in queries) * 1000,
     )
 
 
@@ -262,7 +264,9 @@ def main() -> int:
         measure(label, user, path, args.repeat) for label, user, path in pages_for(args.org, rng)
     ]
 
-    print(f"{'page':<48} {'user':<10} {'status':>6} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8}")
+    print(
+        f"{'page':<48} {'user':<10} {'status':>6} {'queries':>7} {'SQL ms':>7} {'p50 ms':>8} {'p95 ms':>8}"
+    )
     grouped: dict[tuple[str, str], list[PageResult]] = {}
     for result in results:
         grouped.setdefault((result.label, result.who), []).append(result)
@@ -272,8 +276,9 @@ def main() -> int:
         p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
         queries = max(result.queries for result in group)
         statuses = ",".join(sorted({str(result.status) for result in group}))
+        database_ms = statistics.median(result.database_ms for result in group)
         print(
-            f"{label:<48} {who:<10} {statuses:>6} {queries:>7} "
+            f"{label:<48} {who:<10} {statuses:>6} {queries:>7} {database_ms:>7.1f} "
             f"{statistics.median(timings):>8.1f} {p95:>8.1f}"
         )
     every = [t for result in results for t in result.timings_ms]
