@@ -715,3 +715,24 @@ def test_times_are_shown_in_the_organisations_time_zone(
     )
     html = login(agent_a).get(conversation_urls(conversation)["detail"]).content.decode()
     assert "Fri 10 Jan, 21:00" in html  # 12:00 UTC is 21:00 in Tokyo
+
+
+def test_hostile_customer_name_and_identity_are_escaped_on_every_page(
+    login: Login, agent_a: User, receive: Receive, team_a: Team
+) -> None:
+    conversation = receive(
+        "Hello", team=team_a, name=HOSTILE, email="x<script>@example.com", subject="Plain"
+    )
+    client = login(agent_a)
+    pages = [
+        reverse("workspace:inbox"),
+        conversation_urls(conversation)["detail"],
+        reverse("workspace:customer", args=[conversation.customer_id]),
+        reverse("workspace:customers") + "?q=example",
+    ]
+    for url in pages:
+        html = client.get(url).content.decode()
+        assert "<script>alert(1)" not in html, url
+        assert "<img src=x" not in html, url
+        assert "x<script>@" not in html, url
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url
