@@ -7,6 +7,7 @@ dovecot binary (Debian: dovecot-imapd) or openssl is not installed.
 
 from __future__ import annotations
 
+import grp
 import imaplib
 import os
 import pwd
@@ -87,10 +88,12 @@ def _config(root: Path, port: int) -> str:
         # Dovecot refuses mail access as root, and runs its helpers as the
         # users the Debian package creates.
         mail_uid = mail_gid = 65534
-        internal, login = "dovecot", "dovenull"
+        internal, login, group = "dovecot", "dovenull", "dovecot"
     else:
+        # Unprivileged: every helper runs as us, and nothing can chroot.
         mail_uid, mail_gid = os.getuid(), os.getgid()
         internal = login = pwd.getpwuid(os.getuid()).pw_name
+        group = grp.getgrgid(os.getgid()).gr_name
     return f"""
 base_dir = {root}/run
 state_dir = {root}/state
@@ -104,6 +107,7 @@ auth_mechanisms = plain
 disable_plaintext_auth = yes
 default_internal_user = {internal}
 default_login_user = {login}
+default_internal_group = {group}
 first_valid_uid = 1
 passdb {{
   driver = passwd-file
@@ -114,7 +118,11 @@ userdb {{
   args = uid={mail_uid} gid={mail_gid} home={root}/home/%u
 }}
 mail_location = maildir:~/Maildir
+service anvil {{
+  chroot =
+}}
 service imap-login {{
+  chroot =
   inet_listener imap {{
     port = 0
   }}
