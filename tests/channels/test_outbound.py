@@ -216,7 +216,9 @@ def test_an_unreachable_server_is_a_temporary_failure(
 
 
 @pytest.mark.django_db
-def test_notes_and_chat_replies_are_not_emailed(org: Organisation, agent_a: User) -> None:
+def test_notes_chat_replies_and_api_recorded_conversations_are_not_emailed(
+    org: Organisation, agent_a: User
+) -> None:
     from calmdesk.conversations.services import inbound_message_receive, note_add
 
     chat = inbound_message_receive(
@@ -224,6 +226,16 @@ def test_notes_and_chat_replies_are_not_emailed(org: Organisation, agent_a: User
     ).conversation
     reply_send(conversation=chat, author=agent_a, body_text="Hello!")
     note_add(conversation=chat, author=agent_a, body_text="internal")
+    # An "email" conversation recorded through the API (or the demo) never came in as
+    # email, so calmdesk does not answer it by email either.
+    recorded = inbound_message_receive(
+        organisation=org,
+        channel="email",
+        external_id="api-1",
+        body_text="hello",
+        customer_email="api@example.com",
+    ).conversation
+    reply_send(conversation=recorded, author=agent_a, body_text="Hello!")
     assert EmailDelivery.objects.count() == 0
 
 

@@ -426,8 +426,18 @@ def _recipient_for(conversation: Conversation) -> str:
 
 
 def email_reply_queue(*, message: Message) -> EmailDelivery | None:
-    """Prepare an agent's email reply for sending; the worker sends it after commit."""
+    """Prepare an agent's email reply for sending; the worker sends it after commit.
+
+    None when the message is not an email reply, or its conversation never came
+    in as email (nothing to answer by email).
+    """
     if message.direction != Direction.OUTBOUND or message.channel != Channel.EMAIL:
+        return None
+    if not RawEmail.objects.filter(
+        conversation_id=message.conversation_id, kind=RawEmailKind.NEW
+    ).exists():
+        # Only conversations that reached us as real email are answered by email;
+        # ones recorded through the API or the demo belong to whoever recorded them.
         return None
     domain = conf.from_address(message.organisation).rsplit("@", 1)[-1]
     delivery, created = EmailDelivery.objects.get_or_create(
