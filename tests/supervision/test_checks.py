@@ -117,3 +117,15 @@ def test_the_worker_reports_an_overdue_followup(
     assert PeriodicCheck.objects.get().last_run_at is not None
     # The chain goes on: the next run is queued for later.
     assert DBTaskResult.objects.filter(task_path=TASK_PATH, status="READY").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_schedule_checks_command_queues_the_chain() -> None:
+    call_command("schedule_checks")
+    call_command("schedule_checks")  # a second worker start: harmless
+    assert DBTaskResult.objects.filter(task_path=TASK_PATH, status="READY").count() == 2
+    call_command("db_worker", batch=True, interval=0.1, startup_delay=False, reload=False)
+    # One copy claimed the interval and queued the next run; the other stopped.
+    successful = DBTaskResult.objects.filter(task_path=TASK_PATH, status="SUCCESSFUL")
+    assert sorted(r.return_value is None for r in successful) == [False, True]
+    assert DBTaskResult.objects.filter(task_path=TASK_PATH, status="READY").count() == 1
