@@ -110,16 +110,21 @@ class RuleBook:
 
 @dataclass(frozen=True, slots=True)
 class GateIndex:
-    """Every phrasing's gate, indexed by first word, so one pass over a draft's words finds
-    the phrasings worth running (by `id()` of their GatedPattern)."""
+    """Every phrasing's gate, inverted: from a word, a word pair or a fragment to the
+    phrasings it opens (by `id()` of their GatedPattern), so a draft costs one lookup per
+    word and per word pair instead of one check per phrasing."""
 
-    by_word: Mapping[str, tuple[tuple[int, Phrases | None], ...]]
+    by_word: Mapping[str, tuple[int, ...]]
+    by_pair: Mapping[str, tuple[int, ...]]
+    partial_by_word: Mapping[str, tuple[tuple[str, int], ...]]
     by_fragment: tuple[tuple[str, int, Phrases | None], ...]
     always: frozenset[int]
 
     @classmethod
     def build(cls, rules: Iterable[Rule]) -> GateIndex:
-        by_word: dict[str, list[tuple[int, Phrases | None]]] = {}
+        by_word: dict[str, list[int]] = {}
+        by_pair: dict[str, list[int]] = {}
+        partial_by_word: dict[str, list[tuple[str, int]]] = {}
         by_fragment: list[tuple[str, int, Phrases | None]] = []
         always: set[int] = set()
         for rule in rules:
@@ -129,11 +134,19 @@ class GateIndex:
                     always.add(key)
                     continue
                 for word, phrases in gated.gate.firsts.items():
-                    by_word.setdefault(word, []).append((key, phrases))
+                    if phrases is None:
+                        by_word.setdefault(word, []).append(key)
+                        continue
+                    for pair in phrases.pairs:
+                        by_pair.setdefault(pair, []).append(key)
+                    for phrase in phrases.partial:
+                        partial_by_word.setdefault(word, []).append((phrase, key))
                 for fragment, phrases in gated.gate.fragments:
                     by_fragment.append((fragment, key, phrases))
         return cls(
-            by_word={word: tuple(entries) for word, entries in by_word.items()},
+            by_word={word: tuple(keys) for word, keys in by_word.items()},
+            by_pair={pair: tuple(keys) for pair, keys in by_pair.items()},
+            partial_by_word={word: tuple(items) for word, items in partial_by_word.items()},
             by_fragment=tuple(by_fragment),
             always=frozenset(always),
         )
@@ -142,10 +155,14 @@ class GateIndex:
         """Ids of the phrasings that may match normalised `text`."""
         words, pairs = draft_words(text)
         opened = set(self.always)
+        by_word, partial_by_word, by_pair = self.by_word, self.partial_by_word, self.by_pair
         for word in words:
-            for key, phrases in self.by_word.get(word, ()):
-                if key not in opened and (phrases is None or phrases.found(pairs, text)):
+            opened.update(by_word.get(word, ()))
+            for phrase, key in partial_by_word.get(word, ()):
+                if key not in opened and phrase in text:
                     opened.add(key)
+        for pair in pairs:
+            opened.update(by_pair.get(pair, ()))
         for fragment, key, phrases in self.by_fragment:
             if (
                 key not in opened
