@@ -230,3 +230,16 @@ def test_odd_history_items_are_skipped_not_fatal() -> None:
         "Still waiting.", history=[None, 42, ("customer",), {"role": "agent", "text": "Hi"}]
     )
     assert result.trajectory is None
+
+
+def test_thanks_as_a_sign_off_is_not_gratitude() -> None:
+    complaint = (
+        "My parcel was due last Tuesday and still isn't here; the tracking hasn't moved for "
+        "days. Can you tell me what is going on? Thanks"
+    )
+    grateful = (
+        "Thank you so much for sorting this out so quickly, the replacement came this morning "
+        "and works perfectly."
+    )
+    assert assess(complaint).scores["gratitude"] < 0.5
+    assert assess(grateful).scores["gratitude"] >= 0.5

@@ -117,6 +117,9 @@ _SECOND_PERSON: Final = re.compile(
     re.IGNORECASE,
 )
 _MAX_FLAGS_PER_CUE: Final = 6
+# A thanks in the last characters of a message of at least this length is a sign-off.
+_CLOSING_MIN_MESSAGE: Final = 120
+_CLOSING_CHARS: Final = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +320,9 @@ def _assemble(
     confusion = noisy_or((0.8 * m("emo:confusion"), r("confusion"), 0.3 * r("indecisive")))
     gratitude = noisy_or((m("emo:gratitude"), r("gratitude")))
     gratitude *= (1.0 - 0.9 * r("sarcasm")) * (1.0 - 0.4 * anger)
+    if _thanks_only_as_closing(text, flags):
+        # "Thanks," under a complaint is a formula, not gratitude.
+        gratitude *= 0.5
 
     scores = dict(
         zip(
@@ -362,6 +368,16 @@ def _assemble(
         last_reply_effect=effect,
         escalate=escalate,
     )
+
+
+def _thanks_only_as_closing(text: str, flags: Sequence[Flag]) -> bool:
+    """True when every thanks in a longer message is a sign-off ("Thanks in advance", or in
+    its last few words)."""
+    thanks = [flag for flag in flags if flag.kind == "gratitude"]
+    if not thanks or len(text) < _CLOSING_MIN_MESSAGE:
+        return False
+    closing_from = len(text.rstrip()) - _CLOSING_CHARS
+    return all(flag.rule == "gratitude.in_advance" or flag.start >= closing_from for flag in thanks)
 
 
 def _empty(turns: Sequence[Turn]) -> Assessment:
