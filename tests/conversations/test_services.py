@@ -130,12 +130,14 @@ def test_hostile_html_is_sanitised_and_text_kept(org: Organisation) -> None:
         org,
         "h-1",
         "",
-        body_html='<p onclick="steal()">Hi <script>alert(1)</script><a href="javascript:x()">link</a></p>',
+        body_html='<p onclick="steal()">Hi <script>alert(1)</script><a href="javascript:x()">link</a>'
+        '<img src="https://tracker.example/pixel.gif"></p>',
     )
     html = result.message.body_html
     assert "<script" not in html
     assert "onclick" not in html
     assert "javascript:" not in html
+    assert "tracker.example" not in html
     assert "Hi" in result.message.body_text
 
 

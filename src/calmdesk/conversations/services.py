@@ -43,11 +43,16 @@ class ReceiveResult:
     created: bool
 
 
+# Remote images are dropped as well: opening an email must not tell its sender
+# (or a tracker) that an agent read it. `map`/`area` only make sense with images.
+SAFE_HTML_TAGS = frozenset(nh3.ALLOWED_TAGS - {"img", "map", "area"})
+
+
 def sanitise_html(html: str) -> str:
-    """Customer HTML with scripts, styles, handlers and dangerous URLs removed."""
+    """Customer HTML with scripts, styles, handlers, images and dangerous URLs removed."""
     if not html:
         return ""
-    return nh3.clean(html, link_rel="noopener noreferrer nofollow")
+    return nh3.clean(html, tags=set(SAFE_HTML_TAGS), link_rel="noopener noreferrer nofollow")
 
 
 def inbound_message_receive(
