@@ -230,3 +230,9 @@ def test_non_text_input_does_not_raise() -> None:
     for value in (None, b"\xff\xfebytes", 42, "", "   ", "\x00" * 10):
         result = coach(value)
         assert 0 <= result.score <= 100
+
+
+def test_having_to_wait_is_not_a_next_step() -> None:
+    result = coach("There is nothing I can do, you will have to wait.")
+    assert result.techniques["next_step"] < 0.5
+    assert {"refusing_ownership", "command"} <= rules_of(result)

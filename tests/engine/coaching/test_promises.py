@@ -78,3 +78,12 @@ def test_vague_contact_promise_has_no_due_time_and_others_are_not_promises() -> 
     assert vague.due is None and vague.due_phrase == "shortly"
     assert coach("I can't promise it will arrive by Friday.", now=MONDAY_MORNING).promises == ()
     assert coach("The shop opens at 9am on Friday.", now=MONDAY_MORNING).promises == ()
+
+
+def test_commitment_without_subject_and_the_time_that_follows_it() -> None:
+    draft = "I chased the warehouse this morning and will call you by 3pm today."
+    (promise,) = coach(draft, now=MONDAY_MORNING, timezone="Europe/London").promises
+    assert promise.text == "and will call you by 3pm today"
+    assert promise.due == datetime(2026, 11, 23, 15, 0, tzinfo=LONDON)
+    (before,) = coach("Tomorrow morning I will call you.", now=MONDAY_MORNING).promises
+    assert before.due is not None and before.due.day == 24

@@ -76,7 +76,8 @@ _COMMITMENT: Final = re.compile(
     r"we are going to|i shall|we shall|i promise(?: to| that i'll| i'll)?|i can promise)\s+"
     r"(?:personally\s+|definitely\s+|also\s+|then\s+|make sure (?:i|we|to)\s+(?:will\s+)?)?"
     r"(?P<verb>[a-z]+(?:\s(?:back|up|in touch|you know|you posted|you updated|you informed))?)"
-    r"|\byou(?:'ll| will| should)\s+(?P<hear>hear|receive|get|have)\b"
+    r"|\b(?:and|then|also)\s+(?:will|'ll)\s+(?P<and_verb>[a-z]+(?:\s(?:back|up|in touch))?)"
+    r"|\byou(?:'ll| will| should)\s+(?P<hear>hear|receive|get)\b"
     r"|\bexpect (?:a|an|my|our)\s+(?P<expect>call|email|update|reply|text|message|visit|answer)\b"
     r"|\b(?:the |an? |your )?(?P<agentless>engineer|technician|courier|replacement|refund|callback|"
     r"call-back|call back|credit|update) (?:will|is due to|is booked to|should)\b"
@@ -262,14 +263,20 @@ def find_promises(
             continue
         verb = (
             commitment.group("verb")
+            or commitment.group("and_verb")
             or commitment.group("hear")
             or commitment.group("expect")
             or commitment.group("agentless")
             or ""
         )
-        if commitment.group("verb") and verb.split()[0] not in _COMMITTING_VERBS:
+        named_verb = commitment.group("verb") or commitment.group("and_verb")
+        if named_verb and verb.split()[0] not in _COMMITTING_VERBS:
             continue
-        due = _resolve(text, sentence.start, now)
+        # The time that follows the commitment is its due time ("...this morning, and will
+        # call you by 3pm"); only when none follows does an earlier one count.
+        due = _resolve(text[commitment.start() :], sentence.start + commitment.start(), now)
+        if due is None:
+            due = _resolve(text, sentence.start, now)
         action = _action(verb)
         start = sentence.start + commitment.start()
         end = sentence.start + commitment.end()
