@@ -13,6 +13,8 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/conversations/{conversation_id}", "get"),
     ("/api/v1/conversations/{conversation_id}/replies", "post"),
     ("/api/v1/customers/{customer_id}", "get"),
+    ("/api/v1/incidents", "get"),
+    ("/api/v1/followups", "get"),
     ("/api/v1/assess", "post"),
     ("/api/v1/coach", "post"),
 }

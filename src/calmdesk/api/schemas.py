@@ -17,6 +17,9 @@ from calmdesk.accounts.models import Team, User
 from calmdesk.conversations.models import Conversation, Message
 from calmdesk.conversations.services import MAX_BODY_CHARS, MAX_SUBJECT_CHARS
 from calmdesk.customers.models import ContactIdentity, Customer
+from calmdesk.followups.models import FollowUp, FollowUpState
+from calmdesk.incidents.models import Incident
+from calmdesk.policies.selectors import PolicyStateView
 
 
 def _storable(value: str) -> str:
@@ -143,6 +146,24 @@ class ConversationQuery(Schema):
     sort: SortKey = "risk"
     limit: Annotated[int, Field(ge=1, le=100)] = 25
     # Far beyond any real inbox, and far from the 64-bit limit of SQL's OFFSET.
+    offset: Annotated[int, Field(ge=0, le=10**12)] = 0
+
+
+class IncidentQuery(Schema):
+    kind: Literal["safety", "abuse", "legal", "public", "complaint", "churn", "other"] | None = None
+    # Without a status: every incident that is not closed.
+    status: Literal["open", "acknowledged", "action_taken", "closed", "all"] | None = None
+    conversation: ObjectId | None = None
+    customer: ObjectId | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 25
+    offset: Annotated[int, Field(ge=0, le=10**12)] = 0
+
+
+class FollowUpQuery(Schema):
+    # Only open follow-ups whose due time has passed.
+    overdue: bool = False
+    conversation: ObjectId | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 25
     offset: Annotated[int, Field(ge=0, le=10**12)] = 0
 
 
@@ -374,17 +395,58 @@ class MessageOut(Schema):
         )
 
 
+class PlaybookEvidenceOut(Schema):
+    message: int
+    phrase: str
+    rule: str
+
+
+class PlaybookStageOut(Schema):
+    name: str
+    status: str
+    evidence: list[PlaybookEvidenceOut]
+    advice: str
+
+
+class PlaybookOut(Schema):
+    """Where the de-escalation stands (`calmdesk.engine.playbook`) and what to do next."""
+
+    stages: list[PlaybookStageOut]
+    next_stage: str | None
+    next_action: str
+    customer_anger: float
+    anger_trend: Literal["rising", "steady", "falling"] | None
+
+
 class ConversationOut(ConversationSummaryOut):
     promises: list[dict[str, Any]]
+    # What the organisation's policy has done so far (boundary ladder, escalation).
+    escalated: bool
+    escalation_reasons: list[str]
+    boundary_step: str
+    in_supervisor_queue: bool
+    suggested_reply: str
+    playbook: PlaybookOut
     messages: list[MessageOut]
 
     @classmethod
     def build_with_messages(
-        cls, conversation: Conversation, messages: list[Message]
+        cls,
+        conversation: Conversation,
+        messages: list[Message],
+        *,
+        policy: PolicyStateView,
+        playbook: dict[str, Any],
     ) -> ConversationOut:
         return cls(
             **_summary_fields(conversation),
             promises=list(conversation.promises or []),
+            escalated=policy.escalated,
+            escalation_reasons=[str(reason) for reason in policy.escalation_reasons],
+            boundary_step=policy.boundary_step,
+            in_supervisor_queue=policy.in_supervisor_queue,
+            suggested_reply=policy.suggested_reply,
+            playbook=PlaybookOut.model_validate(playbook),
             messages=[MessageOut.build(message) for message in messages],
         )
 
@@ -422,3 +484,97 @@ class CustomerOut(Schema):
                 ConversationSummaryOut(**_summary_fields(c, customer)) for c in conversations
             ],
         )
+
+
+class IncidentOut(Schema):
+    id: int
+    kind: str
+    status: str
+    title: str
+    reason: str
+    topic: str
+    summary: str
+    customer_quotes: list[Any]
+    agent_attempts: list[Any]
+    outcome: str
+    conversation_id: int | None
+    customer_id: int | None
+    team: TeamOut | None
+    opened_by: StaffOut | None
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    closed_at: datetime | None
+
+    @classmethod
+    def build(cls, incident: Incident) -> IncidentOut:
+        return cls(
+            id=incident.pk,
+            kind=incident.kind,
+            status=incident.status,
+            title=incident.title,
+            reason=incident.reason,
+            topic=incident.topic,
+            summary=incident.summary,
+            customer_quotes=list(incident.customer_quotes or []),
+            agent_attempts=list(incident.agent_attempts or []),
+            outcome=incident.outcome,
+            conversation_id=incident.conversation_id,
+            customer_id=incident.customer_id,
+            team=TeamOut.build(incident.team),
+            opened_by=StaffOut.build(incident.opened_by),
+            created_at=incident.created_at,
+            updated_at=incident.updated_at,
+            acknowledged_at=incident.acknowledged_at,
+            closed_at=incident.closed_at,
+        )
+
+
+class IncidentPageOut(Schema):
+    total: int
+    limit: int
+    offset: int
+    items: list[IncidentOut]
+
+
+class FollowUpOut(Schema):
+    id: int
+    conversation_id: int
+    description: str
+    source: str
+    state: str
+    due_at: datetime
+    overdue: bool
+    promised_at: datetime
+    promise_message_id: int | None
+    created_by: StaffOut | None
+    reminded_at: datetime | None
+    overdue_raised_at: datetime | None
+    done_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def build(cls, followup: FollowUp, *, now: datetime) -> FollowUpOut:
+        return cls(
+            id=followup.pk,
+            conversation_id=followup.conversation_id,
+            description=followup.description,
+            source=followup.source,
+            state=followup.state,
+            due_at=followup.due_at,
+            overdue=followup.state == FollowUpState.OPEN and followup.due_at <= now,
+            promised_at=followup.promised_at,
+            promise_message_id=followup.promise_message_id,
+            created_by=StaffOut.build(followup.created_by),
+            reminded_at=followup.reminded_at,
+            overdue_raised_at=followup.overdue_raised_at,
+            done_at=followup.done_at,
+            created_at=followup.created_at,
+        )
+
+
+class FollowUpPageOut(Schema):
+    total: int
+    limit: int
+    offset: int
+    items: list[FollowUpOut]

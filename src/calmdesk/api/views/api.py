@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.parser import Parser
 
@@ -38,12 +39,19 @@ from calmdesk.api.schemas import (
     ConversationSummaryOut,
     CustomerOut,
     ErrorOut,
+    FollowUpOut,
+    FollowUpPageOut,
+    FollowUpQuery,
     InboundIn,
     InboundOut,
+    IncidentOut,
+    IncidentPageOut,
+    IncidentQuery,
     MessageOut,
     ObjectId,
     ReplyIn,
 )
+from calmdesk.conversations.reading import history_for
 from calmdesk.conversations.selectors import (
     InboxFilters,
     access_conversation,
@@ -53,6 +61,10 @@ from calmdesk.conversations.selectors import (
 from calmdesk.conversations.services import inbound_message_receive, reply_send
 from calmdesk.customers.selectors import access_customer, customer_history
 from calmdesk.engine import assess as engine_assess
+from calmdesk.engine.coaching import playbook as engine_playbook
+from calmdesk.followups.selectors import followup_list
+from calmdesk.incidents.selectors import IncidentFilters, incident_list
+from calmdesk.policies.selectors import policy_state
 from calmdesk.workspace.coaching import review_draft
 
 
@@ -215,8 +227,15 @@ def conversations(request: HttpRequest, filters: Query[ConversationQuery]) -> Co
     tags=["conversations"],
 )
 def conversation(request: HttpRequest, conversation_id: ObjectId) -> ConversationOut:
-    found = access_conversation(request_user(request), conversation_id)
-    return ConversationOut.build_with_messages(found, list(conversation_messages(found)))
+    """With the policy's actions (escalation, boundary step) and the playbook's state."""
+    user = request_user(request)
+    found = access_conversation(user, conversation_id)
+    messages = list(conversation_messages(found))
+    recorded = incident_list(user, IncidentFilters(status="all", conversation_id=found.pk))
+    state = engine_playbook(history_for(messages), incident_recorded=recorded.exists())
+    return ConversationOut.build_with_messages(
+        found, messages, policy=policy_state(found), playbook=state.to_dict()
+    )
 
 
 @api.post(
@@ -263,6 +282,55 @@ def customer(request: HttpRequest, customer_id: ObjectId) -> CustomerOut:
     user = request_user(request)
     found = access_customer(user, customer_id)
     return CustomerOut.build(found, list(customer_history(user, found)))
+
+
+@api.get(
+    "/incidents",
+    response={200: IncidentPageOut, **READ_ERRORS},
+    summary="List the incidents the token may see (not closed ones by default)",
+    tags=["incidents"],
+)
+def incidents(request: HttpRequest, filters: Query[IncidentQuery]) -> IncidentPageOut:
+    found = incident_list(
+        request_user(request),
+        IncidentFilters(
+            kind=filters.kind,
+            status=filters.status,
+            conversation_id=filters.conversation,
+            customer_id=filters.customer,
+        ),
+    ).select_related("opened_by")
+    return IncidentPageOut(
+        total=found.count(),
+        limit=filters.limit,
+        offset=filters.offset,
+        items=[
+            IncidentOut.build(incident)
+            for incident in found[filters.offset : filters.offset + filters.limit]
+        ],
+    )
+
+
+@api.get(
+    "/followups",
+    response={200: FollowUpPageOut, **READ_ERRORS},
+    summary="List follow-ups on the conversations the token may see, soonest due first",
+    tags=["followups"],
+)
+def followups(request: HttpRequest, filters: Query[FollowUpQuery]) -> FollowUpPageOut:
+    found = followup_list(
+        request_user(request), overdue=filters.overdue, conversation_id=filters.conversation
+    )
+    now = timezone.now()
+    return FollowUpPageOut(
+        total=found.count(),
+        limit=filters.limit,
+        offset=filters.offset,
+        items=[
+            FollowUpOut.build(followup, now=now)
+            for followup in found[filters.offset : filters.offset + filters.limit]
+        ],
+    )
 
 
 @api.post(
@@ -329,6 +397,8 @@ for _path, _allowed in (
     ("/conversations/{conversation_id}", ("GET",)),
     ("/conversations/{conversation_id}/replies", ("POST",)),
     ("/customers/{customer_id}", ("GET",)),
+    ("/incidents", ("GET",)),
+    ("/followups", ("GET",)),
     ("/assess", ("POST",)),
     ("/coach", ("POST",)),
 ):
