@@ -135,8 +135,17 @@ api = NinjaAPI(
     version="1",
     description=(
         "The JSON API of calmdesk. Authenticate with `Authorization: Bearer <token>` "
-        "(create one with `calmdesk token create --user NAME`). Errors are always "
-        '`{"error": {"code": ..., "message": ..., "details"?: [...]}}`.'
+        "(create one with `calmdesk token create --user NAME`). A token acts as its "
+        "staff user and sees what that user sees in the web app: admins the whole "
+        "organisation, supervisors their teams and their agents' work, agents their teams, "
+        "their own conversations and the unassigned queue. Any active staff member "
+        "(agent, supervisor or admin) may post inbound messages for their organisation; "
+        "a user without an organisation gets 403. Errors are always "
+        '`{"error": {"code": ..., "message": ..., "details"?: [...]}}`: 400 invalid '
+        "UTF-8 or JSON, 401 missing/unknown/revoked token, 403, 404 (also for what the "
+        "token may not see), 405, 409 conversation of another customer, 413 body over "
+        "CALMDESK_MAX_BODY_BYTES, 422 schema violations (unknown fields and query "
+        "parameters, wrong types, empty text)."
     ),
     auth=BearerTokenAuth(),
     parser=JsonBodyParser(),
