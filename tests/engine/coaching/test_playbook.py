@@ -115,3 +115,18 @@ def test_empty_and_malformed_conversations() -> None:
     assert playbook([]).next_stage == "composure"
     state = playbook([None, 5, ("customer",), {"role": None}, ("agent", None)])  # type: ignore[list-item]
     assert state.stage("composure").status == "done"
+
+
+def test_record_stage_quotes_the_customers_own_words_when_assess_flags_them() -> None:
+    state = playbook([("customer", "You useless idiots, I will see you in court over this.")])
+    record = state.stage("record")
+    assert record.status == "todo"
+    message = "You useless idiots, I will see you in court over this."
+    for evidence in record.evidence:
+        assert evidence.message == 0
+        assert evidence.phrase in message
+    noted = playbook(
+        [("customer", message), ("agent", "I've logged this with my supervisor as a complaint.")]
+    )
+    assert noted.stage("record").status == "done"
+    assert noted.stage("record").evidence[0].rule == "recorded"

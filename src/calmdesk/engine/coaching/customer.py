@@ -171,3 +171,19 @@ def combined_mood(texts: tuple[str, ...]) -> CustomerMood:
         legal=max(mood.legal for mood in moods),
         repeat_contact=max(mood.repeat_contact for mood in moods),
     )
+
+
+def risk_evidence(text: str, kind: str) -> str | None:
+    """The words in a customer message that show a risk (abuse, threat, legal...), from the
+    assess engine's flags when it gives them; None when there is nothing specific."""
+    assess = _assess_function()
+    if assess is None:
+        return None
+    try:
+        flags = assess(text).flags
+        for flag in flags:
+            if getattr(flag, "kind", None) == kind and isinstance(flag.evidence, str):
+                return str(flag.evidence)
+    except Exception:  # evidence is a nicety: never let it break the playbook
+        return None
+    return None

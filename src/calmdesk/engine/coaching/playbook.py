@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from calmdesk.engine.coaching.conversation import Turn, read_turns
-from calmdesk.engine.coaching.customer import CustomerMood, customer_mood
+from calmdesk.engine.coaching.customer import CustomerMood, customer_mood, risk_evidence
 from calmdesk.engine.coaching.reply_coach import coach
 from calmdesk.engine.coaching.rules import rulebook
 from calmdesk.engine.coaching.text import normalise, split_sentences
@@ -167,7 +167,7 @@ def playbook(
 
     # record: abuse, threats, legal threats or repeated failure must reach a supervisor.
     risky = [
-        Evidence(turn.index, _first_sentence(turn.text), reason)
+        Evidence(turn.index, risk_evidence(turn.text, reason) or _first_sentence(turn.text), reason)
         for turn, mood in moods
         for reason, score in (
             ("abuse", mood.abuse),
