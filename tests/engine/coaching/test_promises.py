@@ -87,3 +87,8 @@ def test_commitment_without_subject_and_the_time_that_follows_it() -> None:
     assert promise.due == datetime(2026, 11, 23, 15, 0, tzinfo=LONDON)
     (before,) = coach("Tomorrow morning I will call you.", now=MONDAY_MORNING).promises
     assert before.due is not None and before.due.day == 24
+
+
+@pytest.mark.parametrize("phrase", ["by end of business", "by close of play", "by end of play"])
+def test_end_of_business_phrasings(phrase: str) -> None:
+    assert due(f"I'll update you {phrase}.") == datetime(2026, 11, 23, 17, 0, tzinfo=LONDON)

@@ -65,6 +65,25 @@ _DAY: Final = re.compile(
     r"|\b(?P<nextweek>next week|early next week)\b"
     r"|\b(?P<firstthing>first thing)\b"
 )
+# Cheap substring checks that must pass before the day/clock patterns (slow to scan, as they
+# start with optional groups) are worth running; they only skip work, never change results.
+_DAY_TRIGGERS: Final = (
+    "day", "tonight", "tomorrow", "tmr", "mon", "tue", "wed", "thu", "fri", "sat", "sun",
+    "week", "month", "morning", "afternoon", "evening", "night", "later", "eod", "cob",
+    "close of", "end of", "first thing", "lunch",
+)  # fmt: skip
+_CLOCK_WORDS: Final = ("noon", "midday", "midnight", "lunch")
+_DIGIT: Final = re.compile(r"\d")
+
+
+def _day_possible(text: str) -> bool:
+    return any(trigger in text for trigger in _DAY_TRIGGERS)
+
+
+def _clock_possible(text: str) -> bool:
+    return _DIGIT.search(text) is not None or any(word in text for word in _CLOCK_WORDS)
+
+
 _VAGUE: Final = re.compile(
     r"\b(?:soon|shortly|asap|as soon as (?:possible|i can|we can|i have|we have|i hear|there is|"
     r"it's)|right away|straight away|in due course|in a (?:bit|while|moment)|at some point)\b"
@@ -165,7 +184,7 @@ def _resolve(text: str, offset: int, now: datetime) -> _Due | None:
         else:
             due = now + timedelta(weeks=count)
         return _Due(due, offset + relative.start(), offset + relative.end(), relative.group(0))
-    within_hour = _WITHIN_THE_HOUR.search(text)
+    within_hour = _WITHIN_THE_HOUR.search(text) if "hour" in text else None
     if within_hour is not None:
         return _Due(
             now + timedelta(hours=1),
@@ -177,7 +196,7 @@ def _resolve(text: str, offset: int, now: datetime) -> _Due | None:
     today = now.date()
     day: date | None = None
     default_time = END_OF_BUSINESS
-    day_match = _DAY.search(text)
+    day_match = _DAY.search(text) if _day_possible(text) else None
     if day_match is not None:
         spans.append(day_match.span())
         part = day_match.group("part") or day_match.group("thispart")
@@ -219,7 +238,7 @@ def _resolve(text: str, offset: int, now: datetime) -> _Due | None:
         elif part in ("evening", "night"):
             default_time = EVENING_DEADLINE
 
-    clock_match = _CLOCK.search(text)
+    clock_match = _CLOCK.search(text) if _clock_possible(text) else None
     clock: time | None = None
     if clock_match is not None:
         spans.append(clock_match.span())
@@ -296,17 +315,19 @@ def find_promises(
 
 def has_time_expression(text: str) -> bool:
     """Whether normalised `text` names a time (a day, an hour, or a delay such as 'in 2 hours')."""
-    return bool(
-        _RELATIVE.search(text)
-        or _WITHIN_THE_HOUR.search(text)
-        or _DAY.search(text)
-        or _CLOCK.search(text)
-    )
+    return bool(time_expression_starts(text))
 
 
 def time_expression_starts(text: str) -> tuple[int, ...]:
     """Sorted start offsets of every time expression in normalised `text` (one pass each)."""
+    patterns = [_RELATIVE]
+    if "hour" in text:
+        patterns.append(_WITHIN_THE_HOUR)
+    if _day_possible(text):
+        patterns.append(_DAY)
+    if _clock_possible(text):
+        patterns.append(_CLOCK)
     starts: set[int] = set()
-    for pattern in (_RELATIVE, _WITHIN_THE_HOUR, _DAY, _CLOCK):
+    for pattern in patterns:
         starts.update(match.start() for match in pattern.finditer(text))
     return tuple(sorted(starts))
