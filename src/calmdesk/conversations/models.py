@@ -84,7 +84,22 @@ class Conversation(models.Model):
             models.Index(
                 fields=["organisation", "status", "waiting_since"], name="conv_org_status_wait"
             ),
-            models.Index(fields=["organisation", "-last_message_at"], name="conv_org_last_msg"),
+            models.Index(fields=["organisation", "-last_message_at", "-id"], name="conv_org_updated"),
+            # The inbox's default views: open work by risk, and by waiting time.
+            models.Index(
+                fields=["organisation", "-risk", "waiting_since", "-id"],
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="conv_open_org_risk",
+            ),
+            models.Index(
+                fields=["organisation", "waiting_since", "-risk", "-id"],
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="conv_open_org_waiting",
+            ),
+            models.Index(
+                fields=["organisation", "status", "-priority", "-risk", "-id"],
+                name="conv_org_status_priority",
+            ),
             models.Index(fields=["team", "status"], name="conv_team_status"),
             models.Index(fields=["assignee", "status"], name="conv_assignee_status"),
         ]

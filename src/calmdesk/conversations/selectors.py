@@ -54,7 +54,8 @@ SORTS: dict[str, tuple[object, ...]] = {
     "waiting": (F("waiting_since").asc(nulls_last=True), F("risk").desc(), "-id"),
     "newest": ("-created_at", "-id"),
     "oldest": ("created_at", "id"),
-    "updated": (F("last_message_at").desc(nulls_last=True), "-id"),
+    # receive always sets last_message_at, so no NULLs: plain DESC can use an index.
+    "updated": ("-last_message_at", "-id"),
     "priority": ("-priority", F("risk").desc(), "-id"),
 }
 
