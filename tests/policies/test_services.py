@@ -238,3 +238,22 @@ def test_agent_steps_away_and_supervisor_takes_over(
     assert conversation.assignee == supervisor_a
     assert state.taken_over_by == supervisor_a
     assert not state.in_supervisor_queue
+
+
+def test_facts_that_cost_a_query_are_read_only_when_asked(
+    org: Organisation, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    from calmdesk.policies.services import policy_facts
+
+    conversation = make_conversation(org)
+    message = add_inbound(conversation, "Hello", reading("Hello", anger=0.25))
+    conversation.refresh_from_db()
+    with django_assert_num_queries(0):
+        facts = policy_facts(message=message, conversation=conversation)
+        assert facts["score.anger"] == 0.25
+        assert facts.get("flag.abuse") is None
+    with django_assert_num_queries(1):
+        assert facts["customer.recent_conversations"] == 1.0
+        assert facts["customer.recent_conversations"] == 1.0  # computed once
+    with django_assert_num_queries(1):
+        assert facts["conversation.inbound_messages"] == 1.0

@@ -9,7 +9,7 @@ recorded on the conversation's `ConversationState` and in the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -144,40 +144,72 @@ def _has_flag(assessment: Mapping[str, Any], kind: str) -> bool:
     )
 
 
-def policy_facts(*, message: Message, conversation: Conversation) -> dict[str, float | str]:
-    """The facts escalation conditions are written over (see `document.NUMERIC_FACTS`)."""
-    assessment: Mapping[str, Any] = message.assessment or {}
-    facts: dict[str, float | str] = {}
-    scores = assessment.get("scores") or {}
-    if isinstance(scores, Mapping):
-        for key, value in scores.items():
-            if isinstance(value, int | float):
-                facts[f"score.{key}"] = float(value)
-    for flag in assessment.get("flags") or []:
-        if isinstance(flag, Mapping) and isinstance(flag.get("kind"), str):
-            name = f"flag.{flag['kind']}"
-            facts[name] = float(facts.get(name, 0.0)) + 1.0
-    now = timezone.now()
-    customer = conversation.customer
-    facts["customer.value"] = float(customer.value)
-    facts["customer.recent_conversations"] = float(
-        Conversation.objects.filter(
-            customer=customer, created_at__gte=now - RECENT_CONTACT_WINDOW
-        ).count()
+class PolicyFacts(Mapping[str, float | str]):
+    """The facts escalation conditions are written over (see `document.NUMERIC_FACTS`).
+
+    Facts read from the message are ready at once; the ones that cost a query (customer
+    value, recent conversations, message counts) are computed the first time a condition
+    asks, so a message that no rule could match pays for none of them.
+    """
+
+    LAZY: Final[frozenset[str]] = frozenset(
+        {"customer.value", "customer.recent_conversations", "conversation.inbound_messages"}
     )
-    waiting_since = conversation.waiting_since or message.created_at
-    facts["conversation.waiting_minutes"] = max(0.0, (now - waiting_since).total_seconds() / 60)
-    facts["conversation.inbound_messages"] = float(
-        conversation.messages.filter(direction=Direction.INBOUND).count()
-    )
-    customer_type = assessment.get("customer_type")
-    if isinstance(customer_type, Mapping) and isinstance(customer_type.get("type"), str):
-        facts["message.customer_type"] = customer_type["type"]
-    if isinstance(assessment.get("topic"), str):
-        facts["message.topic"] = assessment["topic"]
-    if conversation.trajectory:
-        facts["conversation.trajectory"] = conversation.trajectory
-    return facts
+
+    def __init__(self, *, message: Message, conversation: Conversation) -> None:
+        self._message = message
+        self._conversation = conversation
+        self._facts: dict[str, float | str] = {}
+        assessment: Mapping[str, Any] = message.assessment or {}
+        scores = assessment.get("scores") or {}
+        if isinstance(scores, Mapping):
+            for key, value in scores.items():
+                if isinstance(value, int | float):
+                    self._facts[f"score.{key}"] = float(value)
+        for flag in assessment.get("flags") or []:
+            if isinstance(flag, Mapping) and isinstance(flag.get("kind"), str):
+                name = f"flag.{flag['kind']}"
+                self._facts[name] = float(self._facts.get(name, 0.0)) + 1.0
+        self._now = timezone.now()
+        waiting_since = conversation.waiting_since or message.created_at
+        self._facts["conversation.waiting_minutes"] = max(
+            0.0, (self._now - waiting_since).total_seconds() / 60
+        )
+        customer_type = assessment.get("customer_type")
+        if isinstance(customer_type, Mapping) and isinstance(customer_type.get("type"), str):
+            self._facts["message.customer_type"] = customer_type["type"]
+        if isinstance(assessment.get("topic"), str):
+            self._facts["message.topic"] = assessment["topic"]
+        if conversation.trajectory:
+            self._facts["conversation.trajectory"] = conversation.trajectory
+
+    def _compute(self, name: str) -> float:
+        conversation = self._conversation
+        if name == "customer.value":
+            return float(conversation.customer.value)
+        if name == "customer.recent_conversations":
+            return float(
+                Conversation.objects.filter(
+                    customer_id=conversation.customer_id,
+                    created_at__gte=self._now - RECENT_CONTACT_WINDOW,
+                ).count()
+            )
+        return float(conversation.messages.filter(direction=Direction.INBOUND).count())
+
+    def __getitem__(self, name: str) -> float | str:
+        if name not in self._facts and name in self.LAZY:
+            self._facts[name] = self._compute(name)
+        return self._facts[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({*self._facts, *self.LAZY})
+
+    def __len__(self) -> int:
+        return len({*self._facts, *self.LAZY})
+
+
+def policy_facts(*, message: Message, conversation: Conversation) -> PolicyFacts:
+    return PolicyFacts(message=message, conversation=conversation)
 
 
 HANDOVER_FLAG_KINDS: Final[tuple[str, ...]] = (
