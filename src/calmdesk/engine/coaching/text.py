@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 # Typographic characters people (and word processors) type, mapped one-to-one to ASCII.
@@ -389,6 +390,7 @@ _SUFFIXES: Final[tuple[str, ...]] = (
 )
 
 
+@lru_cache(maxsize=8192)
 def stem(word: str) -> str:
     """A deliberately crude suffix stripper: enough to match 'dropping' with 'drops'."""
     if word.endswith("'s"):
