@@ -24,7 +24,11 @@
   var pollTimer = null;
   var lastTypingSent = 0;
 
-  try { token = window.localStorage.getItem(storageKey); } catch (e) { token = null; }
+  var savedTitle = null;
+  try {
+    token = window.localStorage.getItem(storageKey);
+    savedTitle = window.localStorage.getItem(storageKey + ":title");
+  } catch (e) { token = null; }
 
   var host = document.createElement("div");
   host.setAttribute("data-calmdesk-chat", "");
@@ -68,7 +72,7 @@
   var errorBox = root.querySelector(".error");
   var form = root.querySelector("form");
   var input = root.querySelector("textarea");
-  head.textContent = "Chat with us";
+  head.textContent = savedTitle || "Chat with us";
 
   function request(method, path, body) {
     var headers = { "Content-Type": "application/json" };
@@ -85,7 +89,11 @@
         try { window.localStorage.removeItem(storageKey); } catch (e) { /* private mode */ }
       }
       return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) { throw new Error(data.error || "The chat is not available right now."); }
+        if (!response.ok) {
+          var error = new Error(data.error || "The chat is not available right now.");
+          error.retryable = response.status >= 500;
+          throw error;
+        }
         return data;
       });
     });
@@ -96,7 +104,10 @@
     return request("POST", "/api/" + encodeURIComponent(org) + "/session").then(function (data) {
       token = data.token;
       if (data.title) { head.textContent = data.title; }
-      try { window.localStorage.setItem(storageKey, token); } catch (e) { /* private mode */ }
+      try {
+        window.localStorage.setItem(storageKey, token);
+        if (data.title) { window.localStorage.setItem(storageKey + ":title", data.title); }
+      } catch (e) { /* private mode */ }
       return token;
     });
   }
@@ -138,6 +149,18 @@
     return String(Date.now()) + Math.random().toString(16).slice(2);
   }
 
+  // The server stores a message once per client_id, so resending after a
+  // network or server error can never duplicate it.
+  function sendWithRetry(body, triesLeft) {
+    return request("POST", "/api/messages", body).catch(function (error) {
+      var retryable = error.retryable || error instanceof TypeError;
+      if (!retryable || triesLeft <= 1) { throw error; }
+      return new Promise(function (resolve) { setTimeout(resolve, 800); }).then(function () {
+        return sendWithRetry(body, triesLeft - 1);
+      });
+    });
+  }
+
   launcher.addEventListener("click", function () {
     var open = !panel.classList.contains("open");
     panel.classList.toggle("open", open);
@@ -171,7 +194,7 @@
     var clientId = newId();
     input.value = "";
     ensureSession().then(function () {
-      return request("POST", "/api/messages", { text: text, client_id: clientId });
+      return sendWithRetry({ text: text, client_id: clientId }, 3);
     }).then(poll).catch(function (error) {
       input.value = text;
       errorBox.textContent = error.message;
