@@ -188,3 +188,31 @@ def test_admin_edits_the_policy(
     assert "Revision 1" in page.inner_text(".page-head")
     screenshot(page, "supervision-policy-saved.png")
     assert policy_get(organisation=org).boundaries.abuse_threshold == 0.6
+
+
+def test_agent_sees_overdue_followups_and_blocks_a_contact(
+    page: Any, live_server: Any, org: Organisation, team_a: Team, agent_a: User, supervisor_a: User
+) -> None:
+    from calmdesk.customers.models import ContactIdentity
+    from calmdesk.policies.services import identity_block
+
+    seed(org, team_a, agent_a)
+    identity_block(
+        identity=ContactIdentity.objects.get(value="mallory"),
+        actor=agent_a,
+        reason="Threatened to come to the office and hurt someone.",
+    )
+    base = live_server.url
+    log_in(page, base, agent_a)
+    page.goto(f"{base}/supervision/followups/?overdue=1")
+    row = page.locator("table.data-table tbody tr").first
+    assert "Call Dana with a new engineer slot" in row.inner_text()
+    assert "overdue" in row.inner_text()
+    screenshot(page, "supervision-followups-overdue.png")
+    row.get_by_role("button", name="Done").click()
+    page.wait_for_selector("text=Nothing is overdue.")
+
+    page.goto(f"{base}/supervision/blocks/")
+    assert "Waiting for review" in page.inner_text("table.data-table")
+    assert "Mallory <i>Reyes</i>" in page.inner_text("table.data-table")
+    screenshot(page, "supervision-blocks.png")

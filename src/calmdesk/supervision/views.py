@@ -13,6 +13,7 @@ from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -276,7 +277,9 @@ def followup_close_view(request: HtmxHttpRequest, user: User, followup_id: int) 
     form = FollowUpCloseForm(request.POST)
     if form.is_valid():
         followup_close(followup=followup, actor=user, state=form.cleaned_data["state"])
-    return redirect("supervision:followups")
+    target = reverse("supervision:followups")
+    # Back to the list the agent came from (only this one flag, never a free URL).
+    return redirect(f"{target}?overdue=1" if request.POST.get("overdue") == "1" else target)
 
 
 # -- notifications -------------------------------------------------------------------
