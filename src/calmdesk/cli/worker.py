@@ -25,6 +25,14 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     setup_django()
     from django.core.management import call_command
+    from django.db import transaction
+
+    from calmdesk.supervision.services import periodic_checks_ensure
+
+    # Every worker (re)starts the recurring checks; surplus copies of the chain
+    # lose the per-interval claim and stop, so exactly one keeps running.
+    with transaction.atomic():
+        periodic_checks_ensure()
 
     # Migrations are `calmdesk serve`'s job (or `calmdesk manage migrate`): several
     # workers starting at once must not race to apply them.
