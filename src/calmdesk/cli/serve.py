@@ -107,12 +107,19 @@ def _run_gunicorn(args: argparse.Namespace) -> None:
                 "timeout": 60,
                 "graceful_timeout": 10,
                 "keepalive": 5,
+                # Load the app and the engine's models once, before forking: workers
+                # share the memory and the first request does not pay for compiling.
+                "preload_app": True,
             }
             for key, value in options.items():
                 if value is not None:
                     self.cfg.set(key, value)
 
         def load(self) -> Any:
+            from calmdesk.engine import assess, coach
+
+            assess("warm up", history=())
+            coach("warm up", conversation=())
             return application
 
     CalmdeskServer().run()
