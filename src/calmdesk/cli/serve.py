@@ -66,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
         f"data: {settings.DATA_DIR})",
         flush=True,
     )
+    from django.db import connections
+
+    # Forked web workers must not share the connections migrate and the demo opened.
+    connections.close_all()
     try:
         _run_gunicorn(args)
     finally:
