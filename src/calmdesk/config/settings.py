@@ -160,7 +160,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Only needed when a front proxy serves collected files; calmdesk serves its own.
+STATIC_ROOT = os.environ.get("CALMDESK_STATIC_ROOT") or None
 # Serve app static files straight from the package: no collectstatic step for
 # the embedded default, and still no CDN.
 WHITENOISE_USE_FINDERS = True
