@@ -84,7 +84,9 @@ class Conversation(models.Model):
             models.Index(
                 fields=["organisation", "status", "waiting_since"], name="conv_org_status_wait"
             ),
-            models.Index(fields=["organisation", "-last_message_at", "-id"], name="conv_org_updated"),
+            models.Index(
+                fields=["organisation", "-last_message_at", "-id"], name="conv_org_updated"
+            ),
             # The inbox's default views: open work by risk, and by waiting time.
             models.Index(
                 fields=["organisation", "-risk", "waiting_since", "-id"],
