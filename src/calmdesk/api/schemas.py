@@ -59,8 +59,10 @@ ObjectId = Annotated[int, Field(ge=1, le=MAX_ID)]
 # whitespace. \x1c-\x1f count as whitespace for Python's str.strip() but not for
 # regular expressions, hence their explicit mention.
 TEXT = r"^[^\x00]*$"
-NOT_BLANK = r"^[^\x00]*[^\s\x1c-\x1f\x00][^\x00]*$"
-EMAIL = r"^[^\s\x1c-\x1f@\x00]+@[^\s\x1c-\x1f@\x00]+$"
+# \x85 (NEL) is spelled out: it is whitespace to the server's regex engine but
+# not to ECMA-262, the dialect OpenAPI clients read these patterns in.
+NOT_BLANK = r"^[^\x00]*[^\s\x85\x1c-\x1f\x00][^\x00]*$"
+EMAIL = r"^[^\s\x85\x1c-\x1f@\x00]+@[^\s\x85\x1c-\x1f@\x00]+$"
 
 Body = Annotated[
     str,
