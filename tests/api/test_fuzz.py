@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import positive_data_acceptance
@@ -31,6 +33,21 @@ config = SchemathesisConfig.from_dict(
     }
 )
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", wsgi_app, config=config)
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection() -> Any:
+    """Call the WSGI app the way Django's test Client does.
+
+    A real request ends by closing database connections that are no longer in
+    autocommit mode; inside a test's transaction that would close the test's own
+    connection (seen on PostgreSQL). The test Client unhooks the same handler.
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
