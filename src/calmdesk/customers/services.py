@@ -45,6 +45,7 @@ def customer_find_or_create(
         raise CustomerError("a customer needs an email address or a chat handle")
 
     customer: Customer | None = None
+    known: tuple[str, str] | None = None
     for kind, value in identities:
         found = (
             ContactIdentity.objects.select_related("customer")
@@ -53,6 +54,7 @@ def customer_find_or_create(
         )
         if found is not None:
             customer = _follow_merges(found.customer)
+            known = (kind, value)
             break
     if customer is None:
         customer = Customer.objects.create(organisation=organisation, name=name.strip()[:200])
@@ -60,7 +62,11 @@ def customer_find_or_create(
         customer.name = name.strip()[:200]
         customer.save(update_fields=["name"])
 
+    # The identity we found the customer by exists already: attaching only the others
+    # keeps the common case (a known sender) free of a savepoint and a second lookup.
     for kind, value in identities:
+        if (kind, value) == known:
+            continue
         try:
             with transaction.atomic():
                 ContactIdentity.objects.get_or_create(
