@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
+from calmdesk.engine.risk import risk_from_scores
+
 SCORE_KEYS: Final[tuple[str, ...]] = (
     "anger",
     "frustration",
@@ -125,15 +127,8 @@ class Assessment:
 
     @property
     def risk(self) -> float:
-        """One number for ordering an inbox: the strongest risk signal."""
-        return max(
-            self.scores["threat"],
-            self.scores["abuse"],
-            self.scores["legal"],
-            self.scores["anger"],
-            self.scores["public"],
-            self.scores["churn"],
-        )
+        """One number for ordering an inbox (see `calmdesk.engine.risk`)."""
+        return risk_from_scores(self.scores)
 
     def flags_of(self, kind: str) -> tuple[Flag, ...]:
         return tuple(flag for flag in self.flags if flag.kind == kind)
