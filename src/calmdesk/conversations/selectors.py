@@ -116,3 +116,17 @@ def conversation_flag_kinds(conversation_ids: Iterable[int]) -> dict[int, list[s
             if isinstance(flag, dict) and isinstance(flag.get("kind"), str):
                 seen[flag["kind"]] = None
     return {conversation_id: list(seen) for conversation_id, seen in kinds.items()}
+
+
+def recent_dialogue(conversation: Conversation) -> list[Message]:
+    """The newest messages, oldest first: all the engine reads of a thread.
+
+    Twice the history the engine keeps, so internal notes (which `history_for` drops)
+    do not crowd out the dialogue; only the fields the engine needs, no authors.
+    """
+    from calmdesk.conversations.reading import HISTORY_MESSAGES
+
+    newest = conversation.messages.only("direction", "body_text", "created_at").order_by(
+        "-created_at", "-id"
+    )[: 2 * HISTORY_MESSAGES]
+    return list(reversed(newest))

@@ -18,12 +18,8 @@ from calmdesk.conversations.models import (
     Priority,
     Status,
 )
-from calmdesk.conversations.reading import (
-    HISTORY_MESSAGES,
-    assess_for_storage,
-    history_for,
-    risk_from_scores,
-)
+from calmdesk.conversations.reading import assess_for_storage, history_for, risk_from_scores
+from calmdesk.conversations.selectors import recent_dialogue
 from calmdesk.customers.models import Customer
 from calmdesk.customers.services import customer_find_or_create
 from calmdesk.followups.services import followups_from_reply
@@ -174,16 +170,8 @@ def _receive_new(
             team=team,
         )
 
-    earlier: list[Message] = []
-    if conversation_id is not None:
-        # Twice the history the engine reads, so internal notes (which history_for
-        # drops) do not crowd out the dialogue. A new conversation has no history.
-        earlier = list(
-            conversation.messages.only("direction", "body_text", "created_at").order_by(
-                "-created_at", "-id"
-            )[: 2 * HISTORY_MESSAGES]
-        )
-        earlier.reverse()
+    # A new conversation has no history to read.
+    earlier = recent_dialogue(conversation) if conversation_id is not None else []
     text_for_engine = body_text if body_text.strip() else nh3.clean(body_html, tags=set())
     assessment = assess_for_storage(text_for_engine, history=history_for(earlier))
     scores = assessment.get("scores", {})

@@ -28,12 +28,14 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from calmdesk.accounts.models import Role, Team, User
+from calmdesk.conversations import coaching
 from calmdesk.conversations.models import Conversation, Direction, Message
 from calmdesk.conversations.selectors import (
     access_conversation,
     conversation_flag_kinds,
     conversation_messages,
     inbox_conversations,
+    recent_dialogue,
     visible_conversations,
 )
 from calmdesk.conversations.services import (
@@ -48,7 +50,6 @@ from calmdesk.customers.selectors import access_customer, customer_history, cust
 from calmdesk.customers.services import customer_update_notes
 from calmdesk.followups.selectors import followup_list
 from calmdesk.incidents.models import IncidentKind
-from calmdesk.workspace import coaching
 from calmdesk.workspace.forms import (
     SORT_CHOICES,
     AssignForm,
@@ -186,7 +187,6 @@ def _conversation_context(
         "can_take_over": user.role in (Role.SUPERVISOR, Role.ADMIN)
         and conversation.assignee_id != user.pk,
         "can_step_away": conversation.assignee_id == user.pk,
-        "coach_enabled": coaching.coach_available(),
         "playbook": coaching.playbook_for(thread),
     }
     context.update(forms)
@@ -238,15 +238,15 @@ def _invalid(request: HtmxHttpRequest, partial: str, context: dict[str, Any]) ->
 def conversation_reply(request: HtmxHttpRequest, user: User, conversation_id: int) -> HttpResponse:
     conversation = access_conversation(user, conversation_id)
     form = ReplyForm(request.POST)
-    review: coaching.DraftReview | None = None
+    review: coaching.DraftReview | None = None  # set once the form is valid
     if form.is_valid():
         body = form.cleaned_data["body"]
         review = coaching.review_draft(
             body,
-            coaching.recent_dialogue(conversation),
+            recent_dialogue(conversation),
             time_zone=conversation.organisation.time_zone,
         )
-        if review is not None and review.blocking and not form.cleaned_data["confirm_blocking"]:
+        if review.blocking and not form.cleaned_data["confirm_blocking"]:
             form.add_error(
                 "confirm_blocking",
                 "This reply has findings that should stop it being sent. "
@@ -375,12 +375,11 @@ def conversation_coach(request: HtmxHttpRequest, user: User, conversation_id: in
     form = CoachDraftForm(request.POST)
     draft = form.cleaned_data["body"] if form.is_valid() else ""
     review = coaching.review_draft(
-        draft, coaching.recent_dialogue(conversation), time_zone=conversation.organisation.time_zone
+        draft, recent_dialogue(conversation), time_zone=conversation.organisation.time_zone
     )
     context = {
         "conversation": conversation,
         "review": review,
-        "coach_enabled": review is not None,
         "reply_form": ReplyForm(),
     }
     return render(request, "workspace/conversation.html#coach-panel", context)

@@ -51,12 +51,14 @@ from calmdesk.api.schemas import (
     ObjectId,
     ReplyIn,
 )
+from calmdesk.conversations.coaching import review_draft
 from calmdesk.conversations.reading import history_for
 from calmdesk.conversations.selectors import (
     InboxFilters,
     access_conversation,
     conversation_messages,
     inbox_conversations,
+    recent_dialogue,
 )
 from calmdesk.conversations.services import inbound_message_receive, reply_send
 from calmdesk.customers.selectors import access_customer, customer_history
@@ -65,7 +67,6 @@ from calmdesk.engine.coaching import playbook as engine_playbook
 from calmdesk.followups.selectors import followup_list
 from calmdesk.incidents.selectors import IncidentFilters, incident_list
 from calmdesk.policies.selectors import policy_state
-from calmdesk.workspace.coaching import review_draft
 
 
 class JsonBodyParser(Parser):
@@ -261,10 +262,8 @@ def reply(request: HttpRequest, conversation_id: ObjectId, payload: ReplyIn) -> 
     found = access_conversation(user, conversation_id)
     # Coached exactly as stored (the service trims), so the stored spans fit the text.
     body = payload.body.strip()
-    review = review_draft(
-        body, conversation_messages(found), time_zone=found.organisation.time_zone
-    )
-    if review is not None and review.blocking and not payload.confirm_blocking:
+    review = review_draft(body, recent_dialogue(found), time_zone=found.organisation.time_zone)
+    if review.blocking and not payload.confirm_blocking:
         rules = sorted({str(finding.get("rule")) for finding in review.blocking})
         raise ApiError(
             422,
@@ -276,7 +275,7 @@ def reply(request: HttpRequest, conversation_id: ObjectId, payload: ReplyIn) -> 
         conversation=found,
         author=user,
         body_text=body,
-        coaching=review.stored if review is not None else None,
+        coaching=review.stored,
     )
     return Status(201, MessageOut.build(message))
 
@@ -367,14 +366,12 @@ def coach(request: HttpRequest, payload: CoachIn) -> CoachingOut:
     user = request_user(request)
     thread = []
     if payload.conversation_id is not None:
-        thread = list(conversation_messages(access_conversation(user, payload.conversation_id)))
+        thread = recent_dialogue(access_conversation(user, payload.conversation_id))
     review = review_draft(
         payload.draft,
         thread,
         time_zone=user.organisation.time_zone,  # type: ignore[union-attr]
     )
-    if review is None:  # pragma: no cover - the coach ships with the engine
-        raise ApiError(503, "unavailable", "the reply coach is not installed")
     return CoachingOut.model_validate(review.stored)
 
 

@@ -1,22 +1,22 @@
-"""The bridge between the reply box and the engine's coach and playbook.
+"""The bridge between a conversation's stored thread and the engine's coach and playbook.
 
-The engine knows nothing of Django: this module turns the stored thread into
-the engine's (role, text) turns and the engine's results into what the
-templates show and what `reply_send` stores. Until the coach is part of the
-installed engine, the reply box works without live coaching.
+The engine knows nothing of Django: this module turns the stored thread into the
+engine's (role, text) turns and the engine's results into what the reply box
+shows, what the API returns and what `reply_send` stores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 
-from calmdesk.conversations.models import Conversation, Message
-from calmdesk.conversations.reading import HISTORY_MESSAGES, history_for
+from calmdesk.conversations.models import Message
+from calmdesk.conversations.reading import history_for
+from calmdesk.engine import coach, playbook
 
 TECHNIQUE_LABELS: tuple[tuple[str, str], ...] = (
     ("apology", "Apology"),
@@ -38,25 +38,6 @@ STAGE_LABELS: Mapping[str, str] = {
     "record": "Record and report",
     "follow_up": "Keep informed, follow up",
 }
-
-
-def _engine_function(name: str) -> Callable[..., Any] | None:
-    """`calmdesk.engine.<name>`, or its home in `calmdesk.engine.coaching`, if installed."""
-    import importlib
-
-    for module_name in ("calmdesk.engine", "calmdesk.engine.coaching"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        function = getattr(module, name, None)
-        if callable(function):
-            return function  # type: ignore[no-any-return]
-    return None
-
-
-def coach_available() -> bool:
-    return _engine_function("coach") is not None
 
 
 @dataclass(frozen=True)
@@ -137,20 +118,8 @@ def _parse_time(value: object) -> datetime | None:
         return None
 
 
-def recent_dialogue(conversation: Conversation) -> list[Message]:
-    """The newest messages, oldest first: all the coach reads (the engine keeps the last
-    HISTORY_MESSAGES turns), without the rest of a long thread or its authors."""
-    newest = conversation.messages.only("direction", "body_text", "created_at").order_by(
-        "-created_at", "-id"
-    )[: 2 * HISTORY_MESSAGES]
-    return list(reversed(newest))
-
-
-def review_draft(draft: str, thread: Iterable[Message], *, time_zone: str) -> DraftReview | None:
-    """The coach's review of `draft` as the next reply in `thread`; None without a coach."""
-    coach = _engine_function("coach")
-    if coach is None:
-        return None
+def review_draft(draft: str, thread: Iterable[Message], *, time_zone: str) -> DraftReview:
+    """The coach's review of `draft` as the next reply in `thread`."""
     try:
         result = coach(
             draft, conversation=history_for(thread), now=timezone.now(), timezone=time_zone
@@ -180,10 +149,7 @@ class PlaybookView:
     next_label: str
 
 
-def playbook_for(thread: Iterable[Message]) -> PlaybookView | None:
-    playbook = _engine_function("playbook")
-    if playbook is None:
-        return None
+def playbook_for(thread: Iterable[Message]) -> PlaybookView:
     state: dict[str, Any] = playbook(history_for(thread)).to_dict()
     next_stage = state.get("next_stage")
     stages = [
