@@ -130,3 +130,34 @@ def test_record_stage_quotes_the_customers_own_words_when_assess_flags_them() ->
     )
     assert noted.stage("record").status == "done"
     assert noted.stage("record").evidence[0].rule == "recorded"
+
+
+def test_customer_who_answers_with_thanks_has_been_resolved() -> None:
+    state = playbook(
+        [
+            ("customer", "Which date does my supply start, the 14th or the 18th?"),
+            ("agent", "It starts on the 14th; the 18th is your old supplier's final reading."),
+            ("customer", "Perfect, that makes sense. Thanks Sam!"),
+        ]
+    )
+    resolve = state.stage("resolve")
+    assert resolve.status == "done"
+    assert resolve.evidence[-1].rule == "customer_confirmed"
+    assert resolve.evidence[-1].message == 2
+    assert state.next_stage is None
+
+
+def test_thanks_with_a_fresh_complaint_is_not_a_resolution() -> None:
+    state = playbook(
+        [
+            ("customer", "Which date does my supply start, the 14th or the 18th?"),
+            ("agent", "It starts on the 14th; the 18th is your old supplier's final reading."),
+            ("customer", "Thanks, but that is wrong again and I am still being charged twice."),
+        ]
+    )
+    assert all(e.rule != "customer_confirmed" for e in state.stage("resolve").evidence)
+
+
+def test_thanks_before_any_reply_resolves_nothing() -> None:
+    state = playbook([("customer", "Thanks in advance, where is my parcel?")])
+    assert state.stage("resolve").status != "done"

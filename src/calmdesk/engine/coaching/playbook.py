@@ -51,6 +51,14 @@ _ALL_DONE: Final = (
     "Every stage is covered: keep the promised follow-up and close the case on good terms."
 )
 _NOTE_ROLES: Final[frozenset[str]] = frozenset({"note", "incident", "record", "system_note"})
+# A customer who answers the agent with thanks or "that works now", and no fresh complaint,
+# has a way forward: the resolve stage is done in their words, whatever the reply's wording.
+_SATISFIED: Final = re.compile(
+    r"\b(?:works? (?:now|again|fine)|working (?:now|again)|(?:all )?sorted|that'?s? (?:fixed|"
+    r"great|perfect|fine|brilliant|lovely)|makes sense|all good|problem solved|perfect|"
+    r"that'?s? (?:what i needed|all i needed)|much appreciated)\b"
+)
+SATISFIED_GRATITUDE: Final = 0.5
 
 
 def _first_sentence(text: str) -> str:
@@ -64,6 +72,22 @@ def _evidence_of(coaching: Coaching, rules: Iterable[str], index: int) -> Eviden
         if finding.rule in wanted:
             return Evidence(index, finding.text, finding.rule)
     return None
+
+
+def _customer_confirmed(turns: list[Turn], moods: dict[int, CustomerMood]) -> Evidence | None:
+    """The customer's latest message, when it answers a reply and reads as satisfied."""
+    turns = [turn for turn in turns if turn.role in ("customer", "agent")]
+    if len(turns) < 2 or turns[-1].role != "customer":
+        return None
+    if not any(turn.role == "agent" for turn in turns[:-1]):
+        return None
+    last = turns[-1]
+    mood = moods[last.index]
+    if mood.heat >= HEAT or mood.negative >= NEGATIVE:
+        return None
+    if mood.gratitude < SATISFIED_GRATITUDE and not _SATISFIED.search(normalise(last.text)):
+        return None
+    return Evidence(last.index, _first_sentence(last.text), "customer_confirmed")
 
 
 def _trend(heats: list[float]) -> Any:
@@ -109,6 +133,7 @@ def playbook(
         seen.append((turn.role, turn.text))
 
     stages: dict[str, tuple[StageStatus, tuple[Evidence, ...]]] = {}
+    mood_of = {turn.index: mood for turn, mood in moods}
 
     # composure: the latest reply decides whether it needs repair now.
     if not replies:
@@ -158,6 +183,8 @@ def playbook(
             continue
         candidates = after_problem if first_problem is not None else replies
         found = [e for t, c in candidates if (e := _evidence_of(c, rules, t.index))]
+        if name == "resolve" and (confirmed := _customer_confirmed(turns, mood_of)) is not None:
+            found.append(confirmed)
         if found:
             stages[name] = ("done", tuple(found[:3]))
         elif candidates:
