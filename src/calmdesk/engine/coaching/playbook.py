@@ -8,7 +8,7 @@ The stages follow domain.md section 1. Customer messages are read with the asses
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -74,7 +74,7 @@ def _evidence_of(coaching: Coaching, rules: Iterable[str], index: int) -> Eviden
     return None
 
 
-def _customer_confirmed(turns: list[Turn], moods: dict[int, CustomerMood]) -> Evidence | None:
+def _customer_confirmed(turns: Sequence[Turn], moods: dict[int, CustomerMood]) -> Evidence | None:
     """The customer's latest message, when it answers a reply and reads as satisfied."""
     turns = [turn for turn in turns if turn.role in ("customer", "agent")]
     if len(turns) < 2 or turns[-1].role != "customer":
