@@ -133,3 +133,29 @@ def test_packaged_dev_set_report_runs_when_present() -> None:
         assert "no development set" in console.export_text()
     else:
         assert result.replies >= 300
+
+
+def test_packaged_holdout_set_is_well_formed_and_reported() -> None:
+    from calmdesk.engine.coaching.evaluation import HOLDOUT_SET, packaged_set
+    from calmdesk.engine.coaching.types import AVOID_RULES, BLOCKING_RULES, GOOD_RULES
+
+    path = packaged_set(HOLDOUT_SET)
+    assert path is not None
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    assert len(rows) >= 120
+    technique_of = {"clarifying_question": "question"}
+    for row in rows:
+        rules = {finding["rule"] for finding in row["findings"]}
+        assert rules <= set(AVOID_RULES) | set(GOOD_RULES), row["id"]
+        for finding in row["findings"]:
+            assert row["draft"].count(finding["text"]) == 1, (row["id"], finding)
+        said = {technique_of.get(rule, rule) for rule in rules & set(GOOD_RULES)}
+        assert said == {key for key, value in row["techniques"].items() if value}, row["id"]
+        assert row["blocking"] == bool(rules & BLOCKING_RULES), row["id"]
+    # Good replies that must not be flagged are part of the set, not only bad ones.
+    assert (
+        sum(1 for row in rows if not {f["rule"] for f in row["findings"]} & set(AVOID_RULES)) >= 30
+    )
+    console = Console(record=True, width=160)
+    report(console)
+    assert "held-out set" in console.export_text()
