@@ -39,6 +39,9 @@ P_NEXT_STEP_UNTIMED: Final = 0.8
 P_QUESTION_MARK: Final = 0.9
 P_POLITE_QUESTION: Final = 0.8
 P_HOLLOW_EMPATHY: Final = 0.3
+# A paraphrase acknowledges the customer before a fix only when it clearly restates them: an
+# on-topic explanation shares the customer's words too ("tickets auto-close after 72h").
+P_ACKNOWLEDGING_PARAPHRASE: Final = 0.85
 
 # Score: the techniques earn points (weights sum to 100 - base), findings cost points.
 _BASE_UPSET: Final = 50
@@ -70,6 +73,16 @@ _TECHNIQUE_OF_RULE: Final[dict[str, str]] = {
 # Questions that overlap these findings are not genuine clarifying questions.
 _HOSTILE_RULES: Final[frozenset[str]] = frozenset(
     {"sarcasm", "condescension", "insult", "arguing", "mirroring_hostility", "blame", "threat_back"}
+)
+# Techniques that acknowledge the customer before a fix (thanks included: "thank you for
+# flagging this" does not read as rushing to a solution).
+_ACKNOWLEDGING_RULES: Final[frozenset[str]] = frozenset(
+    {"apology", "empathy", "paraphrase", "thanks"}
+)
+# Findings that answer the customer's tone rather than their problem: a sentence with one of
+# them is not the reply's fix.
+_REACTION_RULES: Final[frozenset[str]] = frozenset(
+    {"dismissing_emotion", "sarcasm", "insult", "threat_back"}
 )
 _ACTION_AFTER: Final = re.compile(r"(?:\bto|\bmust|\bshould|\bthat|\byou|\bis)\s*$")
 _EMAIL: Final = re.compile(
@@ -397,15 +410,24 @@ def _hollow_hits(
 
 
 def _solution_first_hits(
-    rule: Rule, draft: _Draft, context: _Context, acknowledged: list[int]
+    rule: Rule,
+    draft: _Draft,
+    context: _Context,
+    acknowledged: list[int],
+    reactions: frozenset[int],
 ) -> list[_Hit]:
+    """The first sentence that offers a fix, when nothing before it (or in it) acknowledged
+    the customer's feeling. Sentences in `reactions` (their starts) answer the customer's
+    tone, not the problem ("Calm down", an insult back), so they are not the fix."""
     if not context.known or context.mood.heat < rule.param("min_customer_heat", 0.4):
         return []
-    solutions = _pattern_hits(rule, draft)
+    solutions = [hit for hit in _pattern_hits(rule, draft) if hit.sentence.start not in reactions]
     if not solutions:
         return []
     first = min(solutions, key=lambda hit: hit.match_start)
-    if any(position < first.match_start for position in acknowledged):
+    # An apology or "I'm sorry this happened" later in the same sentence still comes first
+    # to the reader's eye; only an acknowledgement after the fix's sentence is too late.
+    if any(position < first.sentence.end for position in acknowledged):
         return []
     return [first]
 
@@ -697,12 +719,22 @@ def coach(
         techniques["empathy"] = P_HOLLOW_EMPATHY
     hits.extend(hollow)
 
+    # A stock "I understand" is a (weak) acknowledgement too: the reply then lacks empathy
+    # (hollow_sympathy), but it did not skip acknowledging.
     acknowledged = [
-        hit.match_start for hit in hits if hit.rule.id in ("apology", "empathy", "paraphrase")
-    ]
+        hit.match_start
+        for hit in hits
+        if hit.rule.id in _ACKNOWLEDGING_RULES
+        and (hit.rule.id != "paraphrase" or hit.strength >= P_ACKNOWLEDGING_PARAPHRASE)
+    ] + [match.start() for match in _matches(rules["hollow_sympathy"], the_draft)]
+    reactions = frozenset(
+        the_draft.sentence_of(hit.start, hit.end).start
+        for hit in hits
+        if hit.rule.id in _REACTION_RULES
+    )
     hits.extend(
         _solution_first_hits(
-            rules["solution_before_acknowledgement"], the_draft, context, acknowledged
+            rules["solution_before_acknowledgement"], the_draft, context, acknowledged, reactions
         )
     )
     hits.extend(_no_next_step_hits(rules["no_next_step"], the_draft, context, techniques))
