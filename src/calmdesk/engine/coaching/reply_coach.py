@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -16,10 +16,12 @@ from calmdesk.engine.coaching.customer import CALM, CustomerMood, combined_mood
 from calmdesk.engine.coaching.promises import find_promises, time_expression_starts
 from calmdesk.engine.coaching.rules import Rule, RuleBook, rulebook
 from calmdesk.engine.coaching.text import (
+    STOPWORDS,
     Sentence,
     content_stems,
     normalise,
     split_sentences,
+    stem,
     word_count,
 )
 from calmdesk.engine.coaching.types import (
@@ -520,6 +522,68 @@ def _other_customer_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_
     return hits
 
 
+def _denials_of_the_customer(
+    rule: Rule, draft: _Draft, context: _Context, macros: Mapping[str, str]
+) -> list[_Hit]:
+    """Arguing by denial: the reply negates a word the customer asserted ("your app crashed"
+    / "the app didn't crash", "you lied" / "nobody lied"). The denial and negation cues are
+    the DENIAL and NEGATED macros; the arguing rule's exceptions (an apology, "you're right")
+    cancel a denial in their sentence, and a question is not a denial."""
+    denial_macro, negated_macro = macros.get("DENIAL"), macros.get("NEGATED")
+    if not context.customer_norm or not denial_macro or not negated_macro:
+        return []
+    asserted = _asserted_stems(context.customer_norm, negated_macro)
+    if not asserted:
+        return []
+    hits: list[_Hit] = []
+    for match in _regex(denial_macro).finditer(draft.norm):
+        word = match.group(1)
+        if word in STOPWORDS or stem(word) not in asserted:
+            continue
+        # "gas you didn't use" restates the customer (or blames them); it is not a denial.
+        if _YOU_BEFORE.search(draft.norm, max(0, match.start() - 8), match.start()):
+            continue
+        start, end = _trim(draft.norm, match.start(), match.end())
+        sentence = draft.sentence_of(start, end)
+        norm = draft.norm[sentence.start : sentence.end]
+        if norm.rstrip("\"')] ").endswith("?"):
+            continue
+        if rule.exception is not None and rule.exception.search(norm):
+            continue
+        hits.append(_span_hit(rule, start, end, sentence))
+    return hits
+
+
+@lru_cache(maxsize=64)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+_YOU_BEFORE: Final = re.compile(r"\byou(?:'ve|'re|'d)?\s+$")
+# How many words back a customer's negation reaches ("can't get it to work": not asserted).
+_NEGATION_REACH: Final = 4
+
+
+@lru_cache(maxsize=512)
+def _asserted_stems(customer_norm: str, negated: str) -> frozenset[str]:
+    """Stems of the content words the customer stated positively (no negation just before)."""
+    negation = _regex(negated)
+    asserted: set[str] = set()
+    for clause in re.split(r"[.!?;\n]+", customer_norm):
+        words = clause.split()
+        joined = " ".join(words)
+        # Index of the word each negation ends on ("did not" ends on "not").
+        negated_at = [joined.count(" ", 0, match.end()) for match in negation.finditer(joined)]
+        for index, raw in enumerate(words):
+            word = raw.strip(",:\"'()")
+            if len(word) <= 2 or word in STOPWORDS or not word.isalpha():
+                continue
+            if any(0 < index - at <= _NEGATION_REACH for at in negated_at):
+                continue
+            asserted.add(stem(word))
+    return frozenset(asserted)
+
+
 # --- assembling the result ------------------------------------------------------------------
 
 
@@ -682,6 +746,7 @@ def coach(
             hits.extend(_pattern_hits(rule, the_draft))
     hits.extend(_other_customer_hits(rules["other_customer_data"], the_draft, context))
     hits.extend(_mirroring_hits(rules["mirroring_hostility"], the_draft, context))
+    hits.extend(_denials_of_the_customer(rules["arguing"], the_draft, context, rules.macros))
 
     hostile = [hit for hit in hits if hit.rule.id in _HOSTILE_RULES]
     hits.extend(_question_hits(rules["clarifying_question"], the_draft, hostile))
