@@ -137,6 +137,39 @@ def test_solution_before_acknowledgement_depends_on_anger(
     assert "solution_before_acknowledgement" not in rules_of(calm)
 
 
+def test_what_counts_as_acknowledgement_before_a_fix(
+    customer_feels: Callable[..., None],
+) -> None:
+    customer_feels(anger=0.9)
+    conversation = [("customer", ANGRY)]
+    fix = "I've booked an engineer for tomorrow morning."
+    # A stock "I understand" acknowledges (the reply is then hollow, not solution-first).
+    assert "solution_before_acknowledgement" not in rules_of(
+        coach("I understand. " + fix, conversation=conversation)
+    )
+    # An apology later in the fix's own sentence still counts; one after it does not.
+    same_sentence = "I've booked an engineer for tomorrow morning, and I'm so sorry."
+    assert "solution_before_acknowledgement" not in rules_of(
+        coach(same_sentence, conversation=conversation)
+    )
+    late = coach(fix + " I'm so sorry about the wait.", conversation=conversation)
+    assert [f.text for f in late.findings_of("solution_before_acknowledgement")] == [fix]
+    # A dismissal is not the fix: the finding marks the sentence that offers the fix.
+    dismissed = coach("Take a deep breath. " + fix, conversation=conversation)
+    assert [f.text for f in dismissed.findings_of("solution_before_acknowledgement")] == [fix]
+
+
+def test_denying_what_the_customer_said_is_arguing_but_agreeing_is_not() -> None:
+    dumped = [("customer", "Your courier dumped my parcel in the bin outside.")]
+    denial = "The courier never dumped it, he left it by the bins."
+    assert "arguing" in rules_of(coach(denial, conversation=dumped))
+    # Without the customer's words there is nothing to contradict.
+    assert "arguing" not in rules_of(coach(denial))
+    lost = [("customer", "My parcel never arrived and nobody called me back.")]
+    agreeing = "The parcel didn't arrive and nobody called you, so I've sent a new one today."
+    assert "arguing" not in rules_of(coach(agreeing, conversation=lost))
+
+
 def test_no_next_step_unless_solved_or_owned(customer_feels: Callable[..., None]) -> None:
     customer_feels(frustration=0.6)
     conversation = [("customer", "My refund hasn't arrived.")]
