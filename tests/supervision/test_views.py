@@ -328,3 +328,41 @@ def test_block_a_contact_review_and_unblock_in_the_ui(
     block.refresh_from_db()
     assert block.unblocked_at is not None
     assert "No contact is blocked" in supervisor.get(reverse("supervision:blocks")).content.decode()
+
+
+def test_block_from_the_conversation_page_returns_there_and_marks_later_messages(
+    org: Organisation,
+    team_a: Team,
+    agent_a: User,
+    login,  # type: ignore[no-untyped-def]
+) -> None:
+    from calmdesk.customers.models import ContactIdentity
+
+    conversation = receive(org, team_a, "You are a useless idiot.", 21)
+    identity = ContactIdentity.objects.get(value="robin")
+    agent = login(agent_a)
+    page_url = reverse("workspace:conversation", args=[conversation.pk])
+    page = agent.get(page_url).content.decode()
+    # The thread says which identity wrote, and the panel offers to block it.
+    assert "from robin" in page
+    assert reverse("supervision:identity-block", args=[identity.pk]) in page
+
+    response = agent.post(
+        reverse("supervision:identity-block", args=[identity.pk]),
+        {"reason": "Insults after a final warning", "next": page_url},
+    )
+    assert response.status_code == 302 and response["Location"] == page_url
+    receive(org, team_a, "Answer me.", 22, conversation_id=conversation.pk)
+    page = agent.get(page_url).content.decode()
+    assert "from a blocked contact" in page
+    assert "blocked " in page and "Block…" not in page
+
+    # A `next` pointing elsewhere is not followed.
+    other = ContactIdentity.objects.create(
+        organisation=org, customer=conversation.customer, kind="email", value="r@example.org"
+    )
+    response = agent.post(
+        reverse("supervision:identity-block", args=[other.pk]),
+        {"reason": "Same person", "next": "https://evil.example/"},
+    )
+    assert response["Location"] == reverse("supervision:blocks")

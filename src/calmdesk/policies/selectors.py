@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -80,3 +81,13 @@ def identity_blocks(user: User, *, active_only: bool = True) -> QuerySet[Identit
     if active_only:
         blocks = blocks.filter(unblocked_at__isnull=True)
     return blocks
+
+
+def active_blocks_by_identity(identity_ids: Iterable[int]) -> dict[int, IdentityBlock]:
+    """The active block of each of these identities that has one, in one query."""
+    return {
+        block.identity_id: block
+        for block in IdentityBlock.objects.filter(
+            identity_id__in=list(identity_ids), unblocked_at__isnull=True
+        )
+    }

@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from calmdesk.accounts.models import Role, User
@@ -351,6 +352,12 @@ def identity_block_view(request: HtmxHttpRequest, user: User, identity_id: int) 
         flash.success(request, f"{identity.value} is blocked; a supervisor will review it.")
     except BlockError as error:
         flash.error(request, str(error))
+    # Blocking from a conversation returns there; only our own paths are followed.
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
     return redirect("supervision:blocks")
 
 

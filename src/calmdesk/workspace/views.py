@@ -11,6 +11,7 @@ page; the same URLs work as plain links and forms without JavaScript.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,10 +47,13 @@ from calmdesk.conversations.services import (
     note_add,
     reply_send,
 )
+from calmdesk.customers.models import ContactIdentity, Customer
 from calmdesk.customers.selectors import access_customer, customer_history, customer_search
 from calmdesk.customers.services import customer_update_notes
 from calmdesk.followups.selectors import followup_list
 from calmdesk.incidents.models import IncidentKind
+from calmdesk.policies.models import IdentityBlock
+from calmdesk.policies.selectors import active_blocks_by_identity
 from calmdesk.workspace.forms import (
     SORT_CHOICES,
     AssignForm,
@@ -68,6 +72,22 @@ OTHER_CONVERSATIONS_SHOWN = 10
 CUSTOMER_HISTORY_SHOWN = 100
 CUSTOMER_SEARCH_SHOWN = 50
 FOLLOWUPS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class IdentityRow:
+    """One of the customer's addresses or handles, with its block if it has one."""
+
+    identity: ContactIdentity
+    block: IdentityBlock | None
+
+
+def _identity_rows(customer: Customer) -> list[IdentityRow]:
+    identities = list(customer.identities.all())
+    blocks = active_blocks_by_identity(identity.pk for identity in identities)
+    return [
+        IdentityRow(identity=identity, block=blocks.get(identity.pk)) for identity in identities
+    ]
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -157,7 +177,9 @@ def _conversation_context(
     conversation: Conversation,
     **forms: Any,
 ) -> dict[str, Any]:
-    thread: list[Message] = list(conversation_messages(conversation))
+    thread: list[Message] = list(
+        conversation_messages(conversation).select_related("sender", "blocked_mark")
+    )
     customer = conversation.customer
     latest_inbound = next(
         (m for m in reversed(thread) if m.direction == Direction.INBOUND and m.assessment), None
@@ -170,7 +192,7 @@ def _conversation_context(
         "conversation": conversation,
         "thread": thread,
         "customer": customer,
-        "identities": list(customer.identities.all()),
+        "identities": _identity_rows(customer),
         "escalation": escalation if isinstance(escalation, dict) else None,
         "other_conversations": others,
         "reply_form": ReplyForm(),
@@ -404,7 +426,7 @@ def _customer_context(user: User, customer_id: int, **forms: Any) -> dict[str, A
     customer = access_customer(user, customer_id)
     context: dict[str, Any] = {
         "customer": customer,
-        "identities": list(customer.identities.all()),
+        "identities": _identity_rows(customer),
         "history": list(customer_history(user, customer)[:CUSTOMER_HISTORY_SHOWN]),
         "notes_form": CustomerNotesForm(initial={"notes": customer.notes}),
     }
