@@ -51,7 +51,7 @@ from calmdesk.customers.models import ContactIdentity, Customer
 from calmdesk.customers.selectors import access_customer, customer_history, customer_search
 from calmdesk.customers.services import customer_update_notes
 from calmdesk.followups.selectors import followup_list
-from calmdesk.incidents.models import IncidentKind
+from calmdesk.incidents.models import Incident, IncidentKind
 from calmdesk.policies.models import IdentityBlock
 from calmdesk.policies.selectors import active_blocks_by_identity
 from calmdesk.workspace.forms import (
@@ -209,7 +209,10 @@ def _conversation_context(
         "can_take_over": user.role in (Role.SUPERVISOR, Role.ADMIN)
         and conversation.assignee_id != user.pk,
         "can_step_away": conversation.assignee_id == user.pk,
-        "playbook": coaching.playbook_for(thread),
+        "playbook": coaching.playbook_for(
+            thread,
+            incident_recorded=Incident.objects.filter(conversation=conversation).exists(),
+        ),
     }
     context.update(forms)
     return context
