@@ -366,3 +366,32 @@ def test_block_from_the_conversation_page_returns_there_and_marks_later_messages
         {"reason": "Same person", "next": "https://evil.example/"},
     )
     assert response["Location"] == reverse("supervision:blocks")
+
+
+def test_the_reply_box_shows_the_boundary_and_its_suggested_reply_until_answered(
+    org: Organisation,
+    team_a: Team,
+    agent_a: User,
+    login,  # type: ignore[no-untyped-def]
+) -> None:
+    from calmdesk.conversations.services import reply_send
+    from calmdesk.policies.document import policy_parse
+
+    conversation = receive(org, team_a, "You are a useless idiot, fix my bill.", 31)
+    client = login(agent_a)
+    url = reverse("workspace:conversation", args=[conversation.pk])
+    page = client.get(url).content.decode()
+    boundary_reply = policy_parse(default_policy_raw()).boundaries.ladder[0].reply
+    assert "Boundary: first warning given." in page
+    assert "1 insult aimed at staff so far" in page
+    assert boundary_reply.replace("'", "&#x27;") in page
+    assert 'data-suggestion="policy-suggestion"' in page
+
+    reply_send(conversation=conversation, author=agent_a, body_text="Let's look at the bill.")
+    page = client.get(url).content.decode()
+    assert "Boundary: first warning given." in page
+    assert 'data-suggestion="policy-suggestion"' not in page
+
+    receive(org, team_a, "Still useless, you idiot.", 32, conversation_id=conversation.pk)
+    page = client.get(url).content.decode()
+    assert "Boundary: final warning given." in page and "a repeated insult" in page

@@ -624,9 +624,9 @@ def test_conversation_page_query_count_does_not_grow_with_the_thread(
         receive(f"Other case {number}", team=team_a, subject=f"Other {number}")
     many = _page_queries(client, url)
     assert few == many
-    # 15: the page also reads the active blocks of the customer's identities and
-    # whether the case has an incident on record (the playbook's record stage).
-    assert many <= 15, many
+    # 16: the page also reads the policy's state of the conversation, the active blocks
+    # of the customer's identities and whether the case has an incident on record.
+    assert many <= 16, many
 
 
 def test_thread_poll_is_empty_until_a_new_message_arrives(

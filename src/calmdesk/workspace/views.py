@@ -52,8 +52,8 @@ from calmdesk.customers.selectors import access_customer, customer_history, cust
 from calmdesk.customers.services import customer_update_notes
 from calmdesk.followups.selectors import followup_list
 from calmdesk.incidents.models import Incident, IncidentKind
-from calmdesk.policies.models import IdentityBlock
-from calmdesk.policies.selectors import active_blocks_by_identity
+from calmdesk.policies.models import BoundaryStep, IdentityBlock
+from calmdesk.policies.selectors import active_blocks_by_identity, policy_state
 from calmdesk.workspace.forms import (
     SORT_CHOICES,
     AssignForm,
@@ -88,6 +88,47 @@ def _identity_rows(customer: Customer) -> list[IdentityRow]:
     return [
         IdentityRow(identity=identity, block=blocks.get(identity.pk)) for identity in identities
     ]
+
+
+def _suggestion_reason(reason: str) -> str:
+    kind, _, detail = reason.partition(":")
+    if kind == "boundary":
+        return BOUNDARY_SUGGESTION_REASONS.get(detail, "boundary")
+    if kind == "rule":
+        return f"escalation rule {detail.replace('_', ' ')}"
+    if kind == "threat":
+        return "a threat of violence"
+    return reason.replace("_", " ")
+
+
+BOUNDARY_SUGGESTION_REASONS: dict[str, str] = {
+    "warned": "a first insult aimed at staff: set the boundary",
+    "final_warning": "a repeated insult: the final warning",
+    "ended": "a third insult: close politely, a supervisor takes the case",
+}
+
+
+BOUNDARY_STATUS: dict[str, str] = {
+    BoundaryStep.WARNED: "first warning given",
+    BoundaryStep.FINAL_WARNING: "final warning given",
+    BoundaryStep.ENDED: "conversation ended, a supervisor has the case",
+    BoundaryStep.THREAT: "threat of violence, escalated at once",
+}
+
+
+def _policy_context(conversation: Conversation, thread: list[Message]) -> dict[str, Any]:
+    """The policy's state above the reply box; its suggestion only while the customer
+    is the one waiting (once an agent has answered, the suggestion is history)."""
+    policy = policy_state(conversation)
+    last_turn = next((m for m in reversed(thread) if m.direction != Direction.NOTE), None)
+    return {
+        "policy": policy,
+        "boundary_label": BOUNDARY_STATUS.get(policy.boundary_step, policy.boundary_step),
+        "show_suggestion": bool(policy.suggested_reply)
+        and last_turn is not None
+        and last_turn.direction == Direction.INBOUND,
+        "suggestion_reason": _suggestion_reason(policy.suggested_reply_reason),
+    }
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -209,6 +250,7 @@ def _conversation_context(
         "can_take_over": user.role in (Role.SUPERVISOR, Role.ADMIN)
         and conversation.assignee_id != user.pk,
         "can_step_away": conversation.assignee_id == user.pk,
+        **_policy_context(conversation, thread),
         "playbook": coaching.playbook_for(
             thread,
             incident_recorded=Incident.objects.filter(conversation=conversation).exists(),

@@ -26,9 +26,27 @@
     box.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
+  // The policy's suggested reply (a boundary, a rule's wording) goes into the
+  // reply box for the agent to adapt; it is never sent without them.
+  function useSuggestion(button) {
+    var box = document.getElementById("reply-body");
+    var source = document.getElementById(button.dataset.suggestion || "");
+    if (!box || !source) return;
+    var text = source.textContent.trim();
+    box.value = box.value.trim() ? box.value.trim() + "\n\n" + text : text;
+    box.focus();
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!(target instanceof Element)) return;
+    var suggestion = target.closest("button[data-suggestion]");
+    if (suggestion) {
+      event.preventDefault();
+      useSuggestion(suggestion);
+      return;
+    }
     var button = target.closest("button[data-rewrite]");
     if (button) {
       event.preventDefault();
