@@ -214,20 +214,24 @@ def test_policy_editor_admin_saves_and_errors_are_listed(
 
     document = default_policy_raw()
     document["boundaries"]["abuse_threshold"] = 0.65
-    response = client.post(reverse("supervision:policy"), {"document": json.dumps(document)})
+    response = client.post(
+        reverse("supervision:policy"), {"mode": "json", "document": json.dumps(document)}
+    )
     assert response.status_code == 302
     assert policy_get(organisation=org).boundaries.abuse_threshold == 0.65
 
     document["boundaries"]["abuse_threshold"] = 2
     document["escalation_rules"][0]["when"][0]["fact"] = "score.mood"
-    response = client.post(reverse("supervision:policy"), {"document": json.dumps(document)})
+    response = client.post(
+        reverse("supervision:policy"), {"mode": "json", "document": json.dumps(document)}
+    )
     assert response.status_code == 400
     page = response.content.decode()
     assert "boundaries.abuse_threshold: must be a number between 0 and 1" in page
     assert "escalation_rules[0].when[0].fact: must name a known fact" in page
     assert Policy.objects.get().revision == 1
 
-    response = client.post(reverse("supervision:policy"), {"document": "{not json"})
+    response = client.post(reverse("supervision:policy"), {"mode": "json", "document": "{not json"})
     assert response.status_code == 400
     assert "This is not valid JSON (line 1" in response.content.decode()
 
@@ -240,7 +244,12 @@ def test_only_admins_may_post_a_policy(org: Organisation, make_user, login, role
     assert page.status_code == 200
     assert "Only admins can change the policy." in page.content.decode()
     response = client.post(
-        reverse("supervision:policy"), {"document": json.dumps(default_policy_raw())}
+        reverse("supervision:policy"),
+        {"mode": "json", "document": json.dumps(default_policy_raw())},
+    )
+    assert response.status_code == 403
+    response = client.post(
+        reverse("supervision:policy"), {"mode": "form", "abuse_threshold": "0.1"}
     )
     assert response.status_code == 403
     assert not Policy.objects.exists()
@@ -395,3 +404,32 @@ def test_the_reply_box_shows_the_boundary_and_its_suggested_reply_until_answered
     receive(org, team_a, "Still useless, you idiot.", 32, conversation_id=conversation.pk)
     page = client.get(url).content.decode()
     assert "Boundary: final warning given." in page and "a repeated insult" in page
+
+
+def test_policy_form_saves_audits_and_keeps_what_was_typed_when_refused(
+    org: Organisation,
+    admin_user: User,
+    login,  # type: ignore[no-untyped-def]
+) -> None:
+    from calmdesk.audit.models import AuditEvent
+    from tests.supervision.test_policy_editor import post_of
+
+    client = login(admin_user)
+    page = client.get(reverse("supervision:policy")).content.decode()
+    assert 'name="rule-0-id" value="legal_threat"' in page
+
+    data = post_of(default_policy_raw())
+    data["abuse_threshold"] = "0.7"
+    assert client.post(reverse("supervision:policy"), data).status_code == 302
+    assert policy_get(organisation=org).boundaries.abuse_threshold == 0.7
+    event = AuditEvent.objects.get(action="policy.updated")
+    assert event.actor == admin_user and event.data["after"]["boundaries"]["abuse_threshold"] == 0.7
+    page = client.get(reverse("supervision:policy")).content.decode()
+    assert "Revision 1" in page and "boundary ladder" in page
+
+    data["threat_threshold"] = "<b>high</b>"
+    response = client.post(reverse("supervision:policy"), data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Threat threshold: &#x27;&lt;b&gt;high&lt;/b&gt;&#x27; is not a number" in page
+    assert Policy.objects.get().revision == 1
