@@ -158,6 +158,8 @@ def _receive_new(
         )
         if conversation is None:
             raise ConversationMismatch(f"conversation {conversation_id} does not exist")
+        # The same row as the argument: the policy reads it without another query.
+        conversation.organisation = organisation
         if conversation.customer_id != customer.pk:
             raise ConversationMismatch(
                 f"conversation {conversation_id} belongs to another customer"
@@ -206,9 +208,11 @@ def _receive_new(
         conversation.priority = Priority.HIGH
     conversation.save()
     # Imported here: the policy's take-over service builds on this module's services.
-    from calmdesk.policies.services import inbound_policy_apply
+    from calmdesk.policies.services import inbound_policy_apply_in_transaction
 
-    inbound_policy_apply(message=message, conversation=conversation)
+    inbound_policy_apply_in_transaction(
+        message=message, conversation=conversation, new_conversation=conversation_id is None
+    )
     return ReceiveResult(
         message=message, conversation=conversation, customer=customer, created=True
     )

@@ -517,14 +517,28 @@ def conversation_state_for(conversation: Conversation, *, lock: bool = False) ->
 @transaction.atomic
 def inbound_policy_apply(*, message: Message, conversation: Conversation) -> PolicyOutcome:
     """Walk the boundary ladder and the escalation rules for one stored customer message."""
+    return inbound_policy_apply_in_transaction(
+        message=message, conversation=conversation, new_conversation=False
+    )
+
+
+def inbound_policy_apply_in_transaction(
+    *, message: Message, conversation: Conversation, new_conversation: bool
+) -> PolicyOutcome:
+    """`inbound_policy_apply` for a caller already inside a transaction (receive).
+
+    Spares receive a savepoint, and for a conversation created in that transaction the
+    lookup of a state row that cannot exist yet.
+    """
     if message.direction != Direction.INBOUND or message.conversation_id != conversation.pk:
         raise ValueError("the policy applies to a customer message in this conversation")
     policy = policy_get(organisation=conversation.organisation)
-    run = _Apply(
-        message=message,
-        conversation=conversation,
-        state=conversation_state_for(conversation, lock=True),
+    state = (
+        ConversationState.objects.create(conversation=conversation)
+        if new_conversation
+        else conversation_state_for(conversation, lock=True)
     )
+    run = _Apply(message=message, conversation=conversation, state=state)
     block = _active_block_for(message, conversation)
     if block is not None:
         # A blocked contact is not coached through the ladder again, but a threat of
