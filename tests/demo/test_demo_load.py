@@ -210,6 +210,11 @@ def test_the_demo_shows_every_rule_of_the_default_policy_firing(loaded: Any) -> 
     } <= steps
     kinds = set(Incident.objects.filter(organisation=organisation).values_list("kind", flat=True))
     assert {"abuse", "safety", "legal"} <= kinds
+    # Supervisors have worked some of them: the workflow has something to show.
+    statuses = set(
+        Incident.objects.filter(organisation=organisation).values_list("status", flat=True)
+    )
+    assert {"open", "acknowledged", "closed"} <= statuses
 
     # Escalations are dated when they happened in the story, not when the demo loaded.
     escalated_at = [state.escalated_at for state in states if state.escalated]

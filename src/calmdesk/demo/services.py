@@ -60,6 +60,12 @@ from calmdesk.customers.services import (
 )
 from calmdesk.followups.models import FollowUp, FollowUpState
 from calmdesk.followups.services import followup_close
+from calmdesk.incidents.models import Incident, IncidentStatus
+from calmdesk.incidents.services import (
+    incident_action_add,
+    incident_action_complete,
+    incident_transition,
+)
 from calmdesk.policies.services import identity_block
 from calmdesk.supervision.services import periodic_checks_run
 
@@ -119,6 +125,10 @@ class TurnSpec:
     assign_to: str | None = None
     # A staff turn that blocks the address the customer writes from, with this reason.
     block_reason: str | None = None
+    # A supervisor's turn that moves the conversation's latest incident to this status,
+    # with `text` as the note and `action` as a follow-up action taken.
+    incident_status: str | None = None
+    incident_action: str = ""
 
 
 @dataclass(frozen=True)
@@ -226,13 +236,19 @@ def _parse_conversation(raw: Mapping[str, Any], *, source: str) -> ConversationS
         turn_where = f"{where}, turn {index}"
         assign_to = turn.get("assign")
         block_reason = turn.get("block")
+        incident_status = turn.get("incident")
         text = turn.get("text", "")
         if (
             assign_to is None
             and block_reason is None
+            and incident_status is None
             and not (isinstance(text, str) and text.strip())
         ):
-            raise DemoError(f"{turn_where}: a turn needs text (or an 'assign' or a 'block')")
+            raise DemoError(
+                f"{turn_where}: a turn needs text (or an 'assign', a 'block' or an 'incident')"
+            )
+        if incident_status is not None and incident_status not in IncidentStatus.values:
+            raise DemoError(f"{turn_where}: unknown incident status {incident_status!r}")
         if block_reason is not None and not (
             isinstance(block_reason, str) and block_reason.strip()
         ):
@@ -245,6 +261,8 @@ def _parse_conversation(raw: Mapping[str, Any], *, source: str) -> ConversationS
                 note=bool(turn.get("note", False)),
                 assign_to=assign_to,
                 block_reason=block_reason,
+                incident_status=incident_status,
+                incident_action=str(turn.get("action", "")),
             )
         )
     if not turns or turns[0].by != CUSTOMER_TURN:
@@ -627,6 +645,16 @@ def _staff_turn(
 ) -> None:
     if turn.assign_to is not None:
         conversation_assign(conversation=conversation, actor=author, assignee=users[turn.assign_to])
+    elif turn.incident_status is not None:
+        incident = Incident.objects.filter(conversation=conversation).latest("created_at", "id")
+        if turn.incident_action:
+            action = incident_action_add(
+                incident=incident, actor=author, description=turn.incident_action
+            )
+            incident_action_complete(action=action, actor=author)
+        incident_transition(
+            incident=incident, actor=author, status=turn.incident_status, note=turn.text
+        )
     elif turn.block_reason is not None:
         sender = (
             Message.objects.filter(conversation=conversation, direction=Direction.INBOUND)
