@@ -272,6 +272,14 @@ def test_followups_page_and_adding_one(
     assert "Tell them what the courier said" in page
     assert "overdue" in page
 
+    # Kept promises leave the default list and stay under "all".
+    followup = conversation.followups.get()
+    client.post(reverse("supervision:followup-close", args=[followup.pk]), {"state": "done"})
+    page = client.get(reverse("supervision:followups")).content.decode()
+    assert "Tell them what the courier said" not in page and "every follow-up has been kept" in page
+    page = client.get(reverse("supervision:followups"), {"all": "1"}).content.decode()
+    assert "Tell them what the courier said" in page
+
 
 def test_step_away_and_take_over(
     org: Organisation,

@@ -241,12 +241,18 @@ def conversation_step_away_view(
 @staff_view
 def followups(request: HtmxHttpRequest, user: User) -> HttpResponse:
     overdue = request.GET.get("overdue") in {"1", "true", "on"}
+    show_all = not overdue and request.GET.get("all") in {"1", "true", "on"}
     rows = list(
-        followup_list(user, overdue=overdue).select_related(
-            "conversation__customer", "conversation__assignee"
-        )[:LIST_ROWS]
+        followup_list(user, overdue=overdue, open_only=not show_all)
+        .select_related("conversation__customer", "conversation__assignee")
+        .order_by(*(("-due_at", "-id") if show_all else ("due_at", "id")))[:LIST_ROWS]
     )
-    context = {"followups": rows, "overdue": overdue, "now": timezone.now()}
+    context = {
+        "followups": rows,
+        "overdue": overdue,
+        "show_all": show_all,
+        "now": timezone.now(),
+    }
     return render(request, "supervision/followup_list.html", context)
 
 
