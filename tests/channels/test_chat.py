@@ -166,3 +166,55 @@ def test_a_flood_of_messages_is_slowed_down(chat_org: Organisation) -> None:
         for n in range(MAX_MESSAGES_PER_MINUTE + 1)
     ]
     assert codes == [201] * MAX_MESSAGES_PER_MINUTE + [429]
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("https://Shop.Example.com", "https://shop.example.com"),
+        ("https://shop.example.com:443/", "https://shop.example.com"),
+        ("http://localhost:8080", "http://localhost:8080"),
+        (" https://shop.example.com ", "https://shop.example.com"),
+    ],
+)
+def test_origins_are_stored_in_their_normal_form(typed: str, stored: str) -> None:
+    from calmdesk.channels.chat import origin_check
+
+    assert origin_check(typed) == stored
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "https://shop.example.com/checkout",
+        "https://shop.example.com?page=1",
+        "https://shop.example.com#chat",
+        "https://*.example.com",
+        "https://admin@shop.example.com",
+        "https://shop.example.com:http",
+        "ftp://shop.example.com",
+        "shop.example.com",
+        "",
+    ],
+)
+def test_origins_an_admin_might_mistype_are_refused(typed: str) -> None:
+    from calmdesk.channels.chat import origin_check
+
+    with pytest.raises(ChatError):
+        origin_check(typed)
+
+
+def test_settings_default_until_saved_and_keep_the_title_when_none_is_given(
+    org: Organisation,
+) -> None:
+    from calmdesk.channels.chat import chat_settings_for
+    from calmdesk.channels.models import ChatSettings
+
+    unsaved = chat_settings_for(org)
+    assert unsaved.pk is None and unsaved.allowed_origins == [] and unsaved.enabled
+    chat_settings_update(organisation=org, allowed_origins=[SHOP], title="Talk to us")
+    chat_settings_update(organisation=org, allowed_origins=[SHOP, SHOP + "/"], enabled=False)
+    saved = ChatSettings.objects.get(organisation=org)
+    assert saved.title == "Talk to us" and saved.allowed_origins == [SHOP] and not saved.enabled
+    with pytest.raises(ChatError):
+        chat_settings_update(organisation=org, allowed_origins=[SHOP] * 51)
