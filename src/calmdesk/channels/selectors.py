@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -121,6 +122,30 @@ def email_facts_for_messages(message_ids: Iterable[int]) -> dict[int, EmailFacts
             full_text=raw.full_text if raw is not None else "",
         )
     return facts
+
+
+def delivery_signature(facts: dict[int, EmailFacts]) -> str:
+    """A short digest of how the email replies among `facts` stand.
+
+    The conversation page polls with it: an answer is needed when a reply's
+    delivery moved on (sent, retried, failed), not only when a message arrived.
+    """
+    state = ";".join(
+        f"{message_id}:{fact.delivery.status}:{fact.delivery.attempts}"
+        for message_id, fact in sorted(facts.items())
+        if fact.delivery is not None
+    )
+    return hashlib.sha256(state.encode()).hexdigest()[:16] if state else "none"
+
+
+def conversation_delivery_signature(conversation: Conversation) -> str:
+    """`delivery_signature` of the whole conversation, in one query."""
+    rows = EmailDelivery.objects.filter(message__conversation=conversation).order_by("message_id")
+    state = ";".join(
+        f"{message_id}:{status}:{attempts}"
+        for message_id, status, attempts in rows.values_list("message_id", "status", "attempts")
+    )
+    return hashlib.sha256(state.encode()).hexdigest()[:16] if state else "none"
 
 
 def conversation_machine_mail(conversation: Conversation) -> list[MachineMailRow]:
