@@ -18,7 +18,7 @@ import pytest
 from django.db import OperationalError
 
 from calmdesk.accounts.models import Organisation, User
-from calmdesk.channels.chat import chat_agent_typing, chat_settings_update
+from calmdesk.channels.chat import chat_settings_update
 from calmdesk.conversations.models import Message
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -131,8 +131,16 @@ def test_visitor_and_agent_chat_across_origins(
     # The agent sees the hostile text as text too.
     assert HOSTILE in staff.inner_text("body")
 
-    _wait_for(lambda: chat_agent_typing(conversation=message.conversation) or True)
-    visitor.wait_for_selector("[data-calmdesk-chat] .typing:has-text('typing')")
+    # The agent starts a reply in the workspace; the visitor sees it, and it fades
+    # a few seconds after the agent stops.
+    staff.click("#reply-body")
+    staff.keyboard.type("I am sorry")
+    visitor.wait_for_selector("[data-calmdesk-chat] .typing:has-text('typing')", timeout=15000)
+    visitor.wait_for_selector(
+        "[data-calmdesk-chat] .typing:text-is('')", state="attached", timeout=20000
+    )
+    staff.keyboard.type(" about")
+    visitor.wait_for_selector("[data-calmdesk-chat] .typing:has-text('typing')", timeout=15000)
 
     reply = "I am sorry your parcel has not arrived. I am checking with the courier now and will write again within ten minutes."
     staff.fill("#reply-body", reply)

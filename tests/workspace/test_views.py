@@ -854,3 +854,38 @@ def test_outbound_email_shows_queued_retrying_failed_and_sent(
     email_delivery_attempt(delivery_id=delivery.pk)
     shown = delivery_text()
     assert "delivery-sent" in shown and "Sent" in shown and "casey@example.com" in shown
+
+
+def test_only_chat_reply_boxes_send_typing_signals(
+    login: Login, agent_a: User, org: Organisation, conversation: Conversation
+) -> None:
+    from calmdesk.channels.models import ChatPresence
+    from calmdesk.conversations.services import inbound_message_receive
+
+    chat = inbound_message_receive(
+        organisation=org,
+        channel="chat",
+        external_id="visitor-1:m1",
+        body_text="Hello, is anyone there?",
+        customer_handle="chat-visitor:abc",
+    ).conversation
+    client = login(agent_a)
+    typing_url = reverse("channels:chat-agent-typing", args=[chat.pk])
+    assert (
+        f'data-typing-url="{typing_url}"'
+        in client.get(conversation_urls(chat)["detail"]).content.decode()
+    )
+    assert (
+        "data-typing-url"
+        not in client.get(conversation_urls(conversation)["detail"]).content.decode()
+    )
+
+    # The signal is a same-origin POST that needs the CSRF token, like every form.
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(agent_a)
+    assert strict.post(typing_url).status_code == 403
+    assert not ChatPresence.objects.filter(conversation=chat).exists()
+    page = strict.get(conversation_urls(chat)["detail"])
+    token = page.cookies["csrftoken"].value
+    assert strict.post(typing_url, headers={"X-CSRFToken": token}).status_code == 204
+    assert ChatPresence.objects.get(conversation=chat).agent_typing_until is not None

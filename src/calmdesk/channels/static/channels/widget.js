@@ -130,13 +130,28 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // The server says whether an agent typed in the last few seconds. The
+  // indicator also clears itself, so a lost connection cannot leave it on.
+  var TYPING_SHOWN_MS = 6000;
+  var typingTimer = null;
+
+  function showTyping(on) {
+    if (typingTimer) { clearTimeout(typingTimer); typingTimer = null; }
+    typing.textContent = on ? "Support is typing\u2026" : "";
+    if (on) { typingTimer = setTimeout(function () { showTyping(false); }, TYPING_SHOWN_MS); }
+  }
+
+  function apply(data) {
+    (data.messages || []).forEach(show);
+    showTyping(!!data.agent_typing);
+    errorBox.textContent = "";
+  }
+
   function poll() {
     if (!token) { return Promise.resolve(); }
-    return request("GET", "/api/messages?after=" + lastId).then(function (data) {
-      (data.messages || []).forEach(show);
-      typing.textContent = data.agent_typing ? "Support is typing\u2026" : "";
-      errorBox.textContent = "";
-    }).catch(function (error) { errorBox.textContent = error.message; });
+    return request("GET", "/api/messages?after=" + lastId).then(apply).catch(function (error) {
+      errorBox.textContent = error.message;
+    });
   }
 
   function schedule() {
