@@ -5,6 +5,10 @@
  *
  * Everything lives in a shadow root so the host page's styles cannot break it,
  * and all text is inserted as text (never HTML).
+ *
+ * Updates come by polling. With data-calmdesk-transport="sse" on the tag they
+ * come as server-sent events instead (read with fetch, so the token stays in
+ * a header); if the stream is not available the widget goes back to polling.
  */
 (function () {
   "use strict";
@@ -17,6 +21,9 @@
   var base = src.origin + src.pathname.replace(/\/widget\.js$/, "");
   var storageKey = "calmdesk-chat:" + base + ":" + org;
   var POLL_MS = 1500;
+  var useStream = script.getAttribute("data-calmdesk-transport") === "sse" &&
+    !!(window.ReadableStream && window.TextDecoder);
+  var streaming = false;
 
   var token = null;
   var lastId = 0;
@@ -154,6 +161,59 @@
     });
   }
 
+  function handleEvent(block) {
+    var data = [];
+    block.split("\n").forEach(function (line) {
+      if (line.indexOf("data:") === 0) { data.push(line.slice(5).replace(/^ /, "")); }
+    });
+    if (!data.length) { return; }
+    try { apply(JSON.parse(data.join("\n"))); } catch (e) { /* a torn event: the next one repairs */ }
+  }
+
+  // One stream until the server ends it (about every half minute), then the next.
+  function openStream() {
+    return fetch(base + "/api/stream?after=" + lastId, {
+      method: "GET",
+      mode: "cors",
+      credentials: "omit",
+      headers: { Authorization: "Bearer " + token, Accept: "text/event-stream" }
+    }).then(function (response) {
+      if (!response.ok || !response.body) { throw new Error("no stream"); }
+      var reader = response.body.getReader();
+      var decoder = new TextDecoder();
+      var buffer = "";
+      function pump() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) { return; }
+          buffer += decoder.decode(chunk.value, { stream: true }).replace(/\r\n/g, "\n");
+          var blocks = buffer.split("\n\n");
+          buffer = blocks.pop();
+          blocks.forEach(handleEvent);
+          return pump();
+        });
+      }
+      return pump();
+    });
+  }
+
+  function listen() {
+    if (streaming || !token) { return; }
+    streaming = true;
+    openStream().then(function () {
+      streaming = false;
+      listen();
+    }, function () {
+      // No stream here (turned off, a proxy in the way): poll as everyone else does.
+      streaming = false;
+      useStream = false;
+      schedule();
+    });
+  }
+
+  function follow() {
+    if (useStream) { listen(); } else { schedule(); }
+  }
+
   function schedule() {
     if (pollTimer) { clearTimeout(pollTimer); }
     pollTimer = setTimeout(function () { poll().then(schedule, schedule); }, POLL_MS);
@@ -181,7 +241,7 @@
     panel.classList.toggle("open", open);
     launcher.setAttribute("aria-expanded", open ? "true" : "false");
     if (open) {
-      ensureSession().then(poll).then(schedule).catch(function (error) {
+      ensureSession().then(poll).then(follow).catch(function (error) {
         errorBox.textContent = error.message;
       });
       input.focus();
