@@ -282,3 +282,20 @@ def test_the_stream_checks_token_origin_and_can_be_turned_off(
     settings.CALMDESK_CHAT_STREAM_SECONDS = 0
     off = widget.call("GET", "api/stream")
     assert off.status_code == 404 and off["Access-Control-Allow-Origin"] == SHOP
+
+
+def test_nul_and_lone_surrogates_from_json_are_stored_as_replacement_characters(
+    chat_org: Organisation,
+) -> None:
+    widget = Widget()
+    widget.start()
+    body = b'{"text": "hello\\u0000 there \\ud800", "client_id": "nul-1", "name": "P\\u0000at"}'
+    sent = widget.client.post(
+        "/chat/api/messages",
+        body,
+        content_type="application/json",
+        headers={"Origin": SHOP, "Authorization": f"Bearer {widget.token}"},
+    )
+    assert sent.status_code == 201
+    message = Message.objects.get(pk=sent.json()["id"])
+    assert message.body_text == "hello\ufffd there \ufffd"

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from calmdesk.accounts.models import Organisation
 from calmdesk.channels.models import ChatPresence, ChatSettings
+from calmdesk.channels.parsing import storable_text
 from calmdesk.conversations.models import (
     OPEN_STATUSES,
     Channel,
@@ -180,7 +181,10 @@ def chat_message_send(
     *, visitor: ChatVisitor, text: str, client_id: str, name: str = ""
 ) -> ReceiveResult:
     """The visitor's message, stored once even if the widget sends it twice (same client_id)."""
-    text = text.strip()
+    # JSON can carry NUL and lone surrogates, which no database stores.
+    text = storable_text(text).strip()
+    name = storable_text(name)
+    client_id = storable_text(client_id)
     if not text:
         raise ChatError("write a message first")
     if len(text) > MAX_CHAT_TEXT:
