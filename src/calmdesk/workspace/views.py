@@ -29,6 +29,13 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from calmdesk.accounts.models import Role, Team, User
+from calmdesk.channels.downloads import attachment_response
+from calmdesk.channels.selectors import (
+    access_attachment,
+    conversation_delivery_signature,
+    delivery_signature,
+    email_facts_for_messages,
+)
 from calmdesk.conversations import coaching
 from calmdesk.conversations.models import Conversation, Direction, Message
 from calmdesk.conversations.selectors import (
@@ -226,6 +233,7 @@ def _conversation_context(
         (m for m in reversed(thread) if m.direction == Direction.INBOUND and m.assessment), None
     )
     escalation = (latest_inbound.assessment or {}).get("escalate") if latest_inbound else None
+    facts = email_facts_for_messages(message.pk for message in thread)
     others = list(
         customer_history(user, customer).exclude(pk=conversation.pk)[:OTHER_CONVERSATIONS_SHOWN]
     )
@@ -255,6 +263,8 @@ def _conversation_context(
             thread,
             incident_recorded=Incident.objects.filter(conversation=conversation).exists(),
         ),
+        "email_facts": facts,
+        "delivery_signature": delivery_signature(facts),
     }
     context.update(forms)
     return context
@@ -265,13 +275,21 @@ def _conversation_context(
 def conversation_detail(request: HtmxHttpRequest, user: User, conversation_id: int) -> HttpResponse:
     """The conversation page; for HTMX, the thread, which the page polls for new messages.
 
-    A poll names the newest message it shows (`after`); while there is nothing
-    newer the answer is an empty 204, which HTMX leaves unswapped.
+    A poll names the newest message it shows (`after`) and the delivery state
+    of the email replies it shows (`deliveries`); while there is nothing newer
+    the answer is an empty 204, which HTMX leaves unswapped.
     """
     conversation = access_conversation(user, conversation_id)
     if wants_partial(request):
         after = request.GET.get("after", "")
-        if after.isdigit() and not conversation.messages.filter(pk__gt=int(after)).exists():
+        # Without `deliveries` (a page from before it existed), only new messages count.
+        shown = request.GET.get("deliveries")
+        unchanged = shown is None or shown == conversation_delivery_signature(conversation)
+        if (
+            after.isdigit()
+            and unchanged
+            and not conversation.messages.filter(pk__gt=int(after)).exists()
+        ):
             return HttpResponse(status=204)
         context = _conversation_context(request, user, conversation)
         return render(request, "workspace/conversation.html#thread", context)
@@ -450,6 +468,13 @@ def conversation_coach(request: HtmxHttpRequest, user: User, conversation_id: in
         "reply_form": ReplyForm(),
     }
     return render(request, "workspace/conversation.html#coach-panel", context)
+
+
+@require_GET
+@staff_view
+def attachment_download(request: HtmxHttpRequest, user: User, attachment_id: int) -> HttpResponse:
+    """An email attachment as a download, for whoever may see its conversation (else 404)."""
+    return attachment_response(access_attachment(user, attachment_id))
 
 
 # -- customers --------------------------------------------------------------------

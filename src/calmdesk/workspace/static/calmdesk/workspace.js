@@ -54,6 +54,30 @@
     }
   });
 
+  // In a chat, the visitor sees "typing" while the agent writes a reply. One
+  // signal every few seconds is enough: the server shows it for six seconds
+  // after the last one, so it fades by itself when the agent stops.
+  var TYPING_EVERY_MS = 2500;
+  var lastTypingSignal = 0;
+
+  function signalTyping(box) {
+    var now = Date.now();
+    if (now - lastTypingSignal < TYPING_EVERY_MS || !box.value.trim()) return;
+    lastTypingSignal = now;
+    var form = box.closest("form");
+    var csrf = form ? form.querySelector("input[name=csrfmiddlewaretoken]") : null;
+    fetch(box.dataset.typingUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf ? csrf.value : "" }
+    }).catch(function () { /* typing is best effort */ });
+  }
+
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLTextAreaElement && target.dataset.typingUrl) signalTyping(target);
+  });
+
   // Status and priority apply as soon as they change; the Set buttons remain
   // for keyboard users and for pages without JavaScript.
   document.addEventListener("change", function (event) {
