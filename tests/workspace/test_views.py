@@ -891,3 +891,25 @@ def test_only_chat_reply_boxes_send_typing_signals(
     token = page.cookies["csrftoken"].value
     assert strict.post(typing_url, headers={"X-CSRFToken": token}).status_code == 204
     assert ChatPresence.objects.get(conversation=chat).agent_typing_until is not None
+
+
+def test_a_long_thread_shows_the_newest_messages_and_offers_the_rest(
+    login: Login, agent_a: User, receive: Receive, team_a: Team
+) -> None:
+    from calmdesk.conversations.services import reply_send
+
+    conversation = receive("Message number 0", team=team_a)
+    for number in range(1, 30):
+        reply_send(conversation=conversation, author=agent_a, body_text=f"Reply number {number}")
+        receive(f"Message number {number}", team=team_a, conversation=conversation)
+    client = login(agent_a)
+    url = reverse("workspace:conversation", args=[conversation.pk])
+    page = client.get(url).content.decode()
+    # 59 messages: the newest 50 shown, the 9 oldest behind a link.
+    assert "Show 9 earlier messages" in page
+    assert "Message number 29" in page and "Message number 5" in page
+    assert "Message number 3" not in page and "Reply number 4" not in page
+    assert page.count('class="message message-') == 50
+    page = client.get(url, {"all": "1"}).content.decode()
+    assert "earlier message" not in page
+    assert page.count('class="message message-') == 59 and "Message number 0" in page

@@ -79,6 +79,9 @@ OTHER_CONVERSATIONS_SHOWN = 10
 CUSTOMER_HISTORY_SHOWN = 100
 CUSTOMER_SEARCH_SHOWN = 50
 FOLLOWUPS_SHOWN = 20
+# Messages of a thread on the conversation page; "show earlier" raises it to the maximum.
+THREAD_SHOWN = 50
+THREAD_MAX_SHOWN = 2000
 
 
 @dataclass(frozen=True)
@@ -219,15 +222,34 @@ def inbox(request: HtmxHttpRequest, user: User) -> HttpResponse:
 # -- conversation ---------------------------------------------------------------
 
 
+def _thread(conversation: Conversation, *, whole: bool) -> tuple[list[Message], int]:
+    """The newest messages of the thread, oldest first, and how many older ones are hidden.
+
+    A long thread (a year of back and forth) would make every page view and every poll
+    render hundreds of messages; the agent needs the latest, and can ask for the rest.
+    """
+    limit = THREAD_MAX_SHOWN if whole else THREAD_SHOWN
+    newest = list(
+        conversation_messages(conversation)
+        .select_related("sender", "blocked_mark")
+        .order_by("-created_at", "-id")[: limit + 1]
+    )
+    hidden = 0
+    if len(newest) > limit:
+        newest = newest[:limit]
+        # Counted only for a thread longer than the page: short ones pay nothing.
+        hidden = conversation.messages.count() - limit
+    return list(reversed(newest)), hidden
+
+
 def _conversation_context(
     request: HtmxHttpRequest,
     user: User,
     conversation: Conversation,
     **forms: Any,
 ) -> dict[str, Any]:
-    thread: list[Message] = list(
-        conversation_messages(conversation).select_related("sender", "blocked_mark")
-    )
+    whole_thread = request.GET.get("all") == "1"
+    thread, hidden_messages = _thread(conversation, whole=whole_thread)
     customer = conversation.customer
     latest_inbound = next(
         (m for m in reversed(thread) if m.direction == Direction.INBOUND and m.assessment), None
@@ -240,6 +262,8 @@ def _conversation_context(
     context: dict[str, Any] = {
         "conversation": conversation,
         "thread": thread,
+        "hidden_messages": hidden_messages,
+        "whole_thread": whole_thread,
         "customer": customer,
         "identities": _identity_rows(customer),
         "escalation": escalation if isinstance(escalation, dict) else None,
