@@ -913,3 +913,38 @@ def test_a_long_thread_shows_the_newest_messages_and_offers_the_rest(
     page = client.get(url, {"all": "1"}).content.decode()
     assert "earlier message" not in page
     assert page.count('class="message message-') == 59 and "Message number 0" in page
+
+
+def test_merge_a_duplicate_customer_from_the_customer_page(
+    login: Login, agent_a: User, receive: Receive, team_a: Team, team_b: Team
+) -> None:
+    from calmdesk.audit.models import AuditEvent
+
+    kept = receive("My bill is wrong.", team=team_a, email="sam@home.example").customer
+    duplicate = receive("Same bill, other address.", team=team_a, email="sam@work.example")
+    duplicate_customer = duplicate.customer
+    hidden = receive("Team B case", team=team_b, email="other@example.com").customer
+    client = login(agent_a)
+    url = reverse("workspace:customer-merge", args=[kept.pk])
+
+    # Named by address, confirmed: everything moves and the merge is audited.
+    response = client.post(url, {"duplicate": "SAM@work.example", "confirm": "on"})
+    assert response.status_code == 302
+    duplicate.refresh_from_db()
+    assert duplicate.customer_id == kept.pk
+    assert kept.identities.filter(value="sam@work.example").exists()
+    assert AuditEvent.objects.filter(action="customer.merged", target_id=kept.pk).exists()
+    # The old record's page leads to the one it joined.
+    old_page = client.get(reverse("workspace:customer", args=[duplicate_customer.pk]))
+    assert old_page.status_code == 302
+    assert old_page["Location"] == reverse("workspace:customer", args=[kept.pk])
+
+    # Unconfirmed, unknown, itself, or a customer the agent cannot see: refused, nothing moves.
+    assert client.post(url, {"duplicate": "sam@work.example"}).status_code == 400
+    page = client.post(url, {"duplicate": "nobody@example.com", "confirm": "on"})
+    assert page.status_code == 400 and "No customer you can see" in page.content.decode()
+    page = client.post(url, {"duplicate": str(kept.pk), "confirm": "on"})
+    assert page.status_code == 400 and "cannot be merged into itself" in page.content.decode()
+    page = client.post(url, {"duplicate": "other@example.com", "confirm": "on"})
+    assert page.status_code == 400
+    assert hidden.conversations.count() == 1 and hidden.merged_into_id is None

@@ -54,4 +54,5 @@ urlpatterns = [
     path("customers/", views.customer_list, name="customers"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer"),
     path("customers/<int:customer_id>/notes/", views.customer_notes, name="customer-notes"),
+    path("customers/<int:customer_id>/merge/", views.customer_merge_view, name="customer-merge"),
 ]

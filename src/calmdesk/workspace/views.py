@@ -55,8 +55,14 @@ from calmdesk.conversations.services import (
     reply_send,
 )
 from calmdesk.customers.models import ContactIdentity, Customer
-from calmdesk.customers.selectors import access_customer, customer_history, customer_search
-from calmdesk.customers.services import customer_update_notes
+from calmdesk.customers.selectors import (
+    access_customer,
+    customer_by_reference,
+    customer_current,
+    customer_history,
+    customer_search,
+)
+from calmdesk.customers.services import CustomerError, customer_merge, customer_update_notes
 from calmdesk.followups.selectors import followup_list
 from calmdesk.incidents.models import Incident, IncidentKind
 from calmdesk.policies.models import BoundaryStep, IdentityBlock
@@ -65,6 +71,7 @@ from calmdesk.workspace.forms import (
     SORT_CHOICES,
     AssignForm,
     CoachDraftForm,
+    CustomerMergeForm,
     CustomerNotesForm,
     InboxFilterForm,
     NoteForm,
@@ -523,6 +530,7 @@ def _customer_context(user: User, customer_id: int, **forms: Any) -> dict[str, A
         "identities": _identity_rows(customer),
         "history": list(customer_history(user, customer)[:CUSTOMER_HISTORY_SHOWN]),
         "notes_form": CustomerNotesForm(initial={"notes": customer.notes}),
+        "merge_form": CustomerMergeForm(),
     }
     context.update(forms)
     return context
@@ -531,7 +539,40 @@ def _customer_context(user: User, customer_id: int, **forms: Any) -> dict[str, A
 @require_GET
 @staff_view
 def customer_detail(request: HtmxHttpRequest, user: User, customer_id: int) -> HttpResponse:
+    merged = Customer.objects.filter(
+        organisation_id=user.organisation_id or 0, pk=customer_id, merged_into__isnull=False
+    ).first()
+    if merged is not None:
+        # A merged record lives on in the one it joined; old links lead there.
+        return redirect("workspace:customer", customer_id=customer_current(merged).pk)
     return render(request, "workspace/customer.html", _customer_context(user, customer_id))
+
+
+@require_POST
+@staff_view
+def customer_merge_view(request: HtmxHttpRequest, user: User, customer_id: int) -> HttpResponse:
+    """Fold a duplicate record (found by number, address or handle) into this customer."""
+    target = access_customer(user, customer_id)
+    form = CustomerMergeForm(request.POST)
+    if form.is_valid():
+        source = customer_by_reference(user, form.cleaned_data["duplicate"])
+        if source is None:
+            form.add_error(
+                "duplicate", "No customer you can see has that number, address or handle."
+            )
+        else:
+            try:
+                customer_merge(source=source, target=target, actor=user)
+            except CustomerError as error:
+                form.add_error("duplicate", str(error))
+            else:
+                flash.success(
+                    request,
+                    f"{source} is now part of {target}: their conversations and contact details moved here.",
+                )
+                return redirect("workspace:customer", customer_id=target.pk)
+    context = _customer_context(user, customer_id, merge_form=form)
+    return render(request, "workspace/customer.html", context, status=400)
 
 
 @require_POST
