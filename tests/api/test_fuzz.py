@@ -32,6 +32,8 @@ config = SchemathesisConfig.from_dict(
         }
     }
 )
+# POST /email/raw takes the email itself: fuzz it with raw bytes, as for octet-stream.
+schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", wsgi_app, config=config)
 
 

@@ -17,6 +17,16 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/followups", "get"),
     ("/api/v1/assess", "post"),
     ("/api/v1/coach", "post"),
+    ("/api/v1/email/raw", "post"),
+    ("/api/v1/webhooks", "get"),
+    ("/api/v1/webhooks", "post"),
+    ("/api/v1/webhooks/{subscription_id}", "get"),
+    ("/api/v1/webhooks/{subscription_id}", "patch"),
+    ("/api/v1/webhooks/{subscription_id}", "delete"),
+    ("/api/v1/webhooks/{subscription_id}/deliveries", "get"),
+    ("/api/v1/chat/settings", "get"),
+    ("/api/v1/chat/settings", "put"),
+    ("/api/v1/attachments/{attachment_id}", "get"),
 }
 
 

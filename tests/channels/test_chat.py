@@ -10,6 +10,7 @@ from django.test import Client
 
 from calmdesk.accounts.models import Organisation, User
 from calmdesk.channels.chat import ChatError, chat_agent_typing, chat_settings_update
+from calmdesk.channels.models import ChatPresence
 from calmdesk.conversations.models import Conversation, Direction, Message
 from calmdesk.conversations.services import note_add, reply_send
 
@@ -166,3 +167,135 @@ def test_a_flood_of_messages_is_slowed_down(chat_org: Organisation) -> None:
         for n in range(MAX_MESSAGES_PER_MINUTE + 1)
     ]
     assert codes == [201] * MAX_MESSAGES_PER_MINUTE + [429]
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("https://Shop.Example.com", "https://shop.example.com"),
+        ("https://shop.example.com:443/", "https://shop.example.com"),
+        ("http://localhost:8080", "http://localhost:8080"),
+        (" https://shop.example.com ", "https://shop.example.com"),
+    ],
+)
+def test_origins_are_stored_in_their_normal_form(typed: str, stored: str) -> None:
+    from calmdesk.channels.chat import origin_check
+
+    assert origin_check(typed) == stored
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "https://shop.example.com/checkout",
+        "https://shop.example.com?page=1",
+        "https://shop.example.com#chat",
+        "https://*.example.com",
+        "https://admin@shop.example.com",
+        "https://shop.example.com:http",
+        "ftp://shop.example.com",
+        "shop.example.com",
+        "",
+    ],
+)
+def test_origins_an_admin_might_mistype_are_refused(typed: str) -> None:
+    from calmdesk.channels.chat import origin_check
+
+    with pytest.raises(ChatError):
+        origin_check(typed)
+
+
+def test_settings_default_until_saved_and_keep_the_title_when_none_is_given(
+    org: Organisation,
+) -> None:
+    from calmdesk.channels.chat import chat_settings_for
+    from calmdesk.channels.models import ChatSettings
+
+    unsaved = chat_settings_for(org)
+    assert unsaved.pk is None and unsaved.allowed_origins == [] and unsaved.enabled
+    chat_settings_update(organisation=org, allowed_origins=[SHOP], title="Talk to us")
+    chat_settings_update(organisation=org, allowed_origins=[SHOP, SHOP + "/"], enabled=False)
+    saved = ChatSettings.objects.get(organisation=org)
+    assert saved.title == "Talk to us" and saved.allowed_origins == [SHOP] and not saved.enabled
+    with pytest.raises(ChatError):
+        chat_settings_update(organisation=org, allowed_origins=[SHOP] * 51)
+
+
+def _events(response: Any) -> list[dict[str, Any]]:
+    """The `update` events of a finished server-sent event stream, parsed."""
+    text = b"".join(response.streaming_content).decode()
+    events = []
+    for block in text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if fields.get("event") == "update":
+            events.append({"id": int(fields["id"]), **json.loads(fields["data"])})
+    return events
+
+
+def test_the_stream_sends_replies_and_typing_as_server_sent_events(
+    chat_org: Organisation, agent_a: User, settings: Any
+) -> None:
+    settings.CALMDESK_CHAT_STREAM_SECONDS = 0.3
+    settings.CALMDESK_CHAT_STREAM_INTERVAL = 0.1
+    widget = Widget()
+    widget.start()
+    sent = widget.call(
+        "POST", "api/messages", {"text": "Where is my <b>parcel</b>?", "client_id": "s1"}
+    )
+    conversation = Message.objects.get(pk=sent.json()["id"]).conversation
+    reply = reply_send(conversation=conversation, author=agent_a, body_text="Checking now.")
+    chat_agent_typing(conversation=conversation)
+
+    response = widget.call("GET", f"api/stream?after={sent.json()['id']}")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/event-stream")
+    assert response["Access-Control-Allow-Origin"] == SHOP
+    assert response["Cache-Control"] == "no-cache"
+    events = _events(response)
+    first = events[0]
+    assert [line["id"] for line in first["messages"]] == [reply.pk]
+    assert (
+        first["messages"][0]["from"] == "agent" and first["messages"][0]["text"] == "Checking now."
+    )
+    assert first["id"] == reply.pk
+    # Typing is confirmed on every tick while it lasts; nothing is sent twice.
+    assert len(events) >= 2 and all(event["agent_typing"] for event in events)
+    assert all(event["messages"] == [] for event in events[1:])
+
+    # Nothing new and nobody typing: only the retry hint, no update.
+    ChatPresence.objects.filter(conversation=conversation).update(agent_typing_until=None)
+    assert _events(widget.call("GET", f"api/stream?after={reply.pk}")) == []
+
+
+def test_the_stream_checks_token_origin_and_can_be_turned_off(
+    chat_org: Organisation, settings: Any
+) -> None:
+    settings.CALMDESK_CHAT_STREAM_SECONDS = 0.1
+    widget = Widget()
+    assert widget.call("GET", "api/stream").status_code == 401
+    widget.start()
+    assert widget.call("GET", "api/stream?after=x").status_code == 400
+    assert widget.call("POST", "api/stream").status_code == 405
+    stranger = Widget(origin="https://evil.example.net")
+    stranger.token = widget.token
+    assert stranger.call("GET", "api/stream").status_code == 403
+    settings.CALMDESK_CHAT_STREAM_SECONDS = 0
+    off = widget.call("GET", "api/stream")
+    assert off.status_code == 404 and off["Access-Control-Allow-Origin"] == SHOP
+
+
+def test_nul_and_lone_surrogates_from_json_are_stored_as_replacement_characters(
+    chat_org: Organisation,
+) -> None:
+    widget = Widget()
+    widget.start()
+    body = b'{"text": "hello\\u0000 there \\ud800", "client_id": "nul-1", "name": "P\\u0000at"}'
+    sent = widget.client.post(
+        "/chat/api/messages",
+        body,
+        content_type="application/json",
+        headers={"Origin": SHOP, "Authorization": f"Bearer {widget.token}"},
+    )
+    assert sent.status_code == 201
+    message = Message.objects.get(pk=sent.json()["id"])
+    assert message.body_text == "hello\ufffd there \ufffd"

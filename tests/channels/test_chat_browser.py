@@ -18,7 +18,7 @@ import pytest
 from django.db import OperationalError
 
 from calmdesk.accounts.models import Organisation, User
-from calmdesk.channels.chat import chat_agent_typing, chat_settings_update
+from calmdesk.channels.chat import chat_settings_update
 from calmdesk.conversations.models import Message
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,12 +37,18 @@ HOSTILE = "<img src=x onerror=\"document.title='pwned'\"> where is my parcel?"
 
 
 @pytest.fixture
-def host_site(live_server: Any) -> Iterator[str]:
+def transport() -> str:
+    """Extra attributes of the widget's script tag (none: polling)."""
+    return ""
+
+
+@pytest.fixture
+def host_site(live_server: Any, transport: str) -> Iterator[str]:
     """A customer's shop page on another origin (127.0.0.1 vs live_server's localhost)."""
     page = (
         "<!doctype html><html><head><title>Shop</title></head><body><h1>Garden shop</h1>"
-        f'<script src="{live_server.url}/chat/widget.js" data-calmdesk-org="acme" async></script>'
-        "</body></html>"
+        f'<script src="{live_server.url}/chat/widget.js" data-calmdesk-org="acme" {transport} async>'
+        "</script></body></html>"
     ).encode()
 
     class Handler(BaseHTTPRequestHandler):
@@ -131,8 +137,16 @@ def test_visitor_and_agent_chat_across_origins(
     # The agent sees the hostile text as text too.
     assert HOSTILE in staff.inner_text("body")
 
-    _wait_for(lambda: chat_agent_typing(conversation=message.conversation) or True)
-    visitor.wait_for_selector("[data-calmdesk-chat] .typing:has-text('typing')")
+    # The agent starts a reply in the workspace; the visitor sees it, and it fades
+    # a few seconds after the agent stops.
+    staff.click("#reply-body")
+    staff.keyboard.type("I am sorry")
+    visitor.wait_for_selector("[data-calmdesk-chat] .typing:has-text('typing')", timeout=15000)
+    visitor.wait_for_selector(
+        "[data-calmdesk-chat] .typing:text-is('')", state="attached", timeout=20000
+    )
+    staff.keyboard.type(" about")
+    visitor.wait_for_selector("[data-calmdesk-chat] .typing:has-text('typing')", timeout=15000)
 
     reply = "I am sorry your parcel has not arrived. I am checking with the courier now and will write again within ten minutes."
     staff.fill("#reply-body", reply)
@@ -159,3 +173,48 @@ def test_visitor_and_agent_chat_across_origins(
         visitor.screenshot(path=str(SCREENS / "chat-widget.png"))
     except OSError:
         pass  # a read-only CI checkout still runs the assertions
+
+
+@pytest.mark.parametrize("transport", ['data-calmdesk-transport="sse"'])
+def test_with_server_sent_events_the_visitor_gets_replies_and_typing_without_polling(
+    browser: Any,
+    host_site: str,
+    org: Organisation,
+    make_user: Callable[..., User],
+    settings: Any,
+) -> None:
+    from calmdesk.channels.chat import chat_agent_typing
+    from calmdesk.conversations.services import reply_send
+
+    settings.CALMDESK_CHAT_STREAM_SECONDS = 4
+    chat_settings_update(organisation=org, allowed_origins=[host_site])
+    agent = make_user("alice")
+    visitor = browser.new_context().new_page()
+    requests: list[tuple[str, str]] = []
+    visitor.on("request", lambda request: requests.append((request.method, request.url)))
+    visitor.goto(host_site)
+    visitor.click("[data-calmdesk-chat] .launcher")
+    visitor.fill("[data-calmdesk-chat] textarea", "Is my order on its way?")
+    visitor.press("[data-calmdesk-chat] textarea", "Enter")
+    visitor.wait_for_selector("[data-calmdesk-chat] .msg.visitor", timeout=45000)
+    message = _wait_for(lambda: Message.objects.filter(channel="chat").first())
+
+    _wait_for(lambda: chat_agent_typing(conversation=message.conversation) or True)
+    visitor.wait_for_selector("[data-calmdesk-chat] .typing:has-text('typing')", timeout=15000)
+    _wait_for(
+        lambda: reply_send(
+            conversation=message.conversation, author=agent, body_text="Yes, it left today."
+        )
+    )
+    visitor.wait_for_selector("[data-calmdesk-chat] .msg.agent", timeout=15000)
+    assert "Yes, it left today." in visitor.inner_text("[data-calmdesk-chat] .msg.agent")
+    visitor.wait_for_selector(
+        "[data-calmdesk-chat] .typing:text-is('')", state="attached", timeout=15000
+    )
+    # Past the end of the first stream, the widget opened the next one.
+    visitor.wait_for_timeout(5000)
+    streams = [url for method, url in requests if "/api/stream" in url]
+    polls = [url for method, url in requests if method == "GET" and "/api/messages" in url]
+    assert len(streams) >= 2, requests
+    # One look when the panel opens and one after sending; the stream does the rest.
+    assert len(polls) <= 2, polls

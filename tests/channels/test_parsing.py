@@ -170,3 +170,22 @@ def test_parsing_never_raises(raw: bytes) -> None:
     parsed = parse_email(raw)
     assert isinstance(parsed.text, str) and isinstance(parsed.defects, tuple)
     classify(parsed)
+    # Whatever came in, what is stored from it fits any database's text columns.
+    stored = [parsed.text, parsed.html, parsed.subject, parsed.from_name]
+    stored += [value for _, value in parsed.headers]
+    stored += [attachment.filename for attachment in parsed.attachments]
+    for text in stored:
+        assert "\x00" not in text
+        text.encode("utf-8")
+
+
+def test_nul_bytes_become_replacement_characters_and_are_flagged() -> None:
+    raw = (
+        b"From: Pat <pat@example.com>\r\nSubject: broken\x00subject\r\n"
+        b"Message-ID: <nul@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"my order\x00\x00 never came\r\n"
+    )
+    parsed = parse_email(raw)
+    assert parsed.subject == "broken\ufffdsubject"
+    assert parsed.text.startswith("my order\ufffd\ufffd never came")
+    assert any(defect.startswith("NotText") for defect in parsed.defects)

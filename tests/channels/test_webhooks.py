@@ -15,6 +15,7 @@ import pytest
 from django.utils import timezone
 
 from calmdesk.accounts.models import Organisation, User
+from calmdesk.audit.models import AuditEvent
 from calmdesk.audit.services import audit_record
 from calmdesk.channels.models import WebhookDelivery, WebhookDeliveryStatus, WebhookSubscription
 from calmdesk.channels.services import ImportResult
@@ -275,3 +276,45 @@ def test_history_is_listed_newest_first_and_a_deactivated_subscription_gets_noth
     webhook_subscription_deactivate(subscription=subscription, actor=admin_user)
     import_fixture("09_iso_8859_1.eml")
     assert len(webhook_delivery_history(subscription)) == 2
+
+
+@pytest.mark.django_db
+def test_updating_a_subscription_keeps_its_secret_and_audits_what_changed(
+    receiver: Receiver, org: Organisation, admin_user: User
+) -> None:
+    from calmdesk.channels.webhooks import webhook_subscription_delete, webhook_subscription_update
+
+    subscription = webhook_subscription_create(
+        organisation=org, url=receiver.url, events=["message.received"], actor=admin_user
+    )
+    secret = subscription.secret
+    webhook_subscription_update(
+        subscription=subscription,
+        actor=admin_user,
+        events=["conversation.resolved", "conversation.resolved"],
+        description="  CRM sync  ",
+    )
+    subscription.refresh_from_db()
+    assert subscription.events == ["conversation.resolved"]
+    assert subscription.description == "CRM sync" and subscription.secret == secret
+    audit = AuditEvent.objects.get(action="webhook.updated")
+    assert audit.data["changed"] == ["description", "events"]
+    # Nothing to change: nothing audited.
+    webhook_subscription_update(subscription=subscription, actor=admin_user, is_active=True)
+    assert AuditEvent.objects.filter(action="webhook.updated").count() == 1
+    for bad in (
+        {"url": "https://user:secret@hooks.example.com/"},
+        {"url": "https://hooks.example.com:port/"},
+        {"url": "https://hooks.example.com/a b"},
+        {"events": []},
+        {"description": "x" * 201},
+    ):
+        with pytest.raises(WebhookError):
+            webhook_subscription_update(subscription=subscription, actor=admin_user, **bad)
+    subscription.refresh_from_db()
+    assert subscription.url == receiver.url
+
+    subscription_id = subscription.pk
+    webhook_subscription_delete(subscription=subscription, actor=admin_user)
+    assert not WebhookSubscription.objects.exists()
+    assert AuditEvent.objects.filter(action="webhook.deleted", target_id=subscription_id).exists()

@@ -268,3 +268,36 @@ def test_concurrent_delivery_of_the_same_message_stores_it_once(org: Organisatio
     assert Customer.objects.count() == 1
     assert len({pk for pk, _ in results}) == 1
     assert sum(created for _, created in results) == 1
+
+
+def test_receiving_into_a_long_thread_costs_no_more_queries_than_into_a_short_one(
+    org: Organisation, agent_a: User
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = receive(org, "q-0", "My parcel is late.", customer_email="q@example.com")
+    conversation_id = first.conversation.pk
+
+    def follow_up(external_id: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            receive(
+                org,
+                external_id,
+                "Still nothing, where is it?",
+                customer_email="q@example.com",
+                conversation_id=conversation_id,
+            )
+        return len(captured.captured_queries)
+
+    short = follow_up("q-1")
+    for number in range(15):
+        reply_send(conversation=first.conversation, author=agent_a, body_text=f"Checking {number}.")
+        receive(
+            org,
+            f"q-fill-{number}",
+            "And?",
+            customer_email="q@example.com",
+            conversation_id=conversation_id,
+        )
+    assert follow_up("q-2") == short

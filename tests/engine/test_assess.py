@@ -20,6 +20,7 @@ def present(result: Assessment, key: str) -> bool:
         ("I know where your office is and I know where you live.", "threat"),
         ("My solicitor will be in touch, expect legal action.", "legal"),
         ("I'm reporting you to the ombudsman tomorrow.", "legal"),
+        ("Fix it or I'm going to sue.", "legal"),
         ("Everyone on Twitter is going to hear how you treat people.", "public"),
         ("Expect a one-star review on Trustpilot.", "public"),
         ("Cancel my subscription, I'm switching to a competitor.", "churn"),
@@ -64,6 +65,9 @@ def test_each_risk_is_read_with_evidence(text: str, label: str) -> None:
         ("I'd like to update the delivery address on my order.", "threat"),
         ("Happy to come down to your office to sign the papers if that helps.", "threat"),
         ("Could you send it today? It's a birthday present.", "urgency"),
+        # Sue the person, not the verb: a name in a signature or a sentence.
+        ("The opening reading is 48213. Many thanks, Sue, Lettings office", "legal"),
+        ("I spoke to Sue on the phone and she said it was fixed.", "legal"),
     ],
 )
 def test_negation_sarcasm_and_untargeted_profanity_do_not_trigger(text: str, absent: str) -> None:

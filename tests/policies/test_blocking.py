@@ -157,3 +157,35 @@ def test_blocking_settings_are_validated() -> None:
         policy_parse(document)
     del document["blocking"]
     assert "another way" in policy_parse(document).blocking.auto_reply
+
+
+def test_a_block_applies_to_the_identity_that_sent_the_message_not_the_customers_others(
+    org: Organisation, team_a: Team, agent_a: User
+) -> None:
+    # One customer, two email addresses: the work one crossed the line, the home one not.
+    def email(sender: str, external_id: str, text: str):  # type: ignore[no-untyped-def]
+        return inbound_message_receive(
+            organisation=org,
+            channel="email",
+            external_id=external_id,
+            body_text=text,
+            customer_email=sender,
+            team=team_a,
+        )
+
+    first = email("vic@work.example", "<1@x>", "You lot are a disgrace, you useless idiots.")
+    customer = first.customer
+    home = email("vic@home.example", "<2@x>", "My meter reading is wrong.")
+    assert first.message.sender is not None and first.message.sender.value == "vic@work.example"
+    # The home address is attached to the customer it wrote as (the same person by merge).
+    ContactIdentity.objects.filter(value="vic@home.example").update(customer=customer)
+
+    identity_block(identity=first.message.sender, actor=agent_a, reason="Repeated insults.")
+    from_work = email("vic@work.example", "<3@x>", "Answer me.")
+    from_home = email("vic@home.example", "<4@x>", "Any news on the reading?")
+
+    assert BlockedMessage.objects.filter(message=from_work.message).exists()
+    assert not BlockedMessage.objects.filter(message=from_home.message).exists()
+    assert from_home.message.sender is not None
+    assert from_home.message.sender.value == "vic@home.example"
+    assert home.message.sender_id == from_home.message.sender_id

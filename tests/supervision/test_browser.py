@@ -171,23 +171,45 @@ def test_admin_edits_the_policy(
     base = live_server.url
     log_in(page, base, admin_user)
     page.goto(f"{base}/supervision/policy/")
-    editor = page.locator("textarea[name=document]")
-    broken = default_policy_raw()
-    broken["boundaries"]["abuse_threshold"] = 5
-    editor.fill(json.dumps(broken, indent=2))
-    page.get_by_role("button", name="Save policy").click()
+    # The form: a rule that does nothing and an emptied boundary reply are refused,
+    # with the problems named as the form names them, and what was typed is kept.
+    page.fill("input[name=abuse_threshold]", "0.6")
+    page.fill("input[name=rule-0-id]", "legal_threat_renamed")
+    page.fill("textarea[name=ladder-1-reply]", "")
+    new_rule = "#rule-" + str(len(default_policy_raw()["escalation_rules"]))
+    page.fill(f"{new_rule} input[name$=-id]", "refund_demand")
+    page.select_option(f"{new_rule} select[name$=cond-0-fact]", "score.refund")
+    page.fill(f"{new_rule} input[name$=cond-0-value]", "0.7")
+    # Bypass the browser's own required check to see the server's answer.
+    page.evaluate("document.getElementById('policy-form').noValidate = true")
+    page.locator("#save-policy").click()
     page.wait_for_selector("#policy-errors")
-    assert "abuse_threshold: must be a number between 0 and 1" in page.inner_text("#policy-errors")
+    errors = page.inner_text("#policy-errors")
+    assert "Second insult: final warning, reply:" in errors
+    assert "refund_demand" in errors and "must do something" in errors
+    assert page.input_value("input[name=rule-0-id]") == "legal_threat_renamed"
     screenshot(page, "supervision-policy-error.png")
 
-    fixed = default_policy_raw()
-    fixed["boundaries"]["abuse_threshold"] = 0.6
-    page.locator("textarea[name=document]").fill(json.dumps(fixed, indent=2))
-    page.get_by_role("button", name="Save policy").click()
+    page.fill("textarea[name=ladder-1-reply]", "This is the last time I can ask you to stop.")
+    page.check(f"{new_rule} input[name$=-notify_supervisors]")
+    page.locator("#save-policy").click()
     page.wait_for_selector("text=Policy saved.")
     assert "Revision 1" in page.inner_text(".page-head")
+    assert "added rule refund_demand" in page.inner_text("#history-title + ol")
     screenshot(page, "supervision-policy-saved.png")
-    assert policy_get(organisation=org).boundaries.abuse_threshold == 0.6
+    saved = policy_get(organisation=org)
+    assert saved.boundaries.abuse_threshold == 0.6
+    assert saved.escalation_rules[0].id == "legal_threat_renamed"
+    assert saved.escalation_rules[-1].id == "refund_demand"
+
+    # The JSON editor is still there for everything at once.
+    page.click("#policy-json summary")
+    document = default_policy_raw()
+    document["boundaries"]["abuse_threshold"] = 5
+    page.locator("textarea[name=document]").fill(json.dumps(document, indent=2))
+    page.get_by_role("button", name="Save the JSON").click()
+    page.wait_for_selector("#policy-errors")
+    assert "abuse_threshold: must be a number between 0 and 1" in page.inner_text("#policy-errors")
 
 
 def test_agent_sees_overdue_followups_and_blocks_a_contact(

@@ -214,20 +214,24 @@ def test_policy_editor_admin_saves_and_errors_are_listed(
 
     document = default_policy_raw()
     document["boundaries"]["abuse_threshold"] = 0.65
-    response = client.post(reverse("supervision:policy"), {"document": json.dumps(document)})
+    response = client.post(
+        reverse("supervision:policy"), {"mode": "json", "document": json.dumps(document)}
+    )
     assert response.status_code == 302
     assert policy_get(organisation=org).boundaries.abuse_threshold == 0.65
 
     document["boundaries"]["abuse_threshold"] = 2
     document["escalation_rules"][0]["when"][0]["fact"] = "score.mood"
-    response = client.post(reverse("supervision:policy"), {"document": json.dumps(document)})
+    response = client.post(
+        reverse("supervision:policy"), {"mode": "json", "document": json.dumps(document)}
+    )
     assert response.status_code == 400
     page = response.content.decode()
     assert "boundaries.abuse_threshold: must be a number between 0 and 1" in page
     assert "escalation_rules[0].when[0].fact: must name a known fact" in page
     assert Policy.objects.get().revision == 1
 
-    response = client.post(reverse("supervision:policy"), {"document": "{not json"})
+    response = client.post(reverse("supervision:policy"), {"mode": "json", "document": "{not json"})
     assert response.status_code == 400
     assert "This is not valid JSON (line 1" in response.content.decode()
 
@@ -240,7 +244,12 @@ def test_only_admins_may_post_a_policy(org: Organisation, make_user, login, role
     assert page.status_code == 200
     assert "Only admins can change the policy." in page.content.decode()
     response = client.post(
-        reverse("supervision:policy"), {"document": json.dumps(default_policy_raw())}
+        reverse("supervision:policy"),
+        {"mode": "json", "document": json.dumps(default_policy_raw())},
+    )
+    assert response.status_code == 403
+    response = client.post(
+        reverse("supervision:policy"), {"mode": "form", "abuse_threshold": "0.1"}
     )
     assert response.status_code == 403
     assert not Policy.objects.exists()
@@ -262,6 +271,14 @@ def test_followups_page_and_adding_one(
     page = client.get(reverse("supervision:followups"), {"overdue": "1"}).content.decode()
     assert "Tell them what the courier said" in page
     assert "overdue" in page
+
+    # Kept promises leave the default list and stay under "all".
+    followup = conversation.followups.get()
+    client.post(reverse("supervision:followup-close", args=[followup.pk]), {"state": "done"})
+    page = client.get(reverse("supervision:followups")).content.decode()
+    assert "Tell them what the courier said" not in page and "every follow-up has been kept" in page
+    page = client.get(reverse("supervision:followups"), {"all": "1"}).content.decode()
+    assert "Tell them what the courier said" in page
 
 
 def test_step_away_and_take_over(
@@ -328,3 +345,99 @@ def test_block_a_contact_review_and_unblock_in_the_ui(
     block.refresh_from_db()
     assert block.unblocked_at is not None
     assert "No contact is blocked" in supervisor.get(reverse("supervision:blocks")).content.decode()
+
+
+def test_block_from_the_conversation_page_returns_there_and_marks_later_messages(
+    org: Organisation,
+    team_a: Team,
+    agent_a: User,
+    login,  # type: ignore[no-untyped-def]
+) -> None:
+    from calmdesk.customers.models import ContactIdentity
+
+    conversation = receive(org, team_a, "You are a useless idiot.", 21)
+    identity = ContactIdentity.objects.get(value="robin")
+    agent = login(agent_a)
+    page_url = reverse("workspace:conversation", args=[conversation.pk])
+    page = agent.get(page_url).content.decode()
+    # The thread says which identity wrote, and the panel offers to block it.
+    assert "from robin" in page
+    assert reverse("supervision:identity-block", args=[identity.pk]) in page
+
+    response = agent.post(
+        reverse("supervision:identity-block", args=[identity.pk]),
+        {"reason": "Insults after a final warning", "next": page_url},
+    )
+    assert response.status_code == 302 and response["Location"] == page_url
+    receive(org, team_a, "Answer me.", 22, conversation_id=conversation.pk)
+    page = agent.get(page_url).content.decode()
+    assert "from a blocked contact" in page
+    assert "blocked " in page and "Block…" not in page
+
+    # A `next` pointing elsewhere is not followed.
+    other = ContactIdentity.objects.create(
+        organisation=org, customer=conversation.customer, kind="email", value="r@example.org"
+    )
+    response = agent.post(
+        reverse("supervision:identity-block", args=[other.pk]),
+        {"reason": "Same person", "next": "https://evil.example/"},
+    )
+    assert response["Location"] == reverse("supervision:blocks")
+
+
+def test_the_reply_box_shows_the_boundary_and_its_suggested_reply_until_answered(
+    org: Organisation,
+    team_a: Team,
+    agent_a: User,
+    login,  # type: ignore[no-untyped-def]
+) -> None:
+    from calmdesk.conversations.services import reply_send
+    from calmdesk.policies.document import policy_parse
+
+    conversation = receive(org, team_a, "You are a useless idiot, fix my bill.", 31)
+    client = login(agent_a)
+    url = reverse("workspace:conversation", args=[conversation.pk])
+    page = client.get(url).content.decode()
+    boundary_reply = policy_parse(default_policy_raw()).boundaries.ladder[0].reply
+    assert "Boundary: first warning given." in page
+    assert "1 insult aimed at staff so far" in page
+    assert boundary_reply.replace("'", "&#x27;") in page
+    assert 'data-suggestion="policy-suggestion"' in page
+
+    reply_send(conversation=conversation, author=agent_a, body_text="Let's look at the bill.")
+    page = client.get(url).content.decode()
+    assert "Boundary: first warning given." in page
+    assert 'data-suggestion="policy-suggestion"' not in page
+
+    receive(org, team_a, "Still useless, you idiot.", 32, conversation_id=conversation.pk)
+    page = client.get(url).content.decode()
+    assert "Boundary: final warning given." in page and "a repeated insult" in page
+
+
+def test_policy_form_saves_audits_and_keeps_what_was_typed_when_refused(
+    org: Organisation,
+    admin_user: User,
+    login,  # type: ignore[no-untyped-def]
+) -> None:
+    from calmdesk.audit.models import AuditEvent
+    from tests.supervision.test_policy_editor import post_of
+
+    client = login(admin_user)
+    page = client.get(reverse("supervision:policy")).content.decode()
+    assert 'name="rule-0-id" value="legal_threat"' in page
+
+    data = post_of(default_policy_raw())
+    data["abuse_threshold"] = "0.7"
+    assert client.post(reverse("supervision:policy"), data).status_code == 302
+    assert policy_get(organisation=org).boundaries.abuse_threshold == 0.7
+    event = AuditEvent.objects.get(action="policy.updated")
+    assert event.actor == admin_user and event.data["after"]["boundaries"]["abuse_threshold"] == 0.7
+    page = client.get(reverse("supervision:policy")).content.decode()
+    assert "Revision 1" in page and "boundary ladder" in page
+
+    data["threat_threshold"] = "<b>high</b>"
+    response = client.post(reverse("supervision:policy"), data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Threat threshold: &#x27;&lt;b&gt;high&lt;/b&gt;&#x27; is not a number" in page
+    assert Policy.objects.get().revision == 1

@@ -215,3 +215,34 @@ def test_live_coach_rewrites_and_guards_a_blocking_send(
     sent = conversation.messages.get(direction=Direction.OUTBOUND)
     assert sent.coaching and sent.coaching["blocking"]
     assert dialogs == []
+
+
+def test_the_policy_suggested_boundary_reply_goes_into_the_reply_box(
+    browser_page: Any,
+    live_server: Any,
+    receive: Callable[..., Conversation],
+    team_a: Team,
+    agent_a: User,
+) -> None:
+    page = browser_page
+    conversation = receive(
+        "You are a useless idiot and my bill is wrong again.",
+        team=team_a,
+        email="kit@example.com",
+        name="Kit Moss",
+        subject="Bill wrong again",
+    )
+    log_in(page, live_server.url, agent_a)
+    page.goto(f"{live_server.url}/conversations/{conversation.pk}/")
+    suggestion = page.locator("#policy-suggestion").inner_text().strip()
+    assert suggestion and page.locator(".policy-step").inner_text().startswith("Boundary")
+    page.click("button[data-suggestion]")
+    assert page.locator("#reply-body").input_value() == suggestion
+    # The coach reads the suggestion like any draft, and nothing is sent by the click.
+    page.wait_for_selector("#coach-panel .coach")
+    assert conversation.messages.filter(direction=Direction.OUTBOUND).count() == 0
+    screenshot(page, "conversation-policy-suggestion.png")
+    page.click("#reply-box button[type=submit]")
+    page.wait_for_selector("#reply-box .notice")
+    assert conversation.messages.get(direction=Direction.OUTBOUND).body_text == suggestion
+    assert page.locator("#policy-suggestion").count() == 0

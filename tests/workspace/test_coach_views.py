@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from html.parser import HTMLParser
 
@@ -188,3 +189,27 @@ def test_promise_in_a_sent_reply_shows_as_a_follow_up(
     assert conversation.followups.count() >= 1
     assert conversation.followups.first().description.split()[0] in html
     assert "No call-back promised yet." not in html
+
+
+def _stage_classes(html: str, stage: str) -> str:
+    found = re.search(rf'<li class="([^"]*)" data-stage="{stage}"', html)
+    assert found, f"no {stage} stage on the page"
+    return found.group(1)
+
+
+def test_the_playbook_panel_counts_an_incident_on_record(
+    login: Login, agent_a: User, receive: Receive, team_a: Team
+) -> None:
+    from calmdesk.incidents.services import incident_open
+
+    conversation = receive(
+        "I'll sue you lot and see you in court, this is the third time I write.", team=team_a
+    )
+    # The policy may already have recorded it; start from a case with no record.
+    conversation.incidents.all().delete()
+    client = login(agent_a)
+    url = reverse("workspace:conversation", args=[conversation.pk])
+    assert "stage-todo" in _stage_classes(client.get(url).content.decode(), "record")
+
+    incident_open(conversation=conversation, kind="legal", reason="Legal threat", opened_by=agent_a)
+    assert "stage-done" in _stage_classes(client.get(url).content.decode(), "record")

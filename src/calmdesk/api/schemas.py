@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from django.urls import reverse
 from ninja import Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
 
 from calmdesk.accounts.models import Team, User
+from calmdesk.channels.selectors import AttachmentRow, DeliveryRow, EmailFacts
 from calmdesk.conversations.models import Conversation, Message
 from calmdesk.conversations.services import MAX_BODY_CHARS, MAX_SUBJECT_CHARS
 from calmdesk.customers.models import ContactIdentity, Customer
@@ -362,6 +364,57 @@ class ConversationPageOut(Schema):
     items: list[ConversationSummaryOut]
 
 
+class DeliveryOut(Schema):
+    """How sending an agent's email reply went; retried by the worker until sent or failed."""
+
+    status: Literal["queued", "sending", "retrying", "sent", "failed", "bounced"]
+    to_address: str
+    attempts: int
+    last_error: str
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+
+    @classmethod
+    def build(cls, row: DeliveryRow | None) -> DeliveryOut | None:
+        if row is None:
+            return None
+        return cls(
+            status=row.status,  # type: ignore[arg-type]
+            to_address=row.to_address,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            next_attempt_at=row.next_attempt_at,
+            sent_at=row.sent_at,
+        )
+
+
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    inline: bool
+    # Refused attachments (over the size limit) were not kept: no download.
+    refused: bool
+    refused_reason: str
+    download_url: str | None
+
+    @classmethod
+    def build(cls, row: AttachmentRow) -> AttachmentOut:
+        return cls(
+            id=row.id,
+            filename=row.filename,
+            content_type=row.content_type,
+            size=row.size,
+            inline=row.inline,
+            refused=row.refused,
+            refused_reason=row.refused_reason,
+            download_url=None
+            if row.refused
+            else reverse("api-v1:attachment-download", kwargs={"attachment_id": row.id}),
+        )
+
+
 class MessageOut(Schema):
     id: int
     conversation_id: int
@@ -377,9 +430,12 @@ class MessageOut(Schema):
     risk: float
     assessment: dict[str, Any] | None
     coaching: dict[str, Any] | None
+    # Email replies only: null for other messages.
+    delivery: DeliveryOut | None = None
+    attachments: list[AttachmentOut] = []
 
     @classmethod
-    def build(cls, message: Message) -> MessageOut:
+    def build(cls, message: Message, facts: EmailFacts | None = None) -> MessageOut:
         return cls(
             id=message.pk,
             conversation_id=message.conversation_id,
@@ -394,6 +450,10 @@ class MessageOut(Schema):
             risk=message.risk,
             assessment=message.assessment,
             coaching=message.coaching,
+            delivery=DeliveryOut.build(facts.delivery) if facts is not None else None,
+            attachments=[AttachmentOut.build(row) for row in facts.attachments]
+            if facts is not None
+            else [],
         )
 
 
@@ -439,6 +499,7 @@ class ConversationOut(ConversationSummaryOut):
         *,
         policy: PolicyStateView,
         playbook: dict[str, Any],
+        facts: dict[int, EmailFacts],
     ) -> ConversationOut:
         return cls(
             **_summary_fields(conversation),
@@ -449,7 +510,7 @@ class ConversationOut(ConversationSummaryOut):
             in_supervisor_queue=policy.in_supervisor_queue,
             suggested_reply=policy.suggested_reply,
             playbook=PlaybookOut.model_validate(playbook),
-            messages=[MessageOut.build(message) for message in messages],
+            messages=[MessageOut.build(message, facts.get(message.pk)) for message in messages],
         )
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from calmdesk.accounts.models import Organisation
 from calmdesk.channels.models import ChatPresence, ChatSettings
+from calmdesk.channels.parsing import storable_text
 from calmdesk.conversations.models import (
     OPEN_STATUSES,
     Channel,
@@ -88,15 +89,56 @@ def origin_allowed(organisation: Organisation, origin: str) -> bool:
     return normalise_origin(origin) in allowed - {""}
 
 
+MAX_ALLOWED_ORIGINS = 50
+MAX_ORIGIN_CHARS = 300
+MAX_TITLE_CHARS = 100
+
+
+def origin_check(origin: str) -> str:
+    """The normal form of an origin an admin typed, or ChatError saying what is wrong with it.
+
+    Stricter than `normalise_origin` (which reads browsers' Origin headers): a
+    path, query, fragment, user name or wildcard is refused rather than
+    silently dropped, so an admin never believes a page-level rule exists.
+    """
+    shown = repr(origin[:80])
+    problem = f"{shown} is not an origin such as https://shop.example.com"
+    candidate = origin.strip()
+    if not candidate or len(candidate) > MAX_ORIGIN_CHARS:
+        raise ChatError(problem)
+    if any(char.isspace() or ord(char) < 32 or char in "*\\" for char in candidate):
+        raise ChatError(f"{problem} (no spaces, wildcards or backslashes)")
+    try:
+        parts = urlsplit(candidate)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ChatError(problem) from exc
+    if parts.username is not None or parts.password is not None:
+        raise ChatError(f"{problem} (no user name or password)")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or candidate.endswith("?"):
+        raise ChatError(f"{problem} (an origin has no path; the widget works on every page)")
+    normal = normalise_origin(candidate)
+    if not normal:
+        raise ChatError(problem)
+    return normal
+
+
+def chat_settings_for(organisation: Organisation) -> ChatSettings:
+    """The organisation's chat settings; unsaved defaults (no origins) when never configured."""
+    found = ChatSettings.objects.filter(organisation=organisation).first()
+    return found if found is not None else ChatSettings(organisation=organisation)
+
+
 def chat_settings_update(
     *, organisation: Organisation, allowed_origins: list[str], enabled: bool = True, title: str = ""
 ) -> ChatSettings:
-    cleaned = []
-    for origin in allowed_origins:
-        normal = normalise_origin(origin)
-        if not normal:
-            raise ChatError(f"{origin!r} is not an origin such as https://shop.example.com")
-        cleaned.append(normal)
+    """Replace the allowed origins (and set enabled; the title when one is given)."""
+    if len(allowed_origins) > MAX_ALLOWED_ORIGINS:
+        raise ChatError(f"at most {MAX_ALLOWED_ORIGINS} origins may embed the chat")
+    cleaned = [origin_check(origin) for origin in allowed_origins]
+    title = title.strip()
+    if len(title) > MAX_TITLE_CHARS:
+        raise ChatError(f"the title is at most {MAX_TITLE_CHARS} characters")
     chat, _ = ChatSettings.objects.update_or_create(
         organisation=organisation,
         defaults={
@@ -139,7 +181,10 @@ def chat_message_send(
     *, visitor: ChatVisitor, text: str, client_id: str, name: str = ""
 ) -> ReceiveResult:
     """The visitor's message, stored once even if the widget sends it twice (same client_id)."""
-    text = text.strip()
+    # JSON can carry NUL and lone surrogates, which no database stores.
+    text = storable_text(text).strip()
+    name = storable_text(name)
+    client_id = storable_text(client_id)
     if not text:
         raise ChatError("write a message first")
     if len(text) > MAX_CHAT_TEXT:

@@ -20,6 +20,7 @@ from calmdesk.accounts.models import Organisation
 DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 # Most providers refuse mail above 25-35 MB; above this we keep headers only.
 DEFAULT_MAX_RAW_BYTES = 40 * 1024 * 1024
+DEFAULT_API_MAX_EMAIL_BYTES = 25 * 1024 * 1024
 
 
 def _setting_int(name: str, default: int) -> int:
@@ -38,6 +39,11 @@ def max_attachment_bytes() -> int:
 
 def max_raw_bytes() -> int:
     return _setting_int("CALMDESK_EMAIL_MAX_RAW_BYTES", DEFAULT_MAX_RAW_BYTES)
+
+
+def api_max_email_bytes() -> int:
+    """The largest raw email the API takes (most providers stop at 25 MB, attachments included)."""
+    return _setting_int("CALMDESK_API_MAX_EMAIL_BYTES", DEFAULT_API_MAX_EMAIL_BYTES)
 
 
 def from_address(organisation: Organisation) -> str:

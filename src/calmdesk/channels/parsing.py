@@ -135,6 +135,20 @@ def _decode_guess(payload: bytes) -> str:
         return payload.decode("windows-1252", errors="replace")
 
 
+def storable_text(value: str) -> str:
+    """Text every database can keep: no NUL (PostgreSQL refuses it), no lone surrogates.
+
+    Both stand for bytes that were not text; U+FFFD marks where they were.
+    """
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in value)
+    return value
+
+
 def _clean_header(value: str) -> str:
     """A header value as readable text: RFC 2047 words decoded, raw 8-bit bytes rescued."""
     if any("\udc80" <= ch <= "\udcff" for ch in value):
@@ -144,7 +158,7 @@ def _clean_header(value: str) -> str:
         decoded = str(make_header(decode_header(value)))
     except (ValueError, LookupError, UnicodeError, AssertionError):
         decoded = value
-    return " ".join(decoded.split())
+    return storable_text(" ".join(decoded.split()))
 
 
 def _first_address(value: str | None) -> tuple[str, str | None]:
@@ -349,11 +363,11 @@ def _delivery_reports(message: StdlibMessage) -> tuple[DeliveryReport, ...]:
                 )
     return tuple(
         DeliveryReport(
-            original_message_id=original_id,
-            recipient=recipient,
-            action=action,
-            status=status,
-            diagnostic=diagnostic[:1000],
+            original_message_id=storable_text(original_id) if original_id else None,
+            recipient=storable_text(recipient),
+            action=storable_text(action),
+            status=storable_text(status),
+            diagnostic=storable_text(diagnostic[:1000]),
         )
         for recipient, action, status, diagnostic in recipients
     )
@@ -429,7 +443,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
             # A multipart with no usable boundary: its body is all we have.
             payload = part.get_payload()
             if isinstance(payload, str) and payload.strip():
-                texts.append(payload.strip())
+                texts.append(storable_text(payload.strip()))
             continue
         if content_type in ("message/delivery-status", "text/rfc822-headers"):
             continue
@@ -442,6 +456,9 @@ def parse_email(raw: bytes) -> ParsedEmail:
             body, charset_defect = decode_bytes(_part_bytes(part, defects), _charset(part))
             if charset_defect:
                 defects.append(charset_defect)
+            if storable_text(body) != body:
+                defects.append("NotText(NUL or invalid characters replaced)")
+                body = storable_text(body)
             (texts if content_type == "text/plain" else htmls).append(body)
             continue
         if content_type == "message/rfc822":
@@ -456,8 +473,10 @@ def parse_email(raw: bytes) -> ParsedEmail:
             data = _part_bytes(part, defects)
         attachments.append(
             ParsedAttachment(
-                filename=filename or f"attachment.{content_type.rsplit('/', 1)[-1][:12]}",
-                content_type=content_type[:100],
+                filename=storable_text(
+                    filename or f"attachment.{content_type.rsplit('/', 1)[-1][:12]}"
+                ),
+                content_type=storable_text(content_type[:100]),
                 payload=data,
                 size=len(data),
                 inline=disposition == "inline",

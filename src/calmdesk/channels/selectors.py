@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -123,6 +124,30 @@ def email_facts_for_messages(message_ids: Iterable[int]) -> dict[int, EmailFacts
     return facts
 
 
+def delivery_signature(facts: dict[int, EmailFacts]) -> str:
+    """A short digest of how the email replies among `facts` stand.
+
+    The conversation page polls with it: an answer is needed when a reply's
+    delivery moved on (sent, retried, failed), not only when a message arrived.
+    """
+    state = ";".join(
+        f"{message_id}:{fact.delivery.status}:{fact.delivery.attempts}"
+        for message_id, fact in sorted(facts.items())
+        if fact.delivery is not None
+    )
+    return hashlib.sha256(state.encode()).hexdigest()[:16] if state else "none"
+
+
+def conversation_delivery_signature(conversation: Conversation) -> str:
+    """`delivery_signature` of the whole conversation, in one query."""
+    rows = EmailDelivery.objects.filter(message__conversation=conversation).order_by("message_id")
+    state = ";".join(
+        f"{message_id}:{status}:{attempts}"
+        for message_id, status, attempts in rows.values_list("message_id", "status", "attempts")
+    )
+    return hashlib.sha256(state.encode()).hexdigest()[:16] if state else "none"
+
+
 def conversation_machine_mail(conversation: Conversation) -> list[MachineMailRow]:
     """Auto-replies and bounces filed to a conversation (they are not messages)."""
     rows = RawEmail.objects.filter(
@@ -166,6 +191,7 @@ class WebhookDeliveryRow:
     attempts: int
     last_status_code: int | None
     last_error: str
+    response_excerpt: str
     next_attempt_at: datetime | None
     delivered_at: datetime | None
     created_at: datetime
@@ -176,8 +202,29 @@ def organisation_webhook_subscriptions(organisation: Organisation) -> QuerySet[W
     return WebhookSubscription.objects.filter(organisation=organisation).order_by("id")
 
 
+def access_webhook_subscription(user: User, subscription_id: int) -> WebhookSubscription:
+    """A subscription of the user's organisation, or Http404 (also for other organisations').
+
+    Whether the user may manage webhooks at all (admins only) is the caller's check.
+    """
+    if user.organisation_id is None:
+        raise Http404("No such webhook subscription.")
+    found = (
+        WebhookSubscription.objects.filter(pk=subscription_id, organisation_id=user.organisation_id)
+        .select_related("organisation", "created_by")
+        .first()
+    )
+    if found is None:
+        raise Http404("No such webhook subscription.")
+    return found
+
+
+def webhook_delivery_count(subscription: WebhookSubscription) -> int:
+    return subscription.deliveries.count()
+
+
 def webhook_delivery_history(
-    subscription: WebhookSubscription, *, limit: int = 100
+    subscription: WebhookSubscription, *, limit: int = 100, offset: int = 0
 ) -> list[WebhookDeliveryRow]:
     """A subscription's newest deliveries first, with how each attempt went."""
     return [
@@ -189,9 +236,10 @@ def webhook_delivery_history(
             attempts=row.attempts,
             last_status_code=row.last_status_code,
             last_error=row.last_error,
+            response_excerpt=row.response_excerpt,
             next_attempt_at=row.next_attempt_at,
             delivered_at=row.delivered_at,
             created_at=row.created_at,
         )
-        for row in subscription.deliveries.order_by("-created_at", "-id")[:limit]
+        for row in subscription.deliveries.order_by("-created_at", "-id")[offset : offset + limit]
     ]

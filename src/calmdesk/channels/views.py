@@ -8,11 +8,14 @@ use a bearer token, never cookies, so CSRF does not apply.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -21,6 +24,7 @@ from calmdesk.accounts.models import Organisation, User
 from calmdesk.channels.chat import (
     ChatError,
     ChatRateLimited,
+    ChatUpdate,
     ChatVisitor,
     chat_agent_typing,
     chat_message_send,
@@ -33,10 +37,18 @@ from calmdesk.channels.chat import (
 from calmdesk.conversations.selectors import access_conversation
 from calmdesk.conversations.services import ConversationError
 
+R = TypeVar("R", HttpResponse, StreamingHttpResponse)
+
 MAX_CHAT_BODY = 16 * 1024
+# A stream ends after this long and the widget opens the next one: short enough that
+# a proxy's idle timeout never cuts it, long enough that reconnecting costs little.
+DEFAULT_STREAM_SECONDS = 25.0
+DEFAULT_STREAM_INTERVAL = 1.0
+STREAM_KEEPALIVE_SECONDS = 10.0
+STREAM_RETRY_MS = 2000
 
 
-def _cors(response: HttpResponse, origin: str) -> HttpResponse:
+def _cors(response: R, origin: str) -> R:
     response["Access-Control-Allow-Origin"] = origin
     response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
     response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
@@ -114,6 +126,29 @@ def session_start(request: HttpRequest, slug: str) -> HttpResponse:
     return _cors(JsonResponse({"token": token, "title": title}, status=201), origin)
 
 
+def _after(request: HttpRequest) -> int | None:
+    try:
+        return max(0, int(request.GET.get("after", "0")))
+    except ValueError:
+        return None
+
+
+def _update_payload(update: ChatUpdate) -> dict[str, Any]:
+    return {
+        "messages": [
+            {
+                "id": line.id,
+                "from": line.sender,
+                "author": line.author,
+                "text": line.text,
+                "at": line.at.isoformat(),
+            }
+            for line in update.lines
+        ],
+        "agent_typing": update.agent_typing,
+    }
+
+
 @csrf_exempt
 def messages(request: HttpRequest) -> HttpResponse:
     preflight = _preflight(request, None)
@@ -127,25 +162,11 @@ def messages(request: HttpRequest) -> HttpResponse:
         return _error(str(exc), 403)
     try:
         if request.method == "GET":
-            try:
-                after = max(0, int(request.GET.get("after", "0")))
-            except ValueError:
+            after = _after(request)
+            if after is None:
                 return _error("after must be a message id", 400, origin)
             update = chat_updates(visitor=visitor, after_id=after)
-            payload = {
-                "messages": [
-                    {
-                        "id": line.id,
-                        "from": line.sender,
-                        "author": line.author,
-                        "text": line.text,
-                        "at": line.at.isoformat(),
-                    }
-                    for line in update.lines
-                ],
-                "agent_typing": update.agent_typing,
-            }
-            return _cors(JsonResponse(payload), origin)
+            return _cors(JsonResponse(_update_payload(update)), origin)
         if request.method == "POST":
             data = _json_body(request)
             result = chat_message_send(
@@ -178,6 +199,72 @@ def visitor_typing(request: HttpRequest) -> HttpResponse:
         return _error(str(exc), 403)
     chat_visitor_typing(visitor=visitor)
     return _cors(HttpResponse(status=204), origin)
+
+
+def _stream_seconds() -> float:
+    return float(getattr(settings, "CALMDESK_CHAT_STREAM_SECONDS", DEFAULT_STREAM_SECONDS))
+
+
+def _events(visitor: ChatVisitor, after_id: int) -> Iterator[str]:
+    """Server-sent events: an `update` whenever there are new lines or typing is on or
+    has just stopped, a comment now and then to keep proxies from closing the line,
+    and the end after CALMDESK_CHAT_STREAM_SECONDS (the widget opens a new stream)."""
+    interval = float(getattr(settings, "CALMDESK_CHAT_STREAM_INTERVAL", DEFAULT_STREAM_INTERVAL))
+    deadline = time.monotonic() + _stream_seconds()
+    last_typing = False
+    last_sent = time.monotonic()
+    yield f"retry: {STREAM_RETRY_MS}\n\n"
+    while True:
+        update = chat_updates(visitor=visitor, after_id=after_id)
+        now = time.monotonic()
+        # Typing is re-sent while it lasts: the widget clears it when nothing confirms it.
+        if update.lines or update.agent_typing or last_typing:
+            if update.lines:
+                after_id = update.lines[-1].id
+            data = json.dumps(_update_payload(update), separators=(",", ":"))
+            yield f"id: {after_id}\nevent: update\ndata: {data}\n\n"
+            last_typing = update.agent_typing
+            last_sent = now
+        elif now - last_sent >= STREAM_KEEPALIVE_SECONDS:
+            yield ": keep-alive\n\n"
+            last_sent = now
+        if now >= deadline:
+            return
+        time.sleep(interval)
+
+
+@csrf_exempt
+def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The visitor's updates as server-sent events (text/event-stream), beside polling.
+
+    Read with fetch() rather than EventSource, so the token travels in the
+    Authorization header and never in a URL. Each open stream holds a web
+    thread until it ends, so a site enables it on the script tag
+    (`data-calmdesk-transport="sse"`); CALMDESK_CHAT_STREAM_SECONDS=0 turns it off.
+    """
+    preflight = _preflight(request, None)
+    if preflight is not None:
+        return preflight
+    if request.method != "GET":
+        return _error("use GET", 405)
+    try:
+        visitor, _, origin = _visitor(request)
+    except ChatError as exc:
+        return _error(str(exc), 401, request.headers.get("Origin", ""))
+    except PermissionError as exc:
+        return _error(str(exc), 403)
+    if _stream_seconds() <= 0:
+        return _error("streaming is off here; poll api/messages", 404, origin)
+    after = _after(request)
+    if after is None:
+        return _error("after must be a message id", 400, origin)
+    response = StreamingHttpResponse(
+        _events(visitor, after), content_type="text/event-stream; charset=utf-8"
+    )
+    response["Cache-Control"] = "no-cache"
+    # nginx would otherwise hold the events back until its buffer fills.
+    response["X-Accel-Buffering"] = "no"
+    return _cors(response, origin)
 
 
 @require_POST

@@ -81,10 +81,40 @@ def signature_verify(
     return hmac.compare_digest(expected, fields.get("v1", ""))
 
 
+MAX_URL_CHARS = 500
+MAX_DESCRIPTION_CHARS = 200
+
+
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
+    if len(url) > MAX_URL_CHARS:
+        raise WebhookError(f"a webhook URL is at most {MAX_URL_CHARS} characters")
+    if any(char.isspace() or ord(char) < 32 for char in url):
+        raise WebhookError("a webhook URL must not contain spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise WebhookError(f"{url!r} is not a valid URL: {exc}") from exc
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise WebhookError("a webhook URL must start with https:// (or http://) and name a host")
+    if parts.username is not None or parts.password is not None:
+        # Credentials in the URL would show in every delivery log; the signature authenticates us.
+        raise WebhookError("a webhook URL must not contain a user name or password")
+
+
+def _check_events(events: list[str]) -> list[str]:
+    unknown = sorted(set(events) - set(WebhookEvent.values))
+    if unknown or not events:
+        raise WebhookError(
+            f"unknown events: {', '.join(unknown)}" if unknown else "choose at least one event"
+        )
+    return sorted(set(events))
+
+
+def _check_description(description: str) -> str:
+    if len(description) > MAX_DESCRIPTION_CHARS:
+        raise WebhookError(f"a description is at most {MAX_DESCRIPTION_CHARS} characters")
+    return description.strip()
 
 
 def webhook_subscription_create(
@@ -97,17 +127,12 @@ def webhook_subscription_create(
 ) -> WebhookSubscription:
     """Subscribe a URL to events; the new secret is on the returned object."""
     _check_url(url)
-    unknown = sorted(set(events) - set(WebhookEvent.values))
-    if unknown or not events:
-        raise WebhookError(
-            f"unknown events: {', '.join(unknown)}" if unknown else "choose at least one event"
-        )
     subscription = WebhookSubscription.objects.create(
         organisation=organisation,
         url=url,
-        events=sorted(set(events)),
+        events=_check_events(events),
         secret=f"whsec_{secrets.token_urlsafe(32)}",
-        description=description[:200],
+        description=_check_description(description),
         created_by=actor,
     )
     audit_record(
@@ -136,6 +161,61 @@ def webhook_subscription_deactivate(
         data={"url": subscription.url},
     )
     return subscription
+
+
+def webhook_subscription_update(
+    *,
+    subscription: WebhookSubscription,
+    actor: User | None,
+    url: str | None = None,
+    events: list[str] | None = None,
+    description: str | None = None,
+    is_active: bool | None = None,
+) -> WebhookSubscription:
+    """Change what is given (None leaves a field as it is); the secret never changes here."""
+    changed: dict[str, Any] = {}
+    if url is not None and url != subscription.url:
+        _check_url(url)
+        changed["url"] = url
+    if events is not None:
+        cleaned = _check_events(events)
+        if cleaned != subscription.events:
+            changed["events"] = cleaned
+    if description is not None:
+        cleaned_description = _check_description(description)
+        if cleaned_description != subscription.description:
+            changed["description"] = cleaned_description
+    if is_active is not None and is_active != subscription.is_active:
+        changed["is_active"] = is_active
+    if not changed:
+        return subscription
+    with transaction.atomic():
+        for field, value in changed.items():
+            setattr(subscription, field, value)
+        subscription.save(update_fields=list(changed))
+        audit_record(
+            organisation=subscription.organisation,
+            actor=actor,
+            action="webhook.updated",
+            target_type="webhook_subscription",
+            target_id=subscription.pk,
+            data={"changed": sorted(changed), "url": subscription.url},
+        )
+    return subscription
+
+
+def webhook_subscription_delete(*, subscription: WebhookSubscription, actor: User | None) -> None:
+    """Remove a subscription and its delivery history (deactivate it to keep the history)."""
+    with transaction.atomic():
+        audit_record(
+            organisation=subscription.organisation,
+            actor=actor,
+            action="webhook.deleted",
+            target_type="webhook_subscription",
+            target_id=subscription.pk,
+            data={"url": subscription.url, "events": list(subscription.events)},
+        )
+        subscription.delete()
 
 
 def webhook_event_emit(

@@ -149,8 +149,11 @@ class PlaybookView:
     next_label: str
 
 
-def playbook_for(thread: Iterable[Message]) -> PlaybookView:
-    state: dict[str, Any] = playbook(history_for(thread)).to_dict()
+def playbook_for(thread: Iterable[Message], *, incident_recorded: bool = False) -> PlaybookView:
+    """The playbook panel; `incident_recorded` when the case already has an incident."""
+    state: dict[str, Any] = playbook(
+        history_for(thread), incident_recorded=incident_recorded
+    ).to_dict()
     next_stage = state.get("next_stage")
     stages = [
         StageView(

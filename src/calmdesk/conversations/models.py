@@ -140,6 +140,15 @@ class Message(models.Model):
     # NULL, not "", for messages we write ourselves: NULLs never collide in the
     # unique constraint, empty strings would.
     external_id = models.CharField(max_length=300, null=True, blank=True)  # noqa: DJ001
+    # Which of the customer's addresses or handles sent an inbound message: a customer
+    # may write from several, and a block applies to the one that crossed the line.
+    sender = models.ForeignKey(
+        "customers.ContactIdentity",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
     body_text = models.TextField()
     # Already sanitised when stored; templates may mark it safe.
     body_html = models.TextField(blank=True)

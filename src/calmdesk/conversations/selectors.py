@@ -126,7 +126,9 @@ def recent_dialogue(conversation: Conversation) -> list[Message]:
     """
     from calmdesk.conversations.reading import HISTORY_MESSAGES
 
-    newest = conversation.messages.only("direction", "body_text", "created_at").order_by(
-        "-created_at", "-id"
-    )[: 2 * HISTORY_MESSAGES]
+    # `conversation` is among the fields: the related manager attaches the conversation
+    # to each message by its id, which would otherwise be loaded once per message.
+    newest = conversation.messages.only(
+        "conversation", "direction", "body_text", "created_at"
+    ).order_by("-created_at", "-id")[: 2 * HISTORY_MESSAGES]
     return list(reversed(newest))

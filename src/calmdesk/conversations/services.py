@@ -21,7 +21,7 @@ from calmdesk.conversations.models import (
 from calmdesk.conversations.reading import assess_for_storage, history_for, risk_from_scores
 from calmdesk.conversations.selectors import recent_dialogue
 from calmdesk.customers.models import Customer
-from calmdesk.customers.services import customer_find_or_create
+from calmdesk.customers.services import customer_and_identities_find_or_create
 from calmdesk.followups.services import followups_from_reply
 
 MAX_BODY_CHARS = 200_000
@@ -141,8 +141,13 @@ def _receive_new(
     conversation_id: int | None,
     team: Team | None,
 ) -> ReceiveResult:
-    customer = customer_find_or_create(
+    found = customer_and_identities_find_or_create(
         organisation=organisation, email=customer_email, handle=customer_handle, name=customer_name
+    )
+    customer = found.customer
+    # Chat arrives from a handle, everything else from an address when there is one.
+    sender = (
+        (found.handle or found.email) if channel == Channel.CHAT else (found.email or found.handle)
     )
     now = timezone.now()
     if conversation_id is not None:
@@ -153,6 +158,8 @@ def _receive_new(
         )
         if conversation is None:
             raise ConversationMismatch(f"conversation {conversation_id} does not exist")
+        # The same row as the argument: the policy reads it without another query.
+        conversation.organisation = organisation
         if conversation.customer_id != customer.pk:
             raise ConversationMismatch(
                 f"conversation {conversation_id} belongs to another customer"
@@ -184,6 +191,7 @@ def _receive_new(
         direction=Direction.INBOUND,
         channel=channel,
         external_id=external_id,
+        sender=sender,
         body_text=body_text if body_text.strip() else text_for_engine,
         body_html=sanitise_html(body_html),
         assessment=assessment,
@@ -200,9 +208,11 @@ def _receive_new(
         conversation.priority = Priority.HIGH
     conversation.save()
     # Imported here: the policy's take-over service builds on this module's services.
-    from calmdesk.policies.services import inbound_policy_apply
+    from calmdesk.policies.services import inbound_policy_apply_in_transaction
 
-    inbound_policy_apply(message=message, conversation=conversation)
+    inbound_policy_apply_in_transaction(
+        message=message, conversation=conversation, new_conversation=conversation_id is None
+    )
     return ReceiveResult(
         message=message, conversation=conversation, customer=customer, created=True
     )

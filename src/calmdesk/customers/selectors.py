@@ -8,7 +8,7 @@ from django.http import Http404
 from calmdesk.accounts.models import Role, User
 from calmdesk.conversations.models import Conversation
 from calmdesk.conversations.selectors import visible_conversations
-from calmdesk.customers.models import ContactIdentity, Customer
+from calmdesk.customers.models import ContactIdentity, Customer, IdentityKind
 
 
 def access_customer(user: User, customer_id: int) -> Customer:
@@ -57,3 +57,39 @@ def customer_search(user: User, query: str) -> QuerySet[Customer]:
     if user.role != Role.ADMIN:
         customers = customers.filter(pk__in=visible_conversations(user).values("customer_id"))
     return customers.prefetch_related("identities").order_by("name", "id")
+
+
+def customer_by_reference(user: User, reference: str) -> Customer | None:
+    """The customer the user may see behind a customer number, email address or handle."""
+    reference = reference.strip()
+    if not reference or not user.is_authenticated or user.organisation_id is None:
+        return None
+    found: Customer | None = None
+    if reference.isdigit():
+        found = Customer.objects.filter(
+            organisation_id=user.organisation_id, pk=int(reference)
+        ).first()
+    else:
+        identity = (
+            ContactIdentity.objects.filter(organisation_id=user.organisation_id)
+            .filter(Q(value=reference) | Q(kind=IdentityKind.EMAIL, value=reference.lower()))
+            .select_related("customer")
+            .first()
+        )
+        found = identity.customer if identity else None
+    if found is None:
+        return None
+    found = customer_current(found)
+    try:
+        return access_customer(user, found.pk)
+    except Http404:
+        return None
+
+
+def customer_current(customer: Customer) -> Customer:
+    """The record a customer was merged into (through any chain of merges), or itself."""
+    seen: set[int] = set()
+    while customer.merged_into_id is not None and customer.pk not in seen:
+        seen.add(customer.pk)
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    return customer

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import IntegrityError, transaction
 
 from calmdesk.accounts.models import Organisation, User
@@ -32,6 +34,30 @@ def customer_find_or_create(
     Identities that are new are attached to the customer found, so the next
     message from either address lands on the same record.
     """
+    return customer_and_identities_find_or_create(
+        organisation=organisation, email=email, handle=handle, name=name
+    ).customer
+
+
+@dataclass(frozen=True)
+class FoundCustomer:
+    customer: Customer
+    # The stored identity rows for the email address and the handle that were given.
+    # None when that kind was not given, or another request attached it to someone
+    # else at the same moment.
+    email: ContactIdentity | None
+    handle: ContactIdentity | None
+
+
+def customer_and_identities_find_or_create(
+    *,
+    organisation: Organisation,
+    email: str | None = None,
+    handle: str | None = None,
+    name: str = "",
+) -> FoundCustomer:
+    """`customer_find_or_create`, also returning the identity rows, so a message can
+    record which of the customer's addresses it came from."""
     wanted = [
         (IdentityKind.EMAIL, normalise_identity(kind=IdentityKind.EMAIL, value=email))
         if email
@@ -45,7 +71,7 @@ def customer_find_or_create(
         raise CustomerError("a customer needs an email address or a chat handle")
 
     customer: Customer | None = None
-    known: tuple[str, str] | None = None
+    rows: dict[str, ContactIdentity] = {}
     for kind, value in identities:
         found = (
             ContactIdentity.objects.select_related("customer")
@@ -54,7 +80,7 @@ def customer_find_or_create(
         )
         if found is not None:
             customer = _follow_merges(found.customer)
-            known = (kind, value)
+            rows[kind] = found
             break
     if customer is None:
         customer = Customer.objects.create(organisation=organisation, name=name.strip()[:200])
@@ -65,20 +91,25 @@ def customer_find_or_create(
     # The identity we found the customer by exists already: attaching only the others
     # keeps the common case (a known sender) free of a savepoint and a second lookup.
     for kind, value in identities:
-        if (kind, value) == known:
+        if kind in rows:
             continue
         try:
             with transaction.atomic():
-                ContactIdentity.objects.get_or_create(
+                identity, _ = ContactIdentity.objects.get_or_create(
                     organisation=organisation,
                     kind=kind,
                     value=value,
                     defaults={"customer": customer},
                 )
+            rows[kind] = identity
         except IntegrityError:
             # Another request attached it at the same moment; theirs stands.
             pass
-    return customer
+    return FoundCustomer(
+        customer=customer,
+        email=rows.get(IdentityKind.EMAIL),
+        handle=rows.get(IdentityKind.HANDLE),
+    )
 
 
 def _follow_merges(customer: Customer) -> Customer:

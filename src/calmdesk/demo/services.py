@@ -1,10 +1,12 @@
 """Load the demo organisation, Northwind Home & Energy, through the real services.
 
 Every customer message goes through `inbound_message_receive`, so the engine
-assesses it exactly as in production; replies, notes, assignments and status
-changes go through their services too, so the audit log is real. Only the
-timestamps are rewritten afterwards: the data describes three weeks of work and
-the auto_now_add fields would otherwise all say "now".
+assesses it exactly as in production; replies (coached as in the reply box), notes,
+assignments, blocks and status changes go through their services too, so the audit
+log, the policy's escalations, incidents, notifications and follow-ups are real. The
+data describes three weeks of work: each turn runs with the clock moved to its moment
+(`time_machine`), so everything it causes is dated as if it had happened then, and the
+worker's recurring checks then run once at the real time, as they would have.
 
 Staff passwords are generated at load time and written, readable by the owner
 only, to `<DATA_DIR>/demo-logins.json`; nothing secret is shipped in the package.
@@ -25,12 +27,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+import time_machine
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from calmdesk.accounts.models import Organisation, Role, Team, User
 from calmdesk.audit.models import AuditEvent
+from calmdesk.conversations import coaching
 from calmdesk.conversations.models import (
     Channel,
     Conversation,
@@ -39,6 +43,7 @@ from calmdesk.conversations.models import (
     Priority,
     Status,
 )
+from calmdesk.conversations.selectors import recent_dialogue
 from calmdesk.conversations.services import (
     conversation_assign,
     conversation_set_priority,
@@ -47,12 +52,22 @@ from calmdesk.conversations.services import (
     note_add,
     reply_send,
 )
-from calmdesk.customers.models import ContactIdentity, Customer, IdentityKind
+from calmdesk.customers.models import Customer, IdentityKind
 from calmdesk.customers.services import (
     customer_add_identity,
     customer_find_or_create,
     customer_update_notes,
 )
+from calmdesk.followups.models import FollowUp, FollowUpState
+from calmdesk.followups.services import followup_close
+from calmdesk.incidents.models import Incident, IncidentStatus
+from calmdesk.incidents.services import (
+    incident_action_add,
+    incident_action_complete,
+    incident_transition,
+)
+from calmdesk.policies.services import identity_block
+from calmdesk.supervision.services import periodic_checks_run
 
 LOGINS_FILE_NAME = "demo-logins.json"
 CUSTOMER_TURN = "customer"
@@ -108,6 +123,12 @@ class TurnSpec:
     text: str = ""
     note: bool = False
     assign_to: str | None = None
+    # A staff turn that blocks the address the customer writes from, with this reason.
+    block_reason: str | None = None
+    # A supervisor's turn that moves the conversation's latest incident to this status,
+    # with `text` as the note and `action` as a follow-up action taken.
+    incident_status: str | None = None
+    incident_action: str = ""
 
 
 @dataclass(frozen=True)
@@ -214,9 +235,24 @@ def _parse_conversation(raw: Mapping[str, Any], *, source: str) -> ConversationS
     for index, turn in enumerate(_require(raw, "turns", list, where)):
         turn_where = f"{where}, turn {index}"
         assign_to = turn.get("assign")
+        block_reason = turn.get("block")
+        incident_status = turn.get("incident")
         text = turn.get("text", "")
-        if assign_to is None and not (isinstance(text, str) and text.strip()):
-            raise DemoError(f"{turn_where}: a turn needs text (or an 'assign')")
+        if (
+            assign_to is None
+            and block_reason is None
+            and incident_status is None
+            and not (isinstance(text, str) and text.strip())
+        ):
+            raise DemoError(
+                f"{turn_where}: a turn needs text (or an 'assign', a 'block' or an 'incident')"
+            )
+        if incident_status is not None and incident_status not in IncidentStatus.values:
+            raise DemoError(f"{turn_where}: unknown incident status {incident_status!r}")
+        if block_reason is not None and not (
+            isinstance(block_reason, str) and block_reason.strip()
+        ):
+            raise DemoError(f"{turn_where}: 'block' must give the reason")
         turns.append(
             TurnSpec(
                 by=_require(turn, "by", str, turn_where),
@@ -224,6 +260,9 @@ def _parse_conversation(raw: Mapping[str, Any], *, source: str) -> ConversationS
                 text=text,
                 note=bool(turn.get("note", False)),
                 assign_to=assign_to,
+                block_reason=block_reason,
+                incident_status=incident_status,
+                incident_action=str(turn.get("action", "")),
             )
         )
     if not turns or turns[0].by != CUSTOMER_TURN:
@@ -508,31 +547,32 @@ def _load_customers_and_conversations(
             now=clock.now,
         )
         advance()
+    # What the worker would have done by now: reminders, overdue promises, customers
+    # left waiting too long.
+    periodic_checks_run(now=timezone.now())
 
 
 def _create_customer(
     organisation: Organisation, spec: CustomerSpec, admin: User, clock: _Clock
 ) -> Customer:
-    customer = customer_find_or_create(
-        organisation=organisation,
-        email=spec.emails[0] if spec.emails else None,
-        handle=spec.handles[0] if spec.handles else None,
-        name=spec.name,
-    )
-    for email in spec.emails[1:]:
-        customer_add_identity(customer=customer, kind=IdentityKind.EMAIL, value=email, actor=admin)
-    for handle in spec.handles[1:]:
-        customer_add_identity(
-            customer=customer, kind=IdentityKind.HANDLE, value=handle, actor=admin
+    with time_machine.travel(clock.now - timedelta(days=spec.since_days), tick=True):
+        customer = customer_find_or_create(
+            organisation=organisation,
+            email=spec.emails[0] if spec.emails else None,
+            handle=spec.handles[0] if spec.handles else None,
+            name=spec.name,
         )
-    if spec.notes:
-        customer_update_notes(customer=customer, notes=spec.notes, actor=admin)
-    since = clock.now - timedelta(days=spec.since_days)
-    Customer.objects.filter(pk=customer.pk).update(value=spec.value, created_at=since)
-    ContactIdentity.objects.filter(customer=customer).update(created_at=since)
-    AuditEvent.objects.filter(
-        organisation=organisation, target_type="customer", target_id=customer.pk
-    ).update(at=since)
+        for email in spec.emails[1:]:
+            customer_add_identity(
+                customer=customer, kind=IdentityKind.EMAIL, value=email, actor=admin
+            )
+        for handle in spec.handles[1:]:
+            customer_add_identity(
+                customer=customer, kind=IdentityKind.HANDLE, value=handle, actor=admin
+            )
+        if spec.notes:
+            customer_update_notes(customer=customer, notes=spec.notes, actor=admin)
+    Customer.objects.filter(pk=customer.pk).update(value=spec.value)
     customer.refresh_from_db()
     return customer
 
@@ -549,87 +589,98 @@ def _load_conversation(
     now: datetime,
 ) -> None:
     conversation: Conversation | None = None
-    message_times: list[tuple[int, datetime]] = []
-    last_message_at: datetime | None = None
-    waiting_since: datetime | None = None
     identity = (
         {"customer_email": spec.sender}
         if spec.channel == Channel.EMAIL
         else {"customer_handle": spec.sender}
     )
     for index, (turn, at) in enumerate(zip(spec.turns, moments, strict=True)):
-        audit_mark = _latest_audit_id(organisation)
-        if turn.by == CUSTOMER_TURN:
-            result = inbound_message_receive(
-                organisation=organisation,
-                channel=spec.channel,
-                external_id=_external_id(spec, index),
-                body_text=turn.text,
-                customer_name=customer.name,
-                subject=spec.subject,
-                conversation_id=conversation.pk if conversation else None,
-                team=teams[spec.team] if spec.team else None,
-                **identity,
-            )
-            conversation = result.conversation
-            message_times.append((result.message.pk, at))
-            last_message_at = at
-            waiting_since = waiting_since or at
-            if index == 0 and spec.assignee:
-                assignee = users[spec.assignee]
-                conversation_assign(conversation=conversation, actor=assignee, assignee=assignee)
-        else:
-            assert conversation is not None  # the first turn is the customer's (checked)
-            author = users[turn.by]
-            if turn.assign_to is not None:
-                conversation_assign(
-                    conversation=conversation, actor=author, assignee=users[turn.assign_to]
+        with time_machine.travel(at, tick=True):
+            if turn.by == CUSTOMER_TURN:
+                result = inbound_message_receive(
+                    organisation=organisation,
+                    channel=spec.channel,
+                    external_id=_external_id(spec, index),
+                    body_text=turn.text,
+                    customer_name=customer.name,
+                    subject=spec.subject,
+                    conversation_id=conversation.pk if conversation else None,
+                    team=teams[spec.team] if spec.team else None,
+                    **identity,
                 )
-            elif turn.note:
-                message = note_add(conversation=conversation, author=author, body_text=turn.text)
-                message_times.append((message.pk, at))
+                conversation = result.conversation
+                if index == 0 and spec.assignee:
+                    assignee = users[spec.assignee]
+                    conversation_assign(
+                        conversation=conversation, actor=assignee, assignee=assignee
+                    )
             else:
-                message = reply_send(conversation=conversation, author=author, body_text=turn.text)
-                message_times.append((message.pk, at))
-                last_message_at = at
-                waiting_since = None
-        AuditEvent.objects.filter(organisation=organisation, pk__gt=audit_mark).update(at=at)
+                assert conversation is not None  # the first turn is the customer's (checked)
+                _staff_turn(conversation, turn, author=users[turn.by], users=users)
 
     assert conversation is not None
-    ended_at = moments[-1]
+    conversation.refresh_from_db()
     actor = conversation.assignee or admin
-    finishing_mark = _latest_audit_id(organisation)
-    if spec.priority is not None and conversation.priority != spec.priority:
-        conversation_set_priority(conversation=conversation, actor=actor, priority=spec.priority)
-    if conversation.status != spec.status:
-        conversation_set_status(conversation=conversation, actor=actor, status=spec.status)
-    resolved_at = None
+    finished_at = moments[-1]
     if spec.status in (Status.RESOLVED, Status.CLOSED):
-        resolved_at = min(ended_at + timedelta(minutes=20), now)
-        waiting_since = None
-    AuditEvent.objects.filter(organisation=organisation, pk__gt=finishing_mark).update(
-        at=resolved_at or ended_at
-    )
+        finished_at = min(moments[-1] + timedelta(minutes=20), now)
+    with time_machine.travel(finished_at, tick=True):
+        if spec.priority is not None and conversation.priority != spec.priority:
+            conversation_set_priority(
+                conversation=conversation, actor=actor, priority=spec.priority
+            )
+        if conversation.status != spec.status:
+            conversation_set_status(conversation=conversation, actor=actor, status=spec.status)
+        if spec.status in (Status.RESOLVED, Status.CLOSED):
+            # The data's settled cases kept their promises (by phone, say); only the
+            # open ones are left to show reminders and overdue alerts.
+            for followup in FollowUp.objects.filter(
+                conversation=conversation, state=FollowUpState.OPEN
+            ):
+                followup_close(followup=followup, actor=actor)
 
-    for message_id, at in message_times:
-        Message.objects.filter(pk=message_id).update(created_at=at)
-    Conversation.objects.filter(pk=conversation.pk).update(
-        created_at=moments[0],
-        updated_at=resolved_at or ended_at,
-        last_message_at=last_message_at,
-        waiting_since=waiting_since,
-        resolved_at=resolved_at,
-    )
 
-
-def _latest_audit_id(organisation: Organisation) -> int:
-    latest = (
-        AuditEvent.objects.filter(organisation=organisation)
-        .order_by("-pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    return latest or 0
+def _staff_turn(
+    conversation: Conversation, turn: TurnSpec, *, author: User, users: Mapping[str, User]
+) -> None:
+    if turn.assign_to is not None:
+        conversation_assign(conversation=conversation, actor=author, assignee=users[turn.assign_to])
+    elif turn.incident_status is not None:
+        incident = Incident.objects.filter(conversation=conversation).latest("created_at", "id")
+        if turn.incident_action:
+            action = incident_action_add(
+                incident=incident, actor=author, description=turn.incident_action
+            )
+            incident_action_complete(action=action, actor=author)
+        incident_transition(
+            incident=incident, actor=author, status=turn.incident_status, note=turn.text
+        )
+    elif turn.block_reason is not None:
+        sender = (
+            Message.objects.filter(conversation=conversation, direction=Direction.INBOUND)
+            .exclude(sender=None)
+            .select_related("sender")
+            .latest("created_at", "id")
+            .sender
+        )
+        assert sender is not None
+        identity_block(identity=sender, actor=author, reason=turn.block_reason)
+    elif turn.note:
+        note_add(conversation=conversation, author=author, body_text=turn.text)
+    else:
+        # Coached exactly as the reply box coaches, so the reply's score is stored and
+        # its promises become follow-ups.
+        review = coaching.review_draft(
+            turn.text,
+            recent_dialogue(conversation),
+            time_zone=conversation.organisation.time_zone,
+        )
+        reply_send(
+            conversation=conversation,
+            author=author,
+            body_text=turn.text,
+            coaching=review.stored,
+        )
 
 
 def _external_id(spec: ConversationSpec, index: int) -> str:

@@ -17,11 +17,18 @@ def visible_followups(user: User) -> QuerySet[FollowUp]:
 
 
 def followup_list(
-    user: User, *, overdue: bool = False, conversation_id: int | None = None
+    user: User,
+    *,
+    overdue: bool = False,
+    open_only: bool = False,
+    conversation_id: int | None = None,
 ) -> QuerySet[FollowUp]:
+    """Soonest due first, so overdue promises lead; `open_only` leaves out kept ones."""
     followups = visible_followups(user)
     if conversation_id is not None:
         followups = followups.filter(conversation_id=conversation_id)
     if overdue:
         followups = followups.filter(state=FollowUpState.OPEN, due_at__lte=timezone.now())
+    elif open_only:
+        followups = followups.filter(state=FollowUpState.OPEN)
     return followups.order_by("due_at", "id")

@@ -163,8 +163,8 @@ def incident_draft_from_conversation(
     lines = [f"What happened: {reason}", "", "In the customer's words:"]
     lines += [f'- "{quote}"' for quote in quotes] or ["- (no customer message)"]
     lines += ["", "What the agent tried:"]
+    # The outcome is its own field (it changes as the incident is worked), not a line here.
     lines += [f"- {attempt}" for attempt in attempts]
-    lines += ["", f"Outcome: {outcome}"]
     return IncidentDraft(
         title=title,
         summary="\n".join(lines),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import QuerySet
 
-from calmdesk.accounts.models import User
+from calmdesk.accounts.models import Organisation, User
+from calmdesk.audit.models import AuditEvent
 from calmdesk.conversations.models import OPEN_STATUSES, Conversation
 from calmdesk.conversations.selectors import visible_conversations
 from calmdesk.policies.models import BoundaryStep, ConversationState, IdentityBlock
@@ -80,3 +83,70 @@ def identity_blocks(user: User, *, active_only: bool = True) -> QuerySet[Identit
     if active_only:
         blocks = blocks.filter(unblocked_at__isnull=True)
     return blocks
+
+
+def active_blocks_by_identity(identity_ids: Iterable[int]) -> dict[int, IdentityBlock]:
+    """The active block of each of these identities that has one, in one query."""
+    return {
+        block.identity_id: block
+        for block in IdentityBlock.objects.filter(
+            identity_id__in=list(identity_ids), unblocked_at__isnull=True
+        )
+    }
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """One saved revision of the policy: who, when, and what it changed."""
+
+    revision: int
+    actor: User | None
+    at: datetime
+    changes: tuple[str, ...]
+
+
+def _rule_map(document: object) -> dict[str, object]:
+    rules = document.get("escalation_rules") if isinstance(document, dict) else None
+    return {
+        str(rule.get("id")): rule
+        for rule in (rules if isinstance(rules, list) else [])
+        if isinstance(rule, dict)
+    }
+
+
+def describe_policy_change(before: object, after: object) -> tuple[str, ...]:
+    """What changed between two policy documents, in a few words per part."""
+    changes: list[str] = []
+    old = before if isinstance(before, dict) else {}
+    new = after if isinstance(after, dict) else {}
+    if old.get("boundaries") != new.get("boundaries"):
+        changes.append("boundary ladder")
+    if old.get("blocking") != new.get("blocking"):
+        changes.append("blocked contacts")
+    old_rules, new_rules = _rule_map(old), _rule_map(new)
+    changes += [f"added rule {rule_id}" for rule_id in new_rules if rule_id not in old_rules]
+    changes += [f"removed rule {rule_id}" for rule_id in old_rules if rule_id not in new_rules]
+    changes += [
+        f"changed rule {rule_id}"
+        for rule_id, rule in new_rules.items()
+        if rule_id in old_rules and old_rules[rule_id] != rule
+    ]
+    return tuple(changes) or ("no change",)
+
+
+def policy_history(*, organisation: Organisation, limit: int = 10) -> list[PolicyChange]:
+    """The latest saved revisions, newest first, from the audit log."""
+    events = (
+        AuditEvent.objects.filter(organisation=organisation, action="policy.updated")
+        .select_related("actor")
+        .order_by("-at", "-id")[:limit]
+    )
+    return [
+        PolicyChange(
+            revision=int(event.data.get("revision") or 0),
+            actor=event.actor,
+            at=event.at,
+            changes=describe_policy_change(event.data.get("before"), event.data.get("after")),
+        )
+        for event in events
+    ]

@@ -517,15 +517,29 @@ def conversation_state_for(conversation: Conversation, *, lock: bool = False) ->
 @transaction.atomic
 def inbound_policy_apply(*, message: Message, conversation: Conversation) -> PolicyOutcome:
     """Walk the boundary ladder and the escalation rules for one stored customer message."""
+    return inbound_policy_apply_in_transaction(
+        message=message, conversation=conversation, new_conversation=False
+    )
+
+
+def inbound_policy_apply_in_transaction(
+    *, message: Message, conversation: Conversation, new_conversation: bool
+) -> PolicyOutcome:
+    """`inbound_policy_apply` for a caller already inside a transaction (receive).
+
+    Spares receive a savepoint, and for a conversation created in that transaction the
+    lookup of a state row that cannot exist yet.
+    """
     if message.direction != Direction.INBOUND or message.conversation_id != conversation.pk:
         raise ValueError("the policy applies to a customer message in this conversation")
     policy = policy_get(organisation=conversation.organisation)
-    run = _Apply(
-        message=message,
-        conversation=conversation,
-        state=conversation_state_for(conversation, lock=True),
+    state = (
+        ConversationState.objects.create(conversation=conversation)
+        if new_conversation
+        else conversation_state_for(conversation, lock=True)
     )
-    block = _active_block_for(conversation)
+    run = _Apply(message=message, conversation=conversation, state=state)
+    block = _active_block_for(message, conversation)
     if block is not None:
         # A blocked contact is not coached through the ladder again, but a threat of
         # violence still escalates: safety comes before the block.
@@ -681,19 +695,19 @@ class BlockError(ValueError):
     """A block operation that cannot be done as asked."""
 
 
-def _active_block_for(conversation: Conversation) -> IdentityBlock | None:
-    """The active block on the identity this conversation's customer writes from.
+def _active_block_for(message: Message, conversation: Conversation) -> IdentityBlock | None:
+    """The active block on the identity that sent `message`.
 
-    Messages do not record which of a customer's identities sent them, so the block
-    applies to the customer's identities of the channel's kind (an email block for email).
+    A message stored before senders were recorded (or sent through the API under a
+    conversation id alone) has no sender: then a block on any of the customer's
+    identities of the channel's kind applies, since one of them wrote it.
     """
+    active = IdentityBlock.objects.filter(unblocked_at__isnull=True)
+    if message.sender_id is not None:
+        return active.filter(identity_id=message.sender_id).first()
     kinds = CHANNEL_IDENTITY_KINDS.get(conversation.channel, tuple(IdentityKind.values))
     return (
-        IdentityBlock.objects.filter(
-            identity__customer_id=conversation.customer_id,
-            identity__kind__in=kinds,
-            unblocked_at__isnull=True,
-        )
+        active.filter(identity__customer_id=conversation.customer_id, identity__kind__in=kinds)
         .order_by("blocked_at", "id")
         .first()
     )

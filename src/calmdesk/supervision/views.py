@@ -8,6 +8,7 @@ like a missing one; role checks live in the services and surface here as 403s.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied
@@ -15,6 +16,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from calmdesk.accounts.models import Role, User
@@ -38,7 +40,7 @@ from calmdesk.incidents.services import (
 from calmdesk.notifications.selectors import user_notifications
 from calmdesk.policies.document import policy_parse
 from calmdesk.policies.models import Policy
-from calmdesk.policies.selectors import identity_blocks
+from calmdesk.policies.selectors import identity_blocks, policy_history
 from calmdesk.policies.services import (
     BlockError,
     PolicyPermissionDenied,
@@ -60,6 +62,7 @@ from calmdesk.supervision.forms import (
     RecordForm,
     TransitionForm,
 )
+from calmdesk.supervision.policy_editor import editor_from_document, validate_posted_policy
 from calmdesk.supervision.selectors import dashboard_for
 from calmdesk.workspace.views import HtmxHttpRequest, staff_view, wants_partial
 
@@ -238,12 +241,18 @@ def conversation_step_away_view(
 @staff_view
 def followups(request: HtmxHttpRequest, user: User) -> HttpResponse:
     overdue = request.GET.get("overdue") in {"1", "true", "on"}
+    show_all = not overdue and request.GET.get("all") in {"1", "true", "on"}
     rows = list(
-        followup_list(user, overdue=overdue).select_related(
-            "conversation__customer", "conversation__assignee"
-        )[:LIST_ROWS]
+        followup_list(user, overdue=overdue, open_only=not show_all)
+        .select_related("conversation__customer", "conversation__assignee")
+        .order_by(*(("-due_at", "-id") if show_all else ("due_at", "id")))[:LIST_ROWS]
     )
-    context = {"followups": rows, "overdue": overdue, "now": timezone.now()}
+    context = {
+        "followups": rows,
+        "overdue": overdue,
+        "show_all": show_all,
+        "now": timezone.now(),
+    }
     return render(request, "supervision/followup_list.html", context)
 
 
@@ -298,30 +307,57 @@ def notifications(request: HtmxHttpRequest, user: User) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @staff_view
 def policy(request: HtmxHttpRequest, user: User) -> HttpResponse:
+    """The policy as a form, with the whole document as JSON for advanced edits.
+
+    Both post the same document to `policy_update`; a rejected post shows every problem
+    and keeps what the admin typed.
+    """
     organisation = user.organisation
     assert organisation is not None  # staff_view lets only members of an organisation in
     can_edit = user.role == Role.ADMIN
+    raw = policy_raw_get(organisation=organisation)
+    json_form = PolicyForm(initial={"document": json.dumps(raw, indent=2, ensure_ascii=False)})
+    editor = editor_from_document(raw)
+    problems: list[str] = []
+    json_open = False
+    status = 200
     if request.method == "POST":
         if not can_edit:
             raise PermissionDenied("Only admins can change the policy.")
-        form = PolicyForm(request.POST)
-        if form.is_valid():
+        document: dict[str, Any] | None = None
+        if request.POST.get("mode") == "json":
+            json_form = PolicyForm(request.POST)
+            json_open = True
+            if json_form.is_valid():
+                document = json_form.cleaned_data["document"]
+            else:
+                problems = [str(error) for error in json_form.errors.get("document", [])]
+        else:
+            posted, problems = validate_posted_policy(request.POST)
+            if problems:
+                editor = editor_from_document(posted)
+            else:
+                document = posted
+        if document is not None:
             try:
-                policy_update(
-                    organisation=organisation, actor=user, document=form.cleaned_data["document"]
-                )
+                policy_update(organisation=organisation, actor=user, document=document)
             except PolicyPermissionDenied as denied:
                 raise PermissionDenied(str(denied)) from denied
             flash.success(request, "Policy saved. It applies to the next customer message.")
             return redirect("supervision:policy")
         status = 400
-    else:
-        raw = policy_raw_get(organisation=organisation)
-        form = PolicyForm(initial={"document": json.dumps(raw, indent=2, ensure_ascii=False)})
-        status = 200
-    current = policy_parse(policy_raw_get(organisation=organisation))
+    current = policy_parse(raw)
     stored = Policy.objects.filter(organisation=organisation).select_related("updated_by").first()
-    context = {"form": form, "current": current, "stored": stored, "can_edit": can_edit}
+    context = {
+        "form": json_form,
+        "editor": editor,
+        "problems": problems,
+        "json_open": json_open,
+        "current": current,
+        "stored": stored,
+        "can_edit": can_edit,
+        "history": policy_history(organisation=organisation),
+    }
     return render(request, "supervision/policy.html", context, status=status)
 
 
@@ -351,6 +387,12 @@ def identity_block_view(request: HtmxHttpRequest, user: User, identity_id: int) 
         flash.success(request, f"{identity.value} is blocked; a supervisor will review it.")
     except BlockError as error:
         flash.error(request, str(error))
+    # Blocking from a conversation returns there; only our own paths are followed.
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
     return redirect("supervision:blocks")
 
 

@@ -133,5 +133,15 @@ class CustomerNotesForm(forms.Form):
     )
 
 
+class CustomerMergeForm(forms.Form):
+    """Names the duplicate to fold into the customer on the page."""
+
+    duplicate = forms.CharField(
+        max_length=320,
+        label="The duplicate's email address, chat handle or customer number",
+    )
+    confirm = forms.BooleanField(label="I have checked that this is the same person", required=True)
+
+
 class CoachDraftForm(forms.Form):
     body = forms.CharField(required=False, max_length=MAX_BODY_CHARS, strip=False)

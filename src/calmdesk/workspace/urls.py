@@ -46,7 +46,13 @@ urlpatterns = [
         views.conversation_coach,
         name="conversation-coach",
     ),
+    path(
+        "attachments/<int:attachment_id>/download/",
+        views.attachment_download,
+        name="attachment",
+    ),
     path("customers/", views.customer_list, name="customers"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer"),
     path("customers/<int:customer_id>/notes/", views.customer_notes, name="customer-notes"),
+    path("customers/<int:customer_id>/merge/", views.customer_merge_view, name="customer-merge"),
 ]

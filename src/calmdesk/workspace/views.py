@@ -11,6 +11,7 @@ page; the same URLs work as plain links and forms without JavaScript.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +29,13 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from calmdesk.accounts.models import Role, Team, User
+from calmdesk.channels.downloads import attachment_response
+from calmdesk.channels.selectors import (
+    access_attachment,
+    conversation_delivery_signature,
+    delivery_signature,
+    email_facts_for_messages,
+)
 from calmdesk.conversations import coaching
 from calmdesk.conversations.models import Conversation, Direction, Message
 from calmdesk.conversations.selectors import (
@@ -46,14 +54,24 @@ from calmdesk.conversations.services import (
     note_add,
     reply_send,
 )
-from calmdesk.customers.selectors import access_customer, customer_history, customer_search
-from calmdesk.customers.services import customer_update_notes
+from calmdesk.customers.models import ContactIdentity, Customer
+from calmdesk.customers.selectors import (
+    access_customer,
+    customer_by_reference,
+    customer_current,
+    customer_history,
+    customer_search,
+)
+from calmdesk.customers.services import CustomerError, customer_merge, customer_update_notes
 from calmdesk.followups.selectors import followup_list
-from calmdesk.incidents.models import IncidentKind
+from calmdesk.incidents.models import Incident, IncidentKind
+from calmdesk.policies.models import BoundaryStep, IdentityBlock
+from calmdesk.policies.selectors import active_blocks_by_identity, policy_state
 from calmdesk.workspace.forms import (
     SORT_CHOICES,
     AssignForm,
     CoachDraftForm,
+    CustomerMergeForm,
     CustomerNotesForm,
     InboxFilterForm,
     NoteForm,
@@ -68,6 +86,66 @@ OTHER_CONVERSATIONS_SHOWN = 10
 CUSTOMER_HISTORY_SHOWN = 100
 CUSTOMER_SEARCH_SHOWN = 50
 FOLLOWUPS_SHOWN = 20
+# Messages of a thread on the conversation page; "show earlier" raises it to the maximum.
+THREAD_SHOWN = 50
+THREAD_MAX_SHOWN = 2000
+
+
+@dataclass(frozen=True)
+class IdentityRow:
+    """One of the customer's addresses or handles, with its block if it has one."""
+
+    identity: ContactIdentity
+    block: IdentityBlock | None
+
+
+def _identity_rows(customer: Customer) -> list[IdentityRow]:
+    identities = list(customer.identities.all())
+    blocks = active_blocks_by_identity(identity.pk for identity in identities)
+    return [
+        IdentityRow(identity=identity, block=blocks.get(identity.pk)) for identity in identities
+    ]
+
+
+def _suggestion_reason(reason: str) -> str:
+    kind, _, detail = reason.partition(":")
+    if kind == "boundary":
+        return BOUNDARY_SUGGESTION_REASONS.get(detail, "boundary")
+    if kind == "rule":
+        return f"escalation rule {detail.replace('_', ' ')}"
+    if kind == "threat":
+        return "a threat of violence"
+    return reason.replace("_", " ")
+
+
+BOUNDARY_SUGGESTION_REASONS: dict[str, str] = {
+    "warned": "a first insult aimed at staff: set the boundary",
+    "final_warning": "a repeated insult: the final warning",
+    "ended": "a third insult: close politely, a supervisor takes the case",
+}
+
+
+BOUNDARY_STATUS: dict[str, str] = {
+    BoundaryStep.WARNED: "first warning given",
+    BoundaryStep.FINAL_WARNING: "final warning given",
+    BoundaryStep.ENDED: "conversation ended, a supervisor has the case",
+    BoundaryStep.THREAT: "threat of violence, escalated at once",
+}
+
+
+def _policy_context(conversation: Conversation, thread: list[Message]) -> dict[str, Any]:
+    """The policy's state above the reply box; its suggestion only while the customer
+    is the one waiting (once an agent has answered, the suggestion is history)."""
+    policy = policy_state(conversation)
+    last_turn = next((m for m in reversed(thread) if m.direction != Direction.NOTE), None)
+    return {
+        "policy": policy,
+        "boundary_label": BOUNDARY_STATUS.get(policy.boundary_step, policy.boundary_step),
+        "show_suggestion": bool(policy.suggested_reply)
+        and last_turn is not None
+        and last_turn.direction == Direction.INBOUND,
+        "suggestion_reason": _suggestion_reason(policy.suggested_reply_reason),
+    }
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -151,26 +229,50 @@ def inbox(request: HtmxHttpRequest, user: User) -> HttpResponse:
 # -- conversation ---------------------------------------------------------------
 
 
+def _thread(conversation: Conversation, *, whole: bool) -> tuple[list[Message], int]:
+    """The newest messages of the thread, oldest first, and how many older ones are hidden.
+
+    A long thread (a year of back and forth) would make every page view and every poll
+    render hundreds of messages; the agent needs the latest, and can ask for the rest.
+    """
+    limit = THREAD_MAX_SHOWN if whole else THREAD_SHOWN
+    newest = list(
+        conversation_messages(conversation)
+        .select_related("sender", "blocked_mark")
+        .order_by("-created_at", "-id")[: limit + 1]
+    )
+    hidden = 0
+    if len(newest) > limit:
+        newest = newest[:limit]
+        # Counted only for a thread longer than the page: short ones pay nothing.
+        hidden = conversation.messages.count() - limit
+    return list(reversed(newest)), hidden
+
+
 def _conversation_context(
     request: HtmxHttpRequest,
     user: User,
     conversation: Conversation,
     **forms: Any,
 ) -> dict[str, Any]:
-    thread: list[Message] = list(conversation_messages(conversation))
+    whole_thread = request.GET.get("all") == "1"
+    thread, hidden_messages = _thread(conversation, whole=whole_thread)
     customer = conversation.customer
     latest_inbound = next(
         (m for m in reversed(thread) if m.direction == Direction.INBOUND and m.assessment), None
     )
     escalation = (latest_inbound.assessment or {}).get("escalate") if latest_inbound else None
+    facts = email_facts_for_messages(message.pk for message in thread)
     others = list(
         customer_history(user, customer).exclude(pk=conversation.pk)[:OTHER_CONVERSATIONS_SHOWN]
     )
     context: dict[str, Any] = {
         "conversation": conversation,
         "thread": thread,
+        "hidden_messages": hidden_messages,
+        "whole_thread": whole_thread,
         "customer": customer,
-        "identities": list(customer.identities.all()),
+        "identities": _identity_rows(customer),
         "escalation": escalation if isinstance(escalation, dict) else None,
         "other_conversations": others,
         "reply_form": ReplyForm(),
@@ -187,7 +289,13 @@ def _conversation_context(
         "can_take_over": user.role in (Role.SUPERVISOR, Role.ADMIN)
         and conversation.assignee_id != user.pk,
         "can_step_away": conversation.assignee_id == user.pk,
-        "playbook": coaching.playbook_for(thread),
+        **_policy_context(conversation, thread),
+        "playbook": coaching.playbook_for(
+            thread,
+            incident_recorded=Incident.objects.filter(conversation=conversation).exists(),
+        ),
+        "email_facts": facts,
+        "delivery_signature": delivery_signature(facts),
     }
     context.update(forms)
     return context
@@ -198,13 +306,21 @@ def _conversation_context(
 def conversation_detail(request: HtmxHttpRequest, user: User, conversation_id: int) -> HttpResponse:
     """The conversation page; for HTMX, the thread, which the page polls for new messages.
 
-    A poll names the newest message it shows (`after`); while there is nothing
-    newer the answer is an empty 204, which HTMX leaves unswapped.
+    A poll names the newest message it shows (`after`) and the delivery state
+    of the email replies it shows (`deliveries`); while there is nothing newer
+    the answer is an empty 204, which HTMX leaves unswapped.
     """
     conversation = access_conversation(user, conversation_id)
     if wants_partial(request):
         after = request.GET.get("after", "")
-        if after.isdigit() and not conversation.messages.filter(pk__gt=int(after)).exists():
+        # Without `deliveries` (a page from before it existed), only new messages count.
+        shown = request.GET.get("deliveries")
+        unchanged = shown is None or shown == conversation_delivery_signature(conversation)
+        if (
+            after.isdigit()
+            and unchanged
+            and not conversation.messages.filter(pk__gt=int(after)).exists()
+        ):
             return HttpResponse(status=204)
         context = _conversation_context(request, user, conversation)
         return render(request, "workspace/conversation.html#thread", context)
@@ -385,6 +501,13 @@ def conversation_coach(request: HtmxHttpRequest, user: User, conversation_id: in
     return render(request, "workspace/conversation.html#coach-panel", context)
 
 
+@require_GET
+@staff_view
+def attachment_download(request: HtmxHttpRequest, user: User, attachment_id: int) -> HttpResponse:
+    """An email attachment as a download, for whoever may see its conversation (else 404)."""
+    return attachment_response(access_attachment(user, attachment_id))
+
+
 # -- customers --------------------------------------------------------------------
 
 
@@ -404,9 +527,10 @@ def _customer_context(user: User, customer_id: int, **forms: Any) -> dict[str, A
     customer = access_customer(user, customer_id)
     context: dict[str, Any] = {
         "customer": customer,
-        "identities": list(customer.identities.all()),
+        "identities": _identity_rows(customer),
         "history": list(customer_history(user, customer)[:CUSTOMER_HISTORY_SHOWN]),
         "notes_form": CustomerNotesForm(initial={"notes": customer.notes}),
+        "merge_form": CustomerMergeForm(),
     }
     context.update(forms)
     return context
@@ -415,7 +539,40 @@ def _customer_context(user: User, customer_id: int, **forms: Any) -> dict[str, A
 @require_GET
 @staff_view
 def customer_detail(request: HtmxHttpRequest, user: User, customer_id: int) -> HttpResponse:
+    merged = Customer.objects.filter(
+        organisation_id=user.organisation_id or 0, pk=customer_id, merged_into__isnull=False
+    ).first()
+    if merged is not None:
+        # A merged record lives on in the one it joined; old links lead there.
+        return redirect("workspace:customer", customer_id=customer_current(merged).pk)
     return render(request, "workspace/customer.html", _customer_context(user, customer_id))
+
+
+@require_POST
+@staff_view
+def customer_merge_view(request: HtmxHttpRequest, user: User, customer_id: int) -> HttpResponse:
+    """Fold a duplicate record (found by number, address or handle) into this customer."""
+    target = access_customer(user, customer_id)
+    form = CustomerMergeForm(request.POST)
+    if form.is_valid():
+        source = customer_by_reference(user, form.cleaned_data["duplicate"])
+        if source is None:
+            form.add_error(
+                "duplicate", "No customer you can see has that number, address or handle."
+            )
+        else:
+            try:
+                customer_merge(source=source, target=target, actor=user)
+            except CustomerError as error:
+                form.add_error("duplicate", str(error))
+            else:
+                flash.success(
+                    request,
+                    f"{source} is now part of {target}: their conversations and contact details moved here.",
+                )
+                return redirect("workspace:customer", customer_id=target.pk)
+    context = _customer_context(user, customer_id, merge_form=form)
+    return render(request, "workspace/customer.html", context, status=400)
 
 
 @require_POST

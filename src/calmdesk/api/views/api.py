@@ -11,14 +11,13 @@ organisation, so a channel integration can run on a token of its own.
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import NinjaAPI, Query, Schema, Status
+from ninja import NinjaAPI, Query, Router, Status
 from ninja.parser import Parser
 
 from calmdesk.api.auth import BearerTokenAuth, request_user
@@ -38,7 +37,6 @@ from calmdesk.api.schemas import (
     ConversationQuery,
     ConversationSummaryOut,
     CustomerOut,
-    ErrorOut,
     FollowUpOut,
     FollowUpPageOut,
     FollowUpQuery,
@@ -51,6 +49,14 @@ from calmdesk.api.schemas import (
     ObjectId,
     ReplyIn,
 )
+from calmdesk.api.views.channels import router as channels_router
+from calmdesk.api.views.common import (
+    ALL_METHODS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    refuse_other_methods,
+)
+from calmdesk.channels.selectors import email_facts_for_messages
 from calmdesk.conversations.coaching import review_draft
 from calmdesk.conversations.reading import history_for
 from calmdesk.conversations.selectors import (
@@ -100,10 +106,14 @@ def guard_request(run: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     a misspelt filter must not silently return everything.
     """
     known_query = _query_parameter_names(run)
+    # An operation that reads its own body (raw email) names its own limit and
+    # enforces it while reading; its body must not be buffered here first.
+    view = getattr(getattr(run, "__self__", None), "view_func", None)
+    own_limit: Callable[[], int] | None = getattr(view, "request_body_limit", None)
 
     @functools.wraps(run)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        limit: int = settings.CALMDESK_MAX_BODY_BYTES
+        limit: int = own_limit() if own_limit is not None else settings.CALMDESK_MAX_BODY_BYTES
         declared = request.META.get("CONTENT_LENGTH") or "0"
         try:
             declared_bytes = int(declared)
@@ -114,7 +124,7 @@ def guard_request(run: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             return error_response(413, "payload_too_large", too_big)
         if declared_bytes < 0:
             return error_response(400, "bad_request", "the Content-Length header is negative")
-        if len(request.body) > limit:
+        if own_limit is None and len(request.body) > limit:
             return error_response(413, "payload_too_large", too_big)
         unknown = [] if known_query is None else sorted(set(request.GET) - known_query)
         if unknown:
@@ -140,12 +150,14 @@ api = NinjaAPI(
         "staff user and sees what that user sees in the web app: admins the whole "
         "organisation, supervisors their teams and their agents' work, agents their teams, "
         "their own conversations and the unassigned queue. Any active staff member "
-        "(agent, supervisor or admin) may post inbound messages for their organisation; "
-        "a user without an organisation gets 403. Errors are always "
+        "(agent, supervisor or admin) may post inbound messages and raw emails for their "
+        "organisation; webhook subscriptions and chat settings are for admins only (403 "
+        "for others). A user without an organisation gets 403. Errors are always "
         '`{"error": {"code": ..., "message": ..., "details"?: [...]}}`: 400 invalid '
         "UTF-8 or JSON, 401 missing/unknown/revoked token, 403, 404 (also for what the "
         "token may not see), 405, 409 conversation of another customer, 413 body over "
-        "CALMDESK_MAX_BODY_BYTES, 422 schema violations (unknown fields and query "
+        "CALMDESK_MAX_BODY_BYTES (raw emails: CALMDESK_API_MAX_EMAIL_BYTES), 415 a raw email "
+        "in neither message/rfc822 nor JSON, 422 schema violations (unknown fields and query "
         "parameters, wrong types, empty text)."
     ),
     auth=BearerTokenAuth(),
@@ -157,12 +169,6 @@ api = NinjaAPI(
 )
 api.add_decorator(guard_request, mode="view")
 install_error_handlers(api)
-
-# The error statuses each kind of operation can answer, for the OpenAPI schema.
-READ_ERRORS: dict[frozenset[int], type[Schema]] = {frozenset({401, 403, 404, 422}): ErrorOut}
-WRITE_ERRORS: dict[frozenset[int], type[Schema]] = {
-    frozenset({400, 401, 403, 404, 409, 413, 422}): ErrorOut
-}
 
 
 @api.post(
@@ -244,7 +250,11 @@ def conversation(request: HttpRequest, conversation_id: ObjectId) -> Conversatio
     recorded = incident_list(user, IncidentFilters(status="all", conversation_id=found.pk))
     state = engine_playbook(history_for(messages), incident_recorded=recorded.exists())
     return ConversationOut.build_with_messages(
-        found, messages, policy=policy_state(found), playbook=state.to_dict()
+        found,
+        messages,
+        policy=policy_state(found),
+        playbook=state.to_dict(),
+        facts=email_facts_for_messages(message.pk for message in messages),
     )
 
 
@@ -277,7 +287,8 @@ def reply(request: HttpRequest, conversation_id: ObjectId, payload: ReplyIn) -> 
         body_text=body,
         coaching=review.stored,
     )
-    return Status(201, MessageOut.build(message))
+    facts = email_facts_for_messages([message.pk]).get(message.pk)
+    return Status(201, MessageOut.build(message, facts))
 
 
 @api.get(
@@ -375,28 +386,6 @@ def coach(request: HttpRequest, payload: CoachIn) -> CoachingOut:
     return CoachingOut.model_validate(review.stored)
 
 
-ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-
-
-def _refuse_other_methods(path: str, allowed: tuple[str, ...]) -> None:
-    """Answer the methods a path does not support with a JSON 405 instead of ninja's plain text."""
-
-    def method_not_allowed(request: HttpRequest, **path_params: Any) -> HttpResponse:
-        response = error_response(
-            405,
-            "method_not_allowed",
-            f"{request.method} is not allowed here; use {' or '.join(allowed)}",
-        )
-        response["Allow"] = ", ".join(allowed)
-        return response
-
-    others = [method for method in ALL_METHODS if method not in allowed]
-    with warnings.catch_warnings():
-        # ninja warns that the path's ids are not parameters: this handler needs none.
-        warnings.filterwarnings("ignore", "Field\\(s\\) .* are in the view path", UserWarning)
-        api.api_operation(others, path, auth=None, include_in_schema=False)(method_not_allowed)
-
-
 for _path, _allowed in (
     ("/inbound", ("POST",)),
     ("/conversations", ("GET",)),
@@ -408,12 +397,21 @@ for _path, _allowed in (
     ("/assess", ("POST",)),
     ("/coach", ("POST",)),
 ):
-    _refuse_other_methods(_path, _allowed)
+    refuse_other_methods(api.default_router, _path, _allowed)
 
 
-@api.api_operation(list(ALL_METHODS), "/{path:unknown}", auth=None, include_in_schema=False)
+api.add_router("", channels_router)
+
+# Last of all, so that it answers only paths no router has.
+fallback = Router()
+
+
+@fallback.api_operation(list(ALL_METHODS), "/{path:unknown}", auth=None, include_in_schema=False)
 def unknown_path(request: HttpRequest, unknown: str) -> HttpResponse:
     raise Http404(f"there is no API endpoint at /api/v1/{unknown}")
+
+
+api.add_router("", fallback)
 
 
 __all__ = ["ApiError", "api"]

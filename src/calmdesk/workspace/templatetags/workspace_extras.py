@@ -16,6 +16,12 @@ register = template.Library()
 
 
 @register.filter
+def lookup(mapping: Any, key: Any) -> Any:
+    """`{{ facts|lookup:message.pk }}`: a value from a dict built by the view, or None."""
+    return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.filter
 def highlight_flags(text: str, assessment: Any) -> SafeString:
     """`{{ message.body_text|highlight_flags:message.assessment }}`: escaped, flags marked."""
     return rendering.highlight_flags(str(text), assessment)

@@ -5,6 +5,10 @@
  *
  * Everything lives in a shadow root so the host page's styles cannot break it,
  * and all text is inserted as text (never HTML).
+ *
+ * Updates come by polling. With data-calmdesk-transport="sse" on the tag they
+ * come as server-sent events instead (read with fetch, so the token stays in
+ * a header); if the stream is not available the widget goes back to polling.
  */
 (function () {
   "use strict";
@@ -17,6 +21,9 @@
   var base = src.origin + src.pathname.replace(/\/widget\.js$/, "");
   var storageKey = "calmdesk-chat:" + base + ":" + org;
   var POLL_MS = 1500;
+  var useStream = script.getAttribute("data-calmdesk-transport") === "sse" &&
+    !!(window.ReadableStream && window.TextDecoder);
+  var streaming = false;
 
   var token = null;
   var lastId = 0;
@@ -130,13 +137,81 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // The server says whether an agent typed in the last few seconds. The
+  // indicator also clears itself, so a lost connection cannot leave it on.
+  var TYPING_SHOWN_MS = 6000;
+  var typingTimer = null;
+
+  function showTyping(on) {
+    if (typingTimer) { clearTimeout(typingTimer); typingTimer = null; }
+    typing.textContent = on ? "Support is typing\u2026" : "";
+    if (on) { typingTimer = setTimeout(function () { showTyping(false); }, TYPING_SHOWN_MS); }
+  }
+
+  function apply(data) {
+    (data.messages || []).forEach(show);
+    showTyping(!!data.agent_typing);
+    errorBox.textContent = "";
+  }
+
   function poll() {
     if (!token) { return Promise.resolve(); }
-    return request("GET", "/api/messages?after=" + lastId).then(function (data) {
-      (data.messages || []).forEach(show);
-      typing.textContent = data.agent_typing ? "Support is typing\u2026" : "";
-      errorBox.textContent = "";
-    }).catch(function (error) { errorBox.textContent = error.message; });
+    return request("GET", "/api/messages?after=" + lastId).then(apply).catch(function (error) {
+      errorBox.textContent = error.message;
+    });
+  }
+
+  function handleEvent(block) {
+    var data = [];
+    block.split("\n").forEach(function (line) {
+      if (line.indexOf("data:") === 0) { data.push(line.slice(5).replace(/^ /, "")); }
+    });
+    if (!data.length) { return; }
+    try { apply(JSON.parse(data.join("\n"))); } catch (e) { /* a torn event: the next one repairs */ }
+  }
+
+  // One stream until the server ends it (about every half minute), then the next.
+  function openStream() {
+    return fetch(base + "/api/stream?after=" + lastId, {
+      method: "GET",
+      mode: "cors",
+      credentials: "omit",
+      headers: { Authorization: "Bearer " + token, Accept: "text/event-stream" }
+    }).then(function (response) {
+      if (!response.ok || !response.body) { throw new Error("no stream"); }
+      var reader = response.body.getReader();
+      var decoder = new TextDecoder();
+      var buffer = "";
+      function pump() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) { return; }
+          buffer += decoder.decode(chunk.value, { stream: true }).replace(/\r\n/g, "\n");
+          var blocks = buffer.split("\n\n");
+          buffer = blocks.pop();
+          blocks.forEach(handleEvent);
+          return pump();
+        });
+      }
+      return pump();
+    });
+  }
+
+  function listen() {
+    if (streaming || !token) { return; }
+    streaming = true;
+    openStream().then(function () {
+      streaming = false;
+      listen();
+    }, function () {
+      // No stream here (turned off, a proxy in the way): poll as everyone else does.
+      streaming = false;
+      useStream = false;
+      schedule();
+    });
+  }
+
+  function follow() {
+    if (useStream) { listen(); } else { schedule(); }
   }
 
   function schedule() {
@@ -166,7 +241,7 @@
     panel.classList.toggle("open", open);
     launcher.setAttribute("aria-expanded", open ? "true" : "false");
     if (open) {
-      ensureSession().then(poll).then(schedule).catch(function (error) {
+      ensureSession().then(poll).then(follow).catch(function (error) {
         errorBox.textContent = error.message;
       });
       input.focus();

@@ -26,14 +26,56 @@
     box.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
+  // The policy's suggested reply (a boundary, a rule's wording) goes into the
+  // reply box for the agent to adapt; it is never sent without them.
+  function useSuggestion(button) {
+    var box = document.getElementById("reply-body");
+    var source = document.getElementById(button.dataset.suggestion || "");
+    if (!box || !source) return;
+    var text = source.textContent.trim();
+    box.value = box.value.trim() ? box.value.trim() + "\n\n" + text : text;
+    box.focus();
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!(target instanceof Element)) return;
+    var suggestion = target.closest("button[data-suggestion]");
+    if (suggestion) {
+      event.preventDefault();
+      useSuggestion(suggestion);
+      return;
+    }
     var button = target.closest("button[data-rewrite]");
     if (button) {
       event.preventDefault();
       applyRewrite(button);
     }
+  });
+
+  // In a chat, the visitor sees "typing" while the agent writes a reply. One
+  // signal every few seconds is enough: the server shows it for six seconds
+  // after the last one, so it fades by itself when the agent stops.
+  var TYPING_EVERY_MS = 2500;
+  var lastTypingSignal = 0;
+
+  function signalTyping(box) {
+    var now = Date.now();
+    if (now - lastTypingSignal < TYPING_EVERY_MS || !box.value.trim()) return;
+    lastTypingSignal = now;
+    var form = box.closest("form");
+    var csrf = form ? form.querySelector("input[name=csrfmiddlewaretoken]") : null;
+    fetch(box.dataset.typingUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf ? csrf.value : "" }
+    }).catch(function () { /* typing is best effort */ });
+  }
+
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLTextAreaElement && target.dataset.typingUrl) signalTyping(target);
   });
 
   // Status and priority apply as soon as they change; the Set buttons remain
