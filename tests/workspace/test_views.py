@@ -891,35 +891,3 @@ def test_only_chat_reply_boxes_send_typing_signals(
     token = page.cookies["csrftoken"].value
     assert strict.post(typing_url, headers={"X-CSRFToken": token}).status_code == 204
     assert ChatPresence.objects.get(conversation=chat).agent_typing_until is not None
-
-
-def test_the_delivery_signature_covers_only_the_messages_a_page_shows(
-    agent_a: User, org: Organisation, settings: Any
-) -> None:
-    """A long thread shows its newest messages; the poll compares the same ones."""
-    from calmdesk.channels.models import DeliveryStatus, EmailDelivery
-    from calmdesk.channels.selectors import (
-        conversation_delivery_signature,
-        delivery_signature,
-        email_facts_for_messages,
-        signature_since,
-    )
-    from calmdesk.conversations.services import reply_send
-
-    conversation = _email_conversation(
-        org,
-        b"From: Casey <casey@example.com>\r\nTo: support@calmdesk.localhost\r\n"
-        b"Subject: Order\r\nMessage-ID: <ws-window@example.com>\r\n\r\nWhere is it?\r\n",
-    )
-    older = reply_send(conversation=conversation, author=agent_a, body_text="Checking now.")
-    newer = reply_send(conversation=conversation, author=agent_a, body_text="It left today.")
-    shown = email_facts_for_messages([newer.pk])
-    page = delivery_signature(shown, since_id=newer.pk)
-    assert signature_since(page) == newer.pk
-    assert conversation_delivery_signature(conversation, since_id=newer.pk) == page
-    # A hidden reply moving on does not count; a shown one does.
-    EmailDelivery.objects.filter(message=older).update(status=DeliveryStatus.SENT, attempts=1)
-    assert conversation_delivery_signature(conversation, since_id=newer.pk) == page
-    EmailDelivery.objects.filter(message=newer).update(status=DeliveryStatus.SENT, attempts=1)
-    assert conversation_delivery_signature(conversation, since_id=newer.pk) != page
-    assert signature_since("garbage") == 0 and signature_since("9" * 40 + ".x") == 0
