@@ -122,7 +122,11 @@ def test_raw_email_content_types_sizes_and_tokens(
     )
     assert wrong_type.status_code == 415
     assert error_of(wrong_type)["code"] == "unsupported_media_type"
-    assert post_email(caller, b"  \r\n").status_code == 422
+    # Django's test client drops Content-Type with an empty body; a real client sends it.
+    empty = caller.client.generic(
+        "POST", "/api/v1/email/raw", b"", headers=caller._headers(), CONTENT_TYPE="message/rfc822"
+    )
+    assert empty.status_code == 422
     assert post_email(anonymous, eml("01_plain_new.eml")).status_code == 401
 
     raw = eml("14_small_attachments.eml")

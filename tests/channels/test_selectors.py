@@ -66,3 +66,29 @@ def test_attachments_are_only_reachable_by_staff_who_see_the_conversation(
     outsider = make_user("eve", organisation=other_org)
     with pytest.raises(Http404):
         access_attachment(outsider, pdf.id)
+
+
+def test_the_delivery_signature_covers_only_the_messages_a_page_shows(
+    import_fixture: Callable[..., ImportResult], agent_a: User
+) -> None:
+    """A long thread shows its newest messages; the poll compares the same ones."""
+    from calmdesk.channels.models import DeliveryStatus, EmailDelivery
+    from calmdesk.channels.selectors import (
+        conversation_delivery_signature,
+        delivery_signature,
+        signature_since,
+    )
+
+    imported = import_fixture("01_plain_new.eml")
+    conversation = Conversation.objects.get(pk=imported.conversation_id)
+    older = reply_send(conversation=conversation, author=agent_a, body_text="Checking now.")
+    newer = reply_send(conversation=conversation, author=agent_a, body_text="It left today.")
+    page = delivery_signature(email_facts_for_messages([newer.pk]), since_id=newer.pk)
+    assert signature_since(page) == newer.pk
+    assert conversation_delivery_signature(conversation, since_id=newer.pk) == page
+    # A hidden reply moving on does not count; a shown one does.
+    EmailDelivery.objects.filter(message=older).update(status=DeliveryStatus.SENT, attempts=1)
+    assert conversation_delivery_signature(conversation, since_id=newer.pk) == page
+    EmailDelivery.objects.filter(message=newer).update(status=DeliveryStatus.SENT, attempts=1)
+    assert conversation_delivery_signature(conversation, since_id=newer.pk) != page
+    assert signature_since("garbage") == 0 and signature_since("9" * 40 + ".x") == 0

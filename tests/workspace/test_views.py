@@ -638,7 +638,9 @@ def test_thread_poll_is_empty_until_a_new_message_arrives(
     newest = conversation.messages.order_by("-id").first()
     assert newest is not None
     page = client.get(url).content.decode()
-    assert f'hx-get="{url}?after={newest.pk}&amp;deliveries=none"' in page
+    oldest = conversation.messages.order_by("id").first()
+    assert oldest is not None
+    assert f'hx-get="{url}?after={newest.pk}&amp;deliveries={oldest.pk}.none"' in page
     assert 'hx-trigger="every 20s"' in page
 
     quiet = client.get(url, {"after": str(newest.pk)}, **htmx())
@@ -652,7 +654,7 @@ def test_thread_poll_is_empty_until_a_new_message_arrives(
     assert fresh.status_code == 200
     html = fresh.content.decode()
     assert f'id="message-{arrived.pk}"' in html
-    assert f'hx-get="{url}?after={arrived.pk}&amp;deliveries=none"' in html
+    assert f'hx-get="{url}?after={arrived.pk}&amp;deliveries={oldest.pk}.none"' in html
     # A plain page load ignores `after` and shows the whole page.
     assert "<html" in client.get(url, {"after": str(newest.pk)}).content.decode()
 

@@ -33,6 +33,32 @@ def _setting_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number of bytes") from exc
 
 
+def _setting_seconds(name: str, default: float) -> float:
+    value: Any = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name, default)
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds") from exc
+
+
+# A chat stream ends after this long and the widget opens the next one: short enough
+# that a proxy's idle timeout never cuts it, long enough that reconnecting costs little.
+DEFAULT_CHAT_STREAM_SECONDS = 25.0
+DEFAULT_CHAT_STREAM_INTERVAL = 1.0
+
+
+def chat_stream_seconds() -> float:
+    """How long one server-sent event stream lasts; 0 turns streaming off (the widget polls)."""
+    return _setting_seconds("CALMDESK_CHAT_STREAM_SECONDS", DEFAULT_CHAT_STREAM_SECONDS)
+
+
+def chat_stream_interval() -> float:
+    """How often an open stream looks for news."""
+    return _setting_seconds("CALMDESK_CHAT_STREAM_INTERVAL", DEFAULT_CHAT_STREAM_INTERVAL)
+
+
 def max_attachment_bytes() -> int:
     return _setting_int("CALMDESK_EMAIL_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_ATTACHMENT_BYTES)
 

@@ -124,28 +124,45 @@ def email_facts_for_messages(message_ids: Iterable[int]) -> dict[int, EmailFacts
     return facts
 
 
-def delivery_signature(facts: dict[int, EmailFacts]) -> str:
+def _signature(since_id: int, rows: Iterable[tuple[int, str, int]]) -> str:
+    state = ";".join(f"{message_id}:{status}:{attempts}" for message_id, status, attempts in rows)
+    digest = hashlib.sha256(state.encode()).hexdigest()[:16] if state else "none"
+    return f"{since_id}.{digest}"
+
+
+def delivery_signature(facts: dict[int, EmailFacts], *, since_id: int) -> str:
     """A short digest of how the email replies among `facts` stand.
 
     The conversation page polls with it: an answer is needed when a reply's
     delivery moved on (sent, retried, failed), not only when a message arrived.
+    `since_id` is the oldest message the page shows (a long thread shows only
+    its newest part); it travels in the signature, so the poll compares the
+    same messages without being told which.
     """
-    state = ";".join(
-        f"{message_id}:{fact.delivery.status}:{fact.delivery.attempts}"
-        for message_id, fact in sorted(facts.items())
-        if fact.delivery is not None
+    return _signature(
+        since_id,
+        (
+            (message_id, fact.delivery.status, fact.delivery.attempts)
+            for message_id, fact in sorted(facts.items())
+            if fact.delivery is not None and message_id >= since_id
+        ),
     )
-    return hashlib.sha256(state.encode()).hexdigest()[:16] if state else "none"
 
 
-def conversation_delivery_signature(conversation: Conversation) -> str:
-    """`delivery_signature` of the whole conversation, in one query."""
-    rows = EmailDelivery.objects.filter(message__conversation=conversation).order_by("message_id")
-    state = ";".join(
-        f"{message_id}:{status}:{attempts}"
-        for message_id, status, attempts in rows.values_list("message_id", "status", "attempts")
+def signature_since(signature: str) -> int:
+    """The oldest shown message named in a signature from a page (0 when unreadable)."""
+    head = signature.split(".", 1)[0]
+    return int(head) if head.isdigit() and len(head) < 19 else 0
+
+
+def conversation_delivery_signature(conversation: Conversation, *, since_id: int = 0) -> str:
+    """`delivery_signature` of the conversation's messages from `since_id` on, in one query."""
+    rows = (
+        EmailDelivery.objects.filter(message__conversation=conversation, message_id__gte=since_id)
+        .order_by("message_id")
+        .values_list("message_id", "status", "attempts")
     )
-    return hashlib.sha256(state.encode()).hexdigest()[:16] if state else "none"
+    return _signature(since_id, rows)
 
 
 def conversation_machine_mail(conversation: Conversation) -> list[MachineMailRow]:

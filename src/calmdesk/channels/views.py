@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from importlib import resources
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -21,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from calmdesk.accounts.models import Organisation, User
+from calmdesk.channels import conf
 from calmdesk.channels.chat import (
     ChatError,
     ChatRateLimited,
@@ -40,10 +40,6 @@ from calmdesk.conversations.services import ConversationError
 R = TypeVar("R", HttpResponse, StreamingHttpResponse)
 
 MAX_CHAT_BODY = 16 * 1024
-# A stream ends after this long and the widget opens the next one: short enough that
-# a proxy's idle timeout never cuts it, long enough that reconnecting costs little.
-DEFAULT_STREAM_SECONDS = 25.0
-DEFAULT_STREAM_INTERVAL = 1.0
 STREAM_KEEPALIVE_SECONDS = 10.0
 STREAM_RETRY_MS = 2000
 
@@ -201,16 +197,12 @@ def visitor_typing(request: HttpRequest) -> HttpResponse:
     return _cors(HttpResponse(status=204), origin)
 
 
-def _stream_seconds() -> float:
-    return float(getattr(settings, "CALMDESK_CHAT_STREAM_SECONDS", DEFAULT_STREAM_SECONDS))
-
-
 def _events(visitor: ChatVisitor, after_id: int) -> Iterator[str]:
     """Server-sent events: an `update` whenever there are new lines or typing is on or
     has just stopped, a comment now and then to keep proxies from closing the line,
     and the end after CALMDESK_CHAT_STREAM_SECONDS (the widget opens a new stream)."""
-    interval = float(getattr(settings, "CALMDESK_CHAT_STREAM_INTERVAL", DEFAULT_STREAM_INTERVAL))
-    deadline = time.monotonic() + _stream_seconds()
+    interval = conf.chat_stream_interval()
+    deadline = time.monotonic() + conf.chat_stream_seconds()
     last_typing = False
     last_sent = time.monotonic()
     yield f"retry: {STREAM_RETRY_MS}\n\n"
@@ -253,7 +245,7 @@ def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         return _error(str(exc), 401, request.headers.get("Origin", ""))
     except PermissionError as exc:
         return _error(str(exc), 403)
-    if _stream_seconds() <= 0:
+    if conf.chat_stream_seconds() <= 0:
         return _error("streaming is off here; poll api/messages", 404, origin)
     after = _after(request)
     if after is None:

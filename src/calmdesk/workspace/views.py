@@ -35,6 +35,7 @@ from calmdesk.channels.selectors import (
     conversation_delivery_signature,
     delivery_signature,
     email_facts_for_messages,
+    signature_since,
 )
 from calmdesk.conversations import coaching
 from calmdesk.conversations.models import Conversation, Direction, Message
@@ -295,7 +296,7 @@ def _conversation_context(
             incident_recorded=Incident.objects.filter(conversation=conversation).exists(),
         ),
         "email_facts": facts,
-        "delivery_signature": delivery_signature(facts),
+        "delivery_signature": delivery_signature(facts, since_id=thread[0].pk if thread else 0),
     }
     context.update(forms)
     return context
@@ -315,7 +316,9 @@ def conversation_detail(request: HtmxHttpRequest, user: User, conversation_id: i
         after = request.GET.get("after", "")
         # Without `deliveries` (a page from before it existed), only new messages count.
         shown = request.GET.get("deliveries")
-        unchanged = shown is None or shown == conversation_delivery_signature(conversation)
+        unchanged = shown is None or shown == conversation_delivery_signature(
+            conversation, since_id=signature_since(shown)
+        )
         if (
             after.isdigit()
             and unchanged

@@ -113,7 +113,7 @@ def _email_raw_from(request: HttpRequest) -> bytes:
         raise ApiError(
             413, "payload_too_large", f"the email is larger than the {limit} bytes allowed"
         )
-    if not raw.strip():
+    if not raw:
         raise ApiError(422, "validation_error", "the email is empty")
     return raw
 
@@ -127,7 +127,7 @@ def _email_raw_from(request: HttpRequest) -> bytes:
         "requestBody": {
             "required": True,
             "content": {
-                RFC822: {"schema": {"type": "string", "format": "binary"}},
+                RFC822: {"schema": {"type": "string", "format": "binary", "minLength": 1}},
                 "application/json": {"schema": EmailRawIn.model_json_schema()},
             },
         }
