@@ -179,6 +179,8 @@ def test_detail_has_messages_with_assessments(
     note = body["messages"][1]
     assert note["assessment"] is None
     assert note["author"]["username"] == "alice"
+    assert note["sender"] is None
+    assert inbound[0]["sender"]["kind"] == "email" and "@" in inbound[0]["sender"]["value"]
     for key in ("risk", "current_anger", "peak_anger", "trajectory", "topic", "promises"):
         assert key in body
 

@@ -415,6 +415,13 @@ class AttachmentOut(Schema):
         )
 
 
+class SenderOut(Schema):
+    """Which of the customer's addresses or handles sent an inbound message."""
+
+    kind: str
+    value: str
+
+
 class MessageOut(Schema):
     id: int
     conversation_id: int
@@ -430,6 +437,8 @@ class MessageOut(Schema):
     risk: float
     assessment: dict[str, Any] | None
     coaching: dict[str, Any] | None
+    # Inbound messages: the identity that sent it (null for older messages and replies).
+    sender: SenderOut | None = None
     # Email replies only: null for other messages.
     delivery: DeliveryOut | None = None
     attachments: list[AttachmentOut] = []
@@ -450,6 +459,9 @@ class MessageOut(Schema):
             risk=message.risk,
             assessment=message.assessment,
             coaching=message.coaching,
+            sender=SenderOut(kind=message.sender.kind, value=message.sender.value)
+            if message.sender is not None
+            else None,
             delivery=DeliveryOut.build(facts.delivery) if facts is not None else None,
             attachments=[AttachmentOut.build(row) for row in facts.attachments]
             if facts is not None

@@ -91,7 +91,7 @@ def inbox_conversations(user: User, filters: InboxFilters) -> QuerySet[Conversat
 
 
 def conversation_messages(conversation: Conversation) -> QuerySet[Message]:
-    return conversation.messages.select_related("author").order_by("created_at", "id")
+    return conversation.messages.select_related("author", "sender").order_by("created_at", "id")
 
 
 def conversation_flag_kinds(conversation_ids: Iterable[int]) -> dict[int, list[str]]:
