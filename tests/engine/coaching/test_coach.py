@@ -159,6 +159,22 @@ def test_what_counts_as_acknowledgement_before_a_fix(
     assert [f.text for f in dismissed.findings_of("solution_before_acknowledgement")] == [fix]
 
 
+def test_an_earlier_reply_that_acknowledged_lets_the_next_one_go_straight_to_the_fix(
+    customer_feels: Callable[..., None],
+) -> None:
+    customer_feels(anger=0.9)
+    fix = "I've booked an engineer for tomorrow morning."
+    apologised = [
+        ("customer", ANGRY),
+        ("agent", "I'm so sorry, three days without heating is miserable."),
+        ("customer", ANGRY),
+    ]
+    assert "solution_before_acknowledgement" not in rules_of(coach(fix, conversation=apologised))
+    # An earlier reply that only asked for details acknowledged nothing.
+    asked = [("customer", ANGRY), ("agent", "What is your postcode?"), ("customer", ANGRY)]
+    assert "solution_before_acknowledgement" in rules_of(coach(fix, conversation=asked))
+
+
 def test_denying_what_the_customer_said_is_arguing_but_agreeing_is_not() -> None:
     dumped = [("customer", "Your courier dumped my parcel in the bin outside.")]
     denial = "The courier never dumped it, he left it by the bins."

@@ -224,6 +224,8 @@ class _Context:
     customer_norm: str
     customer_stems: frozenset[str]
     every_customer_norm: str
+    # The agent's earlier replies in the thread, joined ("" when none).
+    previous_replies: str = ""
 
     @property
     def upset(self) -> bool:
@@ -412,7 +414,7 @@ def _hollow_hits(
 
 
 def _solution_first_hits(
-    rule: Rule,
+    book: RuleBook,
     draft: _Draft,
     context: _Context,
     acknowledged: list[int],
@@ -421,6 +423,7 @@ def _solution_first_hits(
     """The first sentence that offers a fix, when nothing before it (or in it) acknowledged
     the customer's feeling. Sentences in `reactions` (their starts) answer the customer's
     tone, not the problem ("Calm down", an insult back), so they are not the fix."""
+    rule = book["solution_before_acknowledgement"]
     if not context.known or context.mood.heat < rule.param("min_customer_heat", 0.4):
         return []
     solutions = [hit for hit in _pattern_hits(rule, draft) if hit.sentence.start not in reactions]
@@ -431,7 +434,18 @@ def _solution_first_hits(
     # to the reader's eye; only an acknowledgement after the fix's sentence is too late.
     if any(position < first.sentence.end for position in acknowledged):
         return []
+    # An earlier reply already apologised or named the feeling: moving on to the fix now
+    # is the right order, not a rush past the customer.
+    if _acknowledges(book, context.previous_replies):
+        return []
     return [first]
+
+
+def _acknowledges(book: RuleBook, text: str) -> bool:
+    if not text.strip():
+        return False
+    earlier = _draft_of(text, book)
+    return any(_matches_draft(book[rule_id], earlier) for rule_id in ("apology", "empathy"))
 
 
 def _no_next_step_hits(
@@ -709,7 +723,22 @@ def _context(conversation: Iterable[Any]) -> _Context:
     joined = "\n".join(answered)
     every = "\n".join(turn.text for turn in turns if turn.role == "customer")
     stems = frozenset().union(*(_customer_stems(text) for text in answered))
-    return _Context(combined_mood(answered), True, normalise(joined), stems, normalise(every))
+    previous = "\n".join(turn.text for turn in turns if turn.role == "agent")
+    return _Context(
+        combined_mood(answered), True, normalise(joined), stems, normalise(every), previous
+    )
+
+
+def _draft_of(text: str, book: RuleBook) -> _Draft:
+    norm = normalise(text)
+    sentences = split_sentences(text)
+    return _Draft(
+        text,
+        norm,
+        sentences,
+        tuple(sentence.start for sentence in sentences),
+        book.gates.open(norm),
+    )
 
 
 def coach(
@@ -729,15 +758,7 @@ def coach(
     moment = _resolve_now(now, timezone)
     rules = book or rulebook()
     text = as_text(draft)
-    norm = normalise(text)
-    sentences = split_sentences(text)
-    the_draft = _Draft(
-        text,
-        norm,
-        sentences,
-        tuple(sentence.start for sentence in sentences),
-        rules.gates.open(norm),
-    )
+    the_draft = _draft_of(text, rules)
     context = _context(conversation)
 
     hits: list[_Hit] = []
@@ -797,11 +818,7 @@ def coach(
         for hit in hits
         if hit.rule.id in _REACTION_RULES
     )
-    hits.extend(
-        _solution_first_hits(
-            rules["solution_before_acknowledgement"], the_draft, context, acknowledged, reactions
-        )
-    )
+    hits.extend(_solution_first_hits(rules, the_draft, context, acknowledged, reactions))
     hits.extend(_no_next_step_hits(rules["no_next_step"], the_draft, context, techniques))
     if context.upset:
         hits.extend(_pattern_hits(rules["jargon"], the_draft))
@@ -816,6 +833,6 @@ def coach(
         techniques=techniques,
         score=score,
         reasons=reasons,
-        promises=find_promises(text, norm, sentences, moment),
+        promises=find_promises(text, the_draft.norm, the_draft.sentences, moment),
         customer_anger=context.mood.anger,
     )
