@@ -9,7 +9,7 @@ start only the rules indexed under the text there are tried, anchored at that po
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -49,20 +49,28 @@ class Rule:
     pattern: str
 
 
+# What the scan loop needs of one rule, unpacked once: (key id, bound `match`, kind,
+# negatable, rule id, weight). Rules with the same kind and id share a key id, so their
+# matches do not overlap, as before.
+_Entry = tuple[int, Callable[[str, int], "re.Match[str] | None"], str, bool, str, float]
+
+
 @dataclass(frozen=True, slots=True)
 class _Index:
     """Rules indexed by the openings (up to four characters) their patterns allow.
 
-        Values map a rule's position in its TSV to the rule and its compiled pattern; candidates
-    are tried in that order.
+    Values map a rule's position in its TSV to the rule's scan entry; candidates are tried
+    in that order.
     """
 
-    by_opening: dict[str, dict[int, tuple[Rule, re.Pattern[str]]]]
+    by_opening: dict[str, dict[int, _Entry]]
     keys: frozenset[str]
-    everywhere: dict[int, tuple[Rule, re.Pattern[str]]]
+    everywhere: dict[int, _Entry]
     lengths: frozenset[int]
-    # Four-character window -> candidate rules, filled as texts are seen (bounded).
-    memo: dict[str, tuple[tuple[Rule, re.Pattern[str]], ...]]
+    # How many distinct (kind, rule id) keys the entries use.
+    key_count: int
+    # Four-character window -> candidate entries, filled as texts are seen (bounded).
+    memo: dict[str, tuple[_Entry, ...]]
 
 
 def _read_tsv(name: str) -> Iterator[list[str]]:
@@ -90,23 +98,34 @@ def topic_rules() -> tuple[Rule, ...]:
 
 
 def _compile(rules: tuple[Rule, ...]) -> _Index:
-    by_opening: dict[str, dict[int, tuple[Rule, re.Pattern[str]]]] = {}
-    everywhere: dict[int, tuple[Rule, re.Pattern[str]]] = {}
+    by_opening: dict[str, dict[int, _Entry]] = {}
+    everywhere: dict[int, _Entry] = {}
+    key_ids: dict[tuple[str, str], int] = {}
     for position, rule in enumerate(rules):
         if not rule.pattern.startswith(r"\b"):
             raise ValueError(f"rule {rule.rule_id}: a pattern must start at a word boundary")
         compiled = re.compile(rule.pattern)
+        key_id = key_ids.setdefault((rule.kind, rule.rule_id), len(key_ids))
+        entry: _Entry = (
+            key_id,
+            compiled.match,
+            rule.kind,
+            rule.negatable,
+            rule.rule_id,
+            rule.weight,
+        )
         allowed = openings(rule.pattern)
         if allowed is None:
-            everywhere[position] = (rule, compiled)
+            everywhere[position] = entry
             continue
         for opening in allowed:
-            by_opening.setdefault(opening, {})[position] = (rule, compiled)
+            by_opening.setdefault(opening, {})[position] = entry
     return _Index(
         by_opening=by_opening,
         keys=frozenset(by_opening),
         everywhere=everywhere,
         lengths=frozenset(len(key) for key in by_opening),
+        key_count=len(key_ids),
         memo={},
     )
 
@@ -136,11 +155,11 @@ def _ranges(folded: str) -> list[tuple[int, int]]:
     return [(0, SCAN_HEAD_CHARS), (len(folded) - SCAN_TAIL_CHARS, len(folded))]
 
 
-def _candidates(index: _Index, window: str) -> tuple[tuple[Rule, re.Pattern[str]], ...]:
+def _candidates(index: _Index, window: str) -> tuple[_Entry, ...]:
     """The rules that may match where `window` (up to 4 characters) starts; memoised."""
     found = index.memo.get(window)
     if found is None:
-        merged: dict[int, tuple[Rule, re.Pattern[str]]] = dict(index.everywhere)
+        merged: dict[int, _Entry] = dict(index.everywhere)
         for length in index.lengths:
             merged.update(index.by_opening.get(window[:length], {}))
         found = tuple(merged[position] for position in sorted(merged))
@@ -154,30 +173,32 @@ def _scan(text: str, index: _Index) -> list[Flag]:
     folded = folded_lower(text)
     flags: list[Flag] = []
     per_kind: dict[str, int] = {}
-    rule_end: dict[tuple[str, str], int] = {}
+    # Where each rule's last match ended, by key id: matches of one rule never overlap.
+    rule_end = [-1] * index.key_count
+    memo_get = index.memo.get
     for low, high in _ranges(folded):
         for opening in _OPENING_AT_WORD_START.finditer(folded, low, high):
-            candidates = _candidates(index, opening.group(1))
+            window = opening.group(1)
+            candidates = memo_get(window)
+            if candidates is None:
+                candidates = _candidates(index, window)
             if not candidates:
                 continue
             start = opening.start()
-            for rule, regex in candidates:
-                # Matches of one rule never overlap, as with finditer.
-                if rule_end.get((rule.kind, rule.rule_id), -1) > start:
+            for key_id, match_at, kind, negatable, rule_id, weight in candidates:
+                if rule_end[key_id] > start:
                     continue
-                match = regex.match(folded, start)
+                match = match_at(folded, start)
                 if match is None:
                     continue
                 end = match.end()
-                if end == start or per_kind.get(rule.kind, 0) >= MAX_FLAGS_PER_KIND:
+                if end == start or per_kind.get(kind, 0) >= MAX_FLAGS_PER_KIND:
                     continue
-                if rule.negatable and _is_negated(folded, start):
+                if negatable and _is_negated(folded, start):
                     continue
-                rule_end[(rule.kind, rule.rule_id)] = end
-                per_kind[rule.kind] = per_kind.get(rule.kind, 0) + 1
-                flags.append(
-                    Flag(rule.kind, start, end, text[start:end], rule.rule_id, rule.weight)
-                )
+                rule_end[key_id] = end
+                per_kind[kind] = per_kind.get(kind, 0) + 1
+                flags.append(Flag(kind, start, end, text[start:end], rule_id, weight))
     return flags
 
 
