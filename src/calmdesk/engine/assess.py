@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from itertools import repeat
 from operator import attrgetter
@@ -457,7 +458,7 @@ def _intensity(
     return 1.0 - math.exp(-evidence)
 
 
-def _evidence(flags: Sequence[Flag], kinds: set[str]) -> tuple[str, ...]:
+def _evidence(flags: Sequence[Flag], kinds: AbstractSet[str]) -> tuple[str, ...]:
     seen: list[str] = []
     for flag in flags:
         if flag.kind in kinds and flag.evidence not in seen:
