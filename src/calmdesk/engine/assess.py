@@ -20,7 +20,13 @@ from typing import Any, Final
 
 from calmdesk.engine.model import LinearModel, default_model
 from calmdesk.engine.rules import noisy_or, scan, strength_by_kind
-from calmdesk.engine.text import COMMON_ACRONYMS, MODEL_MAX_CHARS, count_letters
+from calmdesk.engine.text import (
+    COMMON_ACRONYMS,
+    MODEL_MAX_CHARS,
+    ascii_safe,
+    count_letters,
+    has_capitals_run,
+)
 from calmdesk.engine.types import (
     SCORE_KEYS,
     TOPICS,
@@ -118,6 +124,7 @@ _INTENT_TOPIC_HEADS: Final = tuple((f"intent:{name}", t) for name, t in _INTENT_
 _CUE_TOPICS: Final = tuple(topic for topic in TOPICS if topic != "other")
 
 _SHOUTING: Final = re.compile(r"\b[A-Z][A-Z']{2,}(?:[\s,.!?;:-]+[A-Z][A-Z']{1,})+\b|\b[A-Z]{4,}\b")
+_SHOUTING_ASCII: Final = re.compile(_SHOUTING.pattern, re.ASCII)
 _PUNCTUATION_RUN: Final = re.compile(r"[!?]{2,}")
 # Only whether it occurs matters. "you guys", "you're" and "your staff" all contain a match
 # of "you" or "your" at a word boundary, so the pattern need not list them.
@@ -125,6 +132,7 @@ _SECOND_PERSON: Final = re.compile(
     r"\b(?:you(?:r(?:e|s|self|selves)?)?|ur?|th(?:is|e) agent|the manager)\b",
     re.IGNORECASE,
 )
+_SECOND_PERSON_ASCII: Final = re.compile(_SECOND_PERSON.pattern, re.IGNORECASE | re.ASCII)
 _MAX_FLAGS_PER_CUE: Final = 6
 # A thanks in the last characters of a message of at least this length is a sign-off.
 _CLOSING_MIN_MESSAGE: Final = 120
@@ -224,11 +232,16 @@ def _sigmoid_shift(probability: float, shift: float) -> float:
     return 1.0 / (1.0 + math.exp(-logit))
 
 
-def _intensity_flags(text: str) -> tuple[list[Flag], float, int]:
+def _intensity_flags(text: str, ascii: bool) -> tuple[list[Flag], float, int]:
     """Shouting and punctuation runs, plus the share of letters in capitals."""
     flags: list[Flag] = []
     caps_letters = 0
-    for match in _SHOUTING.finditer(text):
+    shouting = (
+        ()
+        if not has_capitals_run(text)
+        else (_SHOUTING_ASCII if ascii else _SHOUTING).finditer(text)
+    )
+    for match in shouting:
         words = match.group().split()
         if all(word.strip(",.!?;:-'") in COMMON_ACRONYMS for word in words):
             continue
@@ -261,7 +274,8 @@ def _assemble(
     if not text.strip():
         return _empty(turns)
     flags, topic_cues = scan(text)
-    cue_flags, caps_share, punctuation_runs = _intensity_flags(text)
+    ascii = ascii_safe(text)
+    cue_flags, caps_share, punctuation_runs = _intensity_flags(text, ascii)
     rule = strength_by_kind(flags)
     # This runs for every message: bound `get`s and locals instead of helper calls, and each
     # noisy-OR written out as its product of (1 - w), in the order `noisy_or` multiplies, so
@@ -278,7 +292,7 @@ def _assemble(
     r_threat_soft = r("threat_soft", 0.0)
     m_anger = m("emo:anger", 0.0)
 
-    aimed = _SECOND_PERSON.search(text) is not None
+    aimed = (_SECOND_PERSON_ASCII if ascii else _SECOND_PERSON).search(text) is not None
     shift = float(model.metadata.get("offensive_support_shift", 0.0)) if model is not None else 0.0
     offensive = _sigmoid_shift(m("dav:offensive", 0.0), shift) if probs else 0.0
     shouting = min(caps_share * 1.5, 1.0) if caps_share >= 0.2 else 0.0

@@ -42,6 +42,13 @@ _TOKEN: Final = re.compile(
     r"[a-z0-9_]+(?:'[a-z]+)?|[!?]|[\u2600-\u27bf\U0001f300-\U0001faff]",
 )
 _CAPS_WORD: Final = re.compile(r"\b[A-Z][A-Z']{2,}\b")
+# ASCII-mode twins, for text where they match the same (see `ascii_safe`).
+_REPEATS_ASCII: Final = re.compile(_REPEATS.pattern, re.ASCII)
+_CAPS_WORD_ASCII: Final = re.compile(_CAPS_WORD.pattern, re.ASCII)
+# Capital letters -> "A", apostrophes kept, every other byte -> ".", for `has_capitals_run`.
+_CAPITALS_BYTES: Final = bytes(
+    65 if 65 <= byte <= 90 else 39 if byte == 39 else 46 for byte in range(256)
+)
 # Every byte but the ASCII letters: in UTF-8 all other characters are bytes >= 0x80 or
 # non-letters, so deleting these from the encoded text leaves exactly its ASCII letters.
 _NOT_LETTER_BYTES: Final = bytes(
@@ -119,6 +126,31 @@ COMMON_ACRONYMS: Final = frozenset(
 )
 
 
+def ascii_safe(text: str) -> bool:
+    """Whether ASCII-mode regexes match in `text` exactly as Unicode-mode ones do.
+
+    On ASCII text the two agree on \\w, \\d, \\b and case-insensitive letters; they differ
+    only on \\s, which in Unicode mode also matches the separators \\x1c-\\x1f.
+    """
+    return (
+        text.isascii()
+        and "\x1c" not in text
+        and "\x1d" not in text
+        and "\x1e" not in text
+        and "\x1f" not in text
+    )
+
+
+def has_capitals_run(text: str) -> bool:
+    """Whether the text has a capital followed by two capitals or apostrophes.
+
+    Every shouted word has one, and most messages have none: one byte translation then
+    saves the regex passes that look for shouting.
+    """
+    marked = text.encode("utf-8", "surrogatepass").translate(_CAPITALS_BYTES)
+    return b"AAA" in marked or b"AA'" in marked or b"A'A" in marked or b"A''" in marked
+
+
 def fold(text: str) -> str:
     """Unify quotes and dashes without changing the length of the text."""
     return text.translate(_FOLD_TABLE)
@@ -147,7 +179,8 @@ def _normalised(text: str) -> tuple[str, int]:
     if "@" in lowered:
         lowered = _EMAIL.sub(" _email_ ", lowered)
     lowered = _DIGITS.sub("0", lowered)
-    return _REPEATS.subn(r"\1\1", lowered)
+    repeats = _REPEATS_ASCII if ascii_safe(lowered) else _REPEATS
+    return repeats.subn(r"\1\1", lowered)
 
 
 def model_text(text: str) -> str:
@@ -191,9 +224,12 @@ def analyse(text: str) -> tuple[set[str], tuple[float, ...]]:
     found.update(["~" + w[:5] for w in words if len(w) > 6])
     head = text[:MODEL_MAX_CHARS]
     letters = count_letters(head)
-    caps = sum(
-        len(word) for word in _CAPS_WORD.findall(head) if word.strip("'") not in COMMON_ACRONYMS
-    )
+    caps = 0
+    if has_capitals_run(head):
+        caps_word = _CAPS_WORD_ASCII if ascii_safe(head) else _CAPS_WORD
+        caps = sum(
+            len(word) for word in caps_word.findall(head) if word.strip("'") not in COMMON_ACRONYMS
+        )
     dense = (
         caps / letters if letters >= 8 else 0.0,
         math.log1p(min(head.count("!"), 20)) / 3.0,
