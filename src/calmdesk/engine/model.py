@@ -126,7 +126,14 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         row = self.logits(text)
         logits = row.tolist()
         # Every head starts as its sigmoid; the softmax groups then overwrite their members.
-        probs = (1.0 / (1.0 + np.exp(-np.clip(row, -30.0, 30.0)))).tolist()
+        # 1 / (1 + exp(-clip(row, -30, 30))) by the same ufuncs, in one scratch array.
+        sigmoid = np.maximum(row, -30.0)
+        np.minimum(sigmoid, 30.0, out=sigmoid)
+        np.negative(sigmoid, out=sigmoid)
+        np.exp(sigmoid, out=sigmoid)
+        np.add(1.0, sigmoid, out=sigmoid)
+        np.divide(1.0, sigmoid, out=sigmoid)
+        probs = sigmoid.tolist()
         unassigned, groups = self._softmax_plan
         for i in unassigned:
             probs[i] = 0.0

@@ -44,6 +44,7 @@ _TOKEN: Final = re.compile(
 _CAPS_WORD: Final = re.compile(r"\b[A-Z][A-Z']{2,}\b")
 # ASCII-mode twins, for text where they match the same (see `ascii_safe`).
 _REPEATS_ASCII: Final = re.compile(_REPEATS.pattern, re.ASCII)
+_DIGITS_ASCII: Final = re.compile(_DIGITS.pattern, re.ASCII)
 _CAPS_WORD_ASCII: Final = re.compile(_CAPS_WORD.pattern, re.ASCII)
 # Capital letters -> "A", apostrophes kept, every other byte -> ".", for `has_capitals_run`.
 _CAPITALS_BYTES: Final = bytes(
@@ -153,6 +154,9 @@ def has_capitals_run(text: str) -> bool:
 
 def fold(text: str) -> str:
     """Unify quotes and dashes without changing the length of the text."""
+    if text.isascii():
+        # The backtick is the table's only ASCII key; replace() is far cheaper than translate().
+        return text.replace("`", "'")
     return text.translate(_FOLD_TABLE)
 
 
@@ -178,9 +182,9 @@ def _normalised(text: str) -> tuple[str, int]:
         lowered = _URL.sub(" _url_ ", lowered)
     if "@" in lowered:
         lowered = _EMAIL.sub(" _email_ ", lowered)
-    lowered = _DIGITS.sub("0", lowered)
-    repeats = _REPEATS_ASCII if ascii_safe(lowered) else _REPEATS
-    return repeats.subn(r"\1\1", lowered)
+    if ascii_safe(lowered):
+        return _REPEATS_ASCII.subn(r"\1\1", _DIGITS_ASCII.sub("0", lowered))
+    return _REPEATS.subn(r"\1\1", _DIGITS.sub("0", lowered))
 
 
 def model_text(text: str) -> str:
