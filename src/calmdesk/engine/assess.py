@@ -120,8 +120,12 @@ _TOPIC_MINIMUM: Final = 0.4
 # The head names above, spelled once rather than formatted on every message.
 _REFUND_HEADS: Final = tuple((f"intent:{name}", w) for name, w in _REFUND_INTENTS.items())
 _CHURN_HEADS: Final = tuple((f"intent:{name}", w) for name, w in _CHURN_INTENTS.items())
-_INTENT_TOPIC_HEADS: Final = tuple((f"intent:{name}", t) for name, t in _INTENT_TOPICS.items())
-_CUE_TOPICS: Final = tuple(topic for topic in TOPICS if topic != "other")
+# Each topic (but "other") with the heads of its intents, in `_INTENT_TOPICS` order.
+_TOPIC_INTENT_HEADS: Final = tuple(
+    (topic, tuple(f"intent:{name}" for name, of in _INTENT_TOPICS.items() if of == topic))
+    for topic in TOPICS
+    if topic != "other"
+)
 
 _SHOUTING: Final = re.compile(r"\b[A-Z][A-Z']{2,}(?:[\s,.!?;:-]+[A-Z][A-Z']{1,})+\b|\b[A-Z]{4,}\b")
 _SHOUTING_ASCII: Final = re.compile(_SHOUTING.pattern, re.ASCII)
@@ -563,14 +567,14 @@ def _topic(topic_cues: list[tuple[str, float]], probs: Mapping[str, float]) -> s
         if len(found) < 4:
             found.append(weight)
     cues = {topic: noisy_or(found) for topic, found in weights.items()}
-    support: dict[str, float] = {}
     m = probs.get
-    for head, topic in _INTENT_TOPIC_HEADS:
-        support[topic] = support.get(topic, 0.0) + m(head, 0.0)
-    combined = {
-        topic: 1.0 - (1.0 - cues.get(topic, 0.0)) * (1.0 - 0.6 * support.get(topic, 0.0))
-        for topic in _CUE_TOPICS
-    }
+    combined: dict[str, float] = {}
+    for topic, heads in _TOPIC_INTENT_HEADS:
+        # Intent support added in `_INTENT_TOPICS` order, from 0.0, as a running sum would.
+        support = 0.0
+        for head in heads:
+            support = support + m(head, 0.0)
+        combined[topic] = 1.0 - (1.0 - cues.get(topic, 0.0)) * (1.0 - 0.6 * support)
     best = max(_TOPIC_PRIORITY, key=combined.__getitem__)
     return best if combined[best] >= _TOPIC_MINIMUM else "other"
 

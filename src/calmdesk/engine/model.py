@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Final
 
@@ -59,7 +60,11 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         sparse, dense = analyse(text)
         # Set intersection and map run in C; a Python-level filter was the hot spot here.
         # Sorted: the sum then runs in the same order in every process (hash seeds differ).
-        ids = sorted(map(self.vocabulary.__getitem__, self.vocabulary.keys() & sparse))
+        # Unknown features look up as -1 and sort first, where they are cut off.
+        ids = sorted(map(self.vocabulary.get, sparse, repeat(-1)))
+        unknown = ids.count(-1)
+        if unknown:
+            del ids[:unknown]
         # Binary features, L2-normalised: the same scaling the trainer used.
         norm = 1.0 / math.sqrt(len(ids)) if ids else 0.0
         values = np.array([norm] * len(ids) + [*dense, 1.0], dtype=np.float32)
