@@ -184,6 +184,8 @@ def _as_text(text: object) -> str:
         value = ""
     else:
         value = str(text)
+    if type(value) is str and value.isascii():
+        return value  # no lone surrogates in ASCII; a str subclass still becomes a plain str
     # Lone surrogates (from a bad decode upstream) would break encoding the result later.
     return value.encode("utf-8", errors="replace").decode("utf-8")
 
