@@ -257,7 +257,9 @@ def _intensity_flags(text: str, ascii: bool) -> tuple[list[Flag], float, int]:
                 Flag("shouting", match.start(), match.end(), match.group(), "cue.capitals", 0.5)
             )
     runs = 0
-    for match in _PUNCTUATION_RUN.finditer(text):
+    # A run needs one of these four pairs; substring tests rule most messages out cheaply.
+    has_run = "!!" in text or "??" in text or "!?" in text or "?!" in text
+    for match in _PUNCTUATION_RUN.finditer(text) if has_run else ():
         runs += 1
         if runs <= _MAX_FLAGS_PER_CUE:
             flags.append(

@@ -178,8 +178,8 @@ def _is_negated(folded: str, start: int, negation: re.Pattern[str] = _NEGATION) 
     return negation.search(window) is not None
 
 
-# Words, found in one C-level pass: each word start is where \b(?=\w) holds, except where
-# a range starts inside a word.
+# Words, found in one C-level pass: each word start is where \b(?=\w) holds (once a range
+# that starts inside a word skips that word).
 _WORDS: Final = {False: re.compile(r"\w+"), True: re.compile(r"\w+", re.ASCII)}
 
 
@@ -230,10 +230,13 @@ def _scan(text: str, indexes: Callable[[bool], _Index]) -> list[Flag]:
     rule_end = [-1] * index.key_count
     memo_get = index.memo.get
     for low, high in _ranges(folded):
+        if low and words.match(folded, low - 1):
+            # The range starts inside a word: its first word start is after that word.
+            inside = words.match(folded, low)
+            if inside is not None:
+                low = inside.end()
         for word in words.finditer(folded, low, high):
             start = word.start()
-            if start == low and low and words.match(folded, low - 1):
-                continue  # the range starts inside a word: not a word start
             # The (up to) four characters from the word start, within the range.
             stop = start + 4
             window = folded[start:stop] if stop <= high else folded[start:high]
