@@ -64,22 +64,29 @@ _NO_CANDIDATES: Final[_Candidates] = ((), None)
 
 
 @dataclass(frozen=True, slots=True)
-class _Index:
-    """Rules indexed by the openings (up to four characters) their patterns allow.
+class _Openings:
+    """Rule positions (in TSV order) by the openings (up to four characters) they allow.
 
-    Values map a rule's position in its TSV to the rule's scan entry; candidates are tried
-    in that order.
+    It depends only on the patterns, so the ASCII and Unicode indexes share one.
     """
 
-    by_opening: dict[str, dict[int, _Entry]]
-    keys: frozenset[str]
-    everywhere: dict[int, _Entry]
+    by_opening: dict[str, tuple[int, ...]]
+    everywhere: tuple[int, ...]
     lengths: frozenset[int]
-    # How many distinct (kind, rule id) keys the entries use.
-    key_count: int
-    # Each rule's pattern, by its position, and the flags they are compiled with.
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Rules compiled with one set of flags, and their openings; candidates are tried in
+    TSV order."""
+
+    openings: _Openings
+    # Each rule's scan entry and pattern, by its position.
+    entries: tuple[_Entry, ...]
     patterns: tuple[str, ...]
     flags: int
+    # How many distinct (kind, rule id) keys the entries use.
+    key_count: int
     # Four-character window -> candidates, filled as texts are seen (bounded).
     memo: dict[str, _Candidates]
     # Rule positions -> candidates: few distinct sets occur, each alternation compiled once.
@@ -110,46 +117,47 @@ def topic_rules() -> tuple[Rule, ...]:
     )
 
 
-def _compile(rules: tuple[Rule, ...], flags: int = 0) -> _Index:
-    by_opening: dict[str, dict[int, _Entry]] = {}
-    everywhere: dict[int, _Entry] = {}
-    key_ids: dict[tuple[str, str], int] = {}
+@cache
+def _opening_table(rules: tuple[Rule, ...]) -> _Openings:
+    by_opening: dict[str, list[int]] = {}
+    everywhere: list[int] = []
     for position, rule in enumerate(rules):
+        allowed = openings(rule.pattern)
+        if allowed is None:
+            everywhere.append(position)
+            continue
+        for opening in allowed:
+            by_opening.setdefault(opening, []).append(position)
+    return _Openings(
+        by_opening={opening: tuple(found) for opening, found in by_opening.items()},
+        everywhere=tuple(everywhere),
+        lengths=frozenset(len(key) for key in by_opening),
+    )
+
+
+def _compile(rules: tuple[Rule, ...], flags: int = 0) -> _Index:
+    entries: list[_Entry] = []
+    key_ids: dict[tuple[str, str], int] = {}
+    for rule in rules:
         if not rule.pattern.startswith(r"\b"):
             raise ValueError(f"rule {rule.rule_id}: a pattern must start at a word boundary")
         compiled = re.compile(rule.pattern, flags)
         if compiled.groups:
             raise ValueError(f"rule {rule.rule_id}: use (?:...), not capturing groups")
         key_id = key_ids.setdefault((rule.kind, rule.rule_id), len(key_ids))
-        entry: _Entry = (
-            key_id,
-            compiled.match,
-            rule.kind,
-            rule.negatable,
-            rule.rule_id,
-            rule.weight,
+        entries.append(
+            (key_id, compiled.match, rule.kind, rule.negatable, rule.rule_id, rule.weight)
         )
-        allowed = _openings(rule.pattern)
-        if allowed is None:
-            everywhere[position] = entry
-            continue
-        for opening in allowed:
-            by_opening.setdefault(opening, {})[position] = entry
     return _Index(
-        by_opening=by_opening,
-        keys=frozenset(by_opening),
-        everywhere=everywhere,
-        lengths=frozenset(len(key) for key in by_opening),
-        key_count=len(key_ids),
+        openings=_opening_table(rules),
+        entries=tuple(entries),
         patterns=tuple(rule.pattern for rule in rules),
         flags=flags,
+        key_count=len(key_ids),
         memo={},
         groups={},
     )
 
-
-# Shared by the indexes of each kind of text (the analysis only reads the pattern).
-_openings = cache(openings)
 
 # Most support text, once quotes are folded, is ASCII; ASCII-mode regexes then test \w and
 # \b with a table instead of Unicode lookups and find exactly the same matches (see
@@ -193,13 +201,14 @@ def _candidates(index: _Index, window: str) -> _Candidates:
     """The rules that may match where `window` (up to 4 characters) starts; memoised."""
     found = index.memo.get(window)
     if found is None:
-        merged: dict[int, _Entry] = dict(index.everywhere)
-        for length in index.lengths:
-            merged.update(index.by_opening.get(window[:length], {}))
+        table = index.openings
+        merged = set(table.everywhere)
+        for length in table.lengths:
+            merged.update(table.by_opening.get(window[:length], ()))
         positions = tuple(sorted(merged))
         found = index.groups.get(positions)
         if found is None:
-            found = _group(index, positions, tuple(merged[p] for p in positions))
+            found = _group(index, positions, tuple(index.entries[p] for p in positions))
         if len(index.memo) < _MEMO_LIMIT:
             index.memo[window] = found
     return found
