@@ -261,3 +261,10 @@ def test_unicode_only_separators_still_separate_words() -> None:
     separated = assess("I will\x1ckill you")
     assert [flag.rule for flag in separated.flags] == [flag.rule for flag in spaced.flags]
     assert separated.scores["threat"] == spaced.scores["threat"]
+
+
+def test_count_letters_counts_ascii_letters_only() -> None:
+    from calmdesk.engine.text import count_letters
+
+    assert count_letters("Caf\u00e9 ABC xyz! \u00df\u0130 123 \U0001f621 \ud800_") == 9
+    assert count_letters("") == 0
