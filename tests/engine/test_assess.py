@@ -247,3 +247,28 @@ def test_thanks_as_a_sign_off_is_not_gratitude() -> None:
     )
     assert assess(complaint).scores["gratitude"] < 0.5
     assert assess(grateful).scores["gratitude"] >= 0.5
+
+
+def test_fold_of_ascii_text_is_the_table_translation() -> None:
+    # fold() skips the translation table for ASCII text; that must change nothing.
+    from calmdesk.engine.text import _FOLD_TABLE, fold
+
+    every_ascii = "".join(chr(code) for code in range(128))
+    assert fold(every_ascii) == every_ascii.translate(_FOLD_TABLE)
+    assert fold("don`t") == "don't"
+
+
+def test_unicode_only_separators_still_separate_words() -> None:
+    # \x1c-\x1f are whitespace to Unicode regexes but not to ASCII ones; the engine's
+    # ASCII fast path must not change what the rules find in such text.
+    spaced = assess("I will kill you")
+    separated = assess("I will\x1ckill you")
+    assert [flag.rule for flag in separated.flags] == [flag.rule for flag in spaced.flags]
+    assert separated.scores["threat"] == spaced.scores["threat"]
+
+
+def test_count_letters_counts_ascii_letters_only() -> None:
+    from calmdesk.engine.text import count_letters
+
+    assert count_letters("Caf\u00e9 ABC xyz! \u00df\u0130 123 \U0001f621 \ud800_") == 9
+    assert count_letters("") == 0

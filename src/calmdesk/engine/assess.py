@@ -12,12 +12,21 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
+from itertools import repeat
+from operator import attrgetter
 from typing import Any, Final
 
 from calmdesk.engine.model import LinearModel, default_model
 from calmdesk.engine.rules import noisy_or, scan, strength_by_kind
-from calmdesk.engine.text import COMMON_ACRONYMS, MODEL_MAX_CHARS, count_letters
+from calmdesk.engine.text import (
+    COMMON_ACRONYMS,
+    MODEL_MAX_CHARS,
+    ascii_safe,
+    count_letters,
+    has_capitals_run,
+)
 from calmdesk.engine.types import (
     SCORE_KEYS,
     TOPICS,
@@ -60,7 +69,7 @@ EMOTION_LABELS: Final = [
     "neutral",
 ]
 
-_EMOTION_HEADS: Final = tuple((label, f"emo:{label}") for label in EMOTION_LABELS)
+_EMOTION_HEADS: Final = tuple(f"emo:{label}" for label in EMOTION_LABELS)
 
 # A score at or above this counts as "present" for flags, types and escalation. Model heads
 # are calibrated by the trainer so that their best-F1 threshold on held-out data sits here.
@@ -108,14 +117,26 @@ _TOPIC_PRIORITY: Final = (
     "policy_misunderstanding",
 )
 _TOPIC_MINIMUM: Final = 0.4
+# The head names above, spelled once rather than formatted on every message.
+_REFUND_HEADS: Final = tuple((f"intent:{name}", w) for name, w in _REFUND_INTENTS.items())
+_CHURN_HEADS: Final = tuple((f"intent:{name}", w) for name, w in _CHURN_INTENTS.items())
+# Each topic (but "other") with the heads of its intents, in `_INTENT_TOPICS` order.
+_TOPIC_INTENT_HEADS: Final = tuple(
+    (topic, tuple(f"intent:{name}" for name, of in _INTENT_TOPICS.items() if of == topic))
+    for topic in TOPICS
+    if topic != "other"
+)
 
 _SHOUTING: Final = re.compile(r"\b[A-Z][A-Z']{2,}(?:[\s,.!?;:-]+[A-Z][A-Z']{1,})+\b|\b[A-Z]{4,}\b")
+_SHOUTING_ASCII: Final = re.compile(_SHOUTING.pattern, re.ASCII)
 _PUNCTUATION_RUN: Final = re.compile(r"[!?]{2,}")
+# Only whether it occurs matters. "you guys", "you're" and "your staff" all contain a match
+# of "you" or "your" at a word boundary, so the pattern need not list them.
 _SECOND_PERSON: Final = re.compile(
-    r"\b(?:you|your|you'?re|youre|yours|yourself|yourselves|ur|u|you guys|you people|"
-    r"your (?:staff|company|team|agents?)|this agent|the agent|the manager)\b",
+    r"\b(?:you(?:r(?:e|s|self|selves)?)?|ur?|th(?:is|e) agent|the manager)\b",
     re.IGNORECASE,
 )
+_SECOND_PERSON_ASCII: Final = re.compile(_SECOND_PERSON.pattern, re.IGNORECASE | re.ASCII)
 _MAX_FLAGS_PER_CUE: Final = 6
 # A thanks in the last characters of a message of at least this length is a sign-off.
 _CLOSING_MIN_MESSAGE: Final = 120
@@ -163,6 +184,8 @@ def _as_text(text: object) -> str:
         value = ""
     else:
         value = str(text)
+    if type(value) is str and value.isascii():
+        return value  # no lone surrogates in ASCII; a str subclass still becomes a plain str
     # Lone surrogates (from a bad decode upstream) would break encoding the result later.
     return value.encode("utf-8", errors="replace").decode("utf-8")
 
@@ -215,11 +238,16 @@ def _sigmoid_shift(probability: float, shift: float) -> float:
     return 1.0 / (1.0 + math.exp(-logit))
 
 
-def _intensity_flags(text: str) -> tuple[list[Flag], float, int]:
+def _intensity_flags(text: str, ascii: bool) -> tuple[list[Flag], float, int]:
     """Shouting and punctuation runs, plus the share of letters in capitals."""
     flags: list[Flag] = []
     caps_letters = 0
-    for match in _SHOUTING.finditer(text):
+    shouting = (
+        ()
+        if not has_capitals_run(text)
+        else (_SHOUTING_ASCII if ascii else _SHOUTING).finditer(text)
+    )
+    for match in shouting:
         words = match.group().split()
         if all(word.strip(",.!?;:-'") in COMMON_ACRONYMS for word in words):
             continue
@@ -229,7 +257,9 @@ def _intensity_flags(text: str) -> tuple[list[Flag], float, int]:
                 Flag("shouting", match.start(), match.end(), match.group(), "cue.capitals", 0.5)
             )
     runs = 0
-    for match in _PUNCTUATION_RUN.finditer(text):
+    # A run needs one of these four pairs; substring tests rule most messages out cheaply.
+    has_run = "!!" in text or "??" in text or "!?" in text or "?!" in text
+    for match in _PUNCTUATION_RUN.finditer(text) if has_run else ():
         runs += 1
         if runs <= _MAX_FLAGS_PER_CUE:
             flags.append(
@@ -252,106 +282,120 @@ def _assemble(
     if not text.strip():
         return _empty(turns)
     flags, topic_cues = scan(text)
-    cue_flags, caps_share, punctuation_runs = _intensity_flags(text)
+    ascii = ascii_safe(text)
+    cue_flags, caps_share, punctuation_runs = _intensity_flags(text, ascii)
     rule = strength_by_kind(flags)
+    # This runs for every message: bound `get`s and locals instead of helper calls, and each
+    # noisy-OR written out as its product of (1 - w), in the order `noisy_or` multiplies, so
+    # every float is the one `noisy_or` gives.
+    r = rule.get
+    m = probs.get
+    r_anger = r("anger", 0.0)
+    r_abuse = r("abuse", 0.0)
+    r_sarcasm = r("sarcasm", 0.0)
+    r_impatience = r("impatience", 0.0)
+    r_repeat = r("repeat_contact", 0.0)
+    r_churn = r("churn", 0.0)
+    r_refund = r("refund", 0.0)
+    r_threat_soft = r("threat_soft", 0.0)
+    m_anger = m("emo:anger", 0.0)
 
-    def r(kind: str) -> float:
-        return rule.get(kind, 0.0)
-
-    def m(head: str) -> float:
-        return probs.get(head, 0.0)
-
-    aimed = _SECOND_PERSON.search(text) is not None
+    aimed = (_SECOND_PERSON_ASCII if ascii else _SECOND_PERSON).search(text) is not None
     shift = float(model.metadata.get("offensive_support_shift", 0.0)) if model is not None else 0.0
-    offensive = _sigmoid_shift(m("dav:offensive"), shift) if probs else 0.0
+    offensive = _sigmoid_shift(m("dav:offensive", 0.0), shift) if probs else 0.0
     shouting = min(caps_share * 1.5, 1.0) if caps_share >= 0.2 else 0.0
 
     # A "soft" threat (turning up at the office, "you'll regret this") counts as a threat of
     # violence only as far as the message is angry.
-    threat = noisy_or((r("threat"), r("threat_soft") * max(r("anger"), m("emo:anger"), shouting)))
-    abuse = noisy_or((r("abuse"), 0.75 * offensive * (1.0 if aimed else 0.35)))
-    refund_intent = sum(m(f"intent:{name}") * w for name, w in _REFUND_INTENTS.items())
-    churn_intent = sum(m(f"intent:{name}") * w for name, w in _CHURN_INTENTS.items())
+    threat = 1.0 - (1.0 - r("threat", 0.0)) * (
+        1.0 - r_threat_soft * max(r_anger, m_anger, shouting)
+    )
+    abuse = 1.0 - (1.0 - r_abuse) * (1.0 - 0.75 * offensive * (1.0 if aimed else 0.35))
+    refund_intent = sum([m(head, 0.0) * w for head, w in _REFUND_HEADS])
+    churn_intent = sum([m(head, 0.0) * w for head, w in _CHURN_HEADS])
     # Each score is the model's calibrated head joined (noisy-OR) with rule evidence. Model
     # heads enter each score once: a score built from another score's model part would
     # count the same evidence twice and drift above its calibrated threshold.
-    anger_rules = noisy_or(
-        (
-            r("anger"),
-            0.6 * r("abuse"),
-            0.35 * r("profanity"),
-            0.6 * threat,
-            0.3 * r("sarcasm"),
-            0.4 * shouting,
-        )
+    anger_rules = 1.0 - (
+        (1.0 - r_anger)
+        * (1.0 - 0.6 * r_abuse)
+        * (1.0 - 0.35 * r("profanity", 0.0))
+        * (1.0 - 0.6 * threat)
+        * (1.0 - 0.3 * r_sarcasm)
+        * (1.0 - 0.4 * shouting)
     )
-    anger = noisy_or((m("emo:anger"), anger_rules))
-    frustration_rules = noisy_or(
-        (
-            r("frustration"),
-            0.5 * r("repeat_contact"),
-            0.5 * r("impatience"),
-            0.4 * r("sarcasm"),
-            0.3 * r("chronic"),
-            0.3 * anger_rules,
-        )
+    anger = 1.0 - (1.0 - m_anger) * (1.0 - anger_rules)
+    frustration_rules = 1.0 - (
+        (1.0 - r("frustration", 0.0))
+        * (1.0 - 0.5 * r_repeat)
+        * (1.0 - 0.5 * r_impatience)
+        * (1.0 - 0.4 * r_sarcasm)
+        * (1.0 - 0.3 * r("chronic", 0.0))
+        * (1.0 - 0.3 * anger_rules)
     )
-    frustration = noisy_or((m("goe:frustration"), frustration_rules))
-    legal, public = r("legal"), r("public")
-    churn = noisy_or((r("churn"), _INTENT_SUPPORT * churn_intent))
-    refund = noisy_or((r("refund"), _INTENT_SUPPORT * refund_intent))
-    repeat_contact = r("repeat_contact")
-    urgency = noisy_or((r("urgency"), 0.5 * r("impatience"), 0.15 * shouting))
-    negative = noisy_or(
-        (
-            m("goe:negative"),
-            0.7 * r("negative"),
-            0.8 * anger_rules,
-            0.8 * frustration_rules,
-            0.8 * abuse,
-            threat,
-            0.6 * r("churn"),
-            0.6 * legal,
-            0.6 * public,
-            0.4 * r("refund"),
-            0.4 * repeat_contact,
-        )
+    frustration = 1.0 - (1.0 - m("goe:frustration", 0.0)) * (1.0 - frustration_rules)
+    legal, public = r("legal", 0.0), r("public", 0.0)
+    churn = 1.0 - (1.0 - r_churn) * (1.0 - _INTENT_SUPPORT * churn_intent)
+    refund = 1.0 - (1.0 - r_refund) * (1.0 - _INTENT_SUPPORT * refund_intent)
+    repeat_contact = r_repeat
+    urgency = 1.0 - (
+        (1.0 - r("urgency", 0.0)) * (1.0 - 0.5 * r_impatience) * (1.0 - 0.15 * shouting)
     )
-    confusion = noisy_or((0.8 * m("emo:confusion"), r("confusion"), 0.3 * r("indecisive")))
-    gratitude = noisy_or((m("emo:gratitude"), r("gratitude")))
-    gratitude *= (1.0 - 0.9 * r("sarcasm")) * (1.0 - 0.4 * anger)
+    negative = 1.0 - (
+        (1.0 - m("goe:negative", 0.0))
+        * (1.0 - 0.7 * r("negative", 0.0))
+        * (1.0 - 0.8 * anger_rules)
+        * (1.0 - 0.8 * frustration_rules)
+        * (1.0 - 0.8 * abuse)
+        * (1.0 - threat)
+        * (1.0 - 0.6 * r_churn)
+        * (1.0 - 0.6 * legal)
+        * (1.0 - 0.6 * public)
+        * (1.0 - 0.4 * r_refund)
+        * (1.0 - 0.4 * repeat_contact)
+    )
+    confusion = 1.0 - (
+        (1.0 - 0.8 * m("emo:confusion", 0.0))
+        * (1.0 - r("confusion", 0.0))
+        * (1.0 - 0.3 * r("indecisive", 0.0))
+    )
+    gratitude = 1.0 - (1.0 - m("emo:gratitude", 0.0)) * (1.0 - r("gratitude", 0.0))
+    gratitude *= (1.0 - 0.9 * r_sarcasm) * (1.0 - 0.4 * anger)
     if _thanks_only_as_closing(text, flags):
         # "Thanks," under a complaint is a formula, not gratitude.
         gratitude *= 0.5
 
+    # Clamped to [0, 1]: the same as min(max(value, 0.0), 1.0), NaN and -0.0 included.
     scores = dict(
         zip(
             SCORE_KEYS,
-            (
-                anger,
-                frustration,
-                abuse,
-                threat,
-                legal,
-                public,
-                churn,
-                refund,
-                repeat_contact,
-                urgency,
-                negative,
-                confusion,
-                gratitude,
-            ),
+            [
+                0.0 if value < 0.0 else (1.0 if value > 1.0 else value)
+                for value in (
+                    anger,
+                    frustration,
+                    abuse,
+                    threat,
+                    legal,
+                    public,
+                    churn,
+                    refund,
+                    repeat_contact,
+                    urgency,
+                    negative,
+                    confusion,
+                    gratitude,
+                )
+            ],
             strict=True,
         )
     )
-    scores = {key: min(max(value, 0.0), 1.0) for key, value in scores.items()}
 
     intensity = _intensity(rule, scores, caps_share, punctuation_runs, text)
-    if threat >= PRESENT and r("threat_soft"):
+    if threat >= PRESENT and r_threat_soft:
         # In an angry message the soft threat *is* the evidence of the threat: say so.
         flags = [replace(f, kind="threat") if f.kind == "threat_soft" else f for f in flags]
-    all_flags = tuple(sorted(flags + cue_flags, key=lambda f: (f.start, f.end, f.kind)))
+    all_flags = tuple(sorted(flags + cue_flags, key=_FLAG_ORDER))
     customer_type = _customer_type(scores, rule, all_flags, earlier, intensity, len(text))
     topic = _topic(topic_cues, probs)
     trajectory, effect = _trajectory(scores, turns, earlier)
@@ -368,6 +412,9 @@ def _assemble(
         last_reply_effect=effect,
         escalate=escalate,
     )
+
+
+_FLAG_ORDER: Final = attrgetter("start", "end", "kind")
 
 
 def _thanks_only_as_closing(text: str, flags: Sequence[Flag]) -> bool:
@@ -397,7 +444,7 @@ def _empty(turns: Sequence[Turn]) -> Assessment:
 def _emotions(probs: Mapping[str, float], scores: Mapping[str, float]) -> dict[str, float]:
     if probs:
         # Model probabilities are already in [0, 1] (sigmoids of finite logits).
-        return {label: probs.get(key, 0.0) for label, key in _EMOTION_HEADS}
+        return dict(zip(EMOTION_LABELS, map(probs.get, _EMOTION_HEADS, repeat(0.0)), strict=True))
     # Without a trained model, the rule-driven scores stand in for their emotions.
     emotions = dict.fromkeys(EMOTION_LABELS, 0.0)
     emotions.update(
@@ -433,7 +480,7 @@ def _intensity(
     return 1.0 - math.exp(-evidence)
 
 
-def _evidence(flags: Sequence[Flag], kinds: set[str]) -> tuple[str, ...]:
+def _evidence(flags: Sequence[Flag], kinds: AbstractSet[str]) -> tuple[str, ...]:
     seen: list[str] = []
     for flag in flags:
         if flag.kind in kinds and flag.evidence not in seen:
@@ -441,6 +488,15 @@ def _evidence(flags: Sequence[Flag], kinds: set[str]) -> tuple[str, ...]:
         if len(seen) >= 4:
             break
     return tuple(seen)
+
+
+_KNOW_IT_ALL_KINDS: Final = frozenset({"know_it_all"})
+_CHRONIC_KINDS: Final = frozenset({"chronic", "repeat_contact"})
+_IMPATIENT_KINDS: Final = frozenset({"impatience", "urgency"})
+_DEMANDING_KINDS: Final = frozenset({"demanding", "human_request"})
+_INDECISIVE_KINDS: Final = frozenset({"indecisive"})
+_CONFUSED_KINDS: Final = frozenset({"confusion"})
+_VENTER_KINDS: Final = frozenset({"anger", "shouting", "punctuation", "profanity", "frustration"})
 
 
 def _customer_type(
@@ -456,41 +512,52 @@ def _customer_type(
         return CustomerType("potentially_violent", scores["threat"], _evidence(flags, {"threat"}))
     if scores["abuse"] >= PRESENT:
         return CustomerType("abusive", scores["abuse"], _evidence(flags, {"abuse"}))
+    r = rule.get
+    anger = scores["anger"]
+    indecisive = r("indecisive", 0.0)
     repeated_complaints = sum(1 for _, heat, _ in earlier if heat >= PRESENT)
-    candidates = {
-        "know_it_all": (rule.get("know_it_all", 0.0), {"know_it_all"}),
-        "chronic_complainer": (
-            noisy_or((rule.get("chronic", 0.0), 0.3 * repeated_complaints)),
-            {"chronic", "repeat_contact"},
+    # Two-term noisy-ORs written out, as in `_assemble`. Listed in the order ties go by.
+    candidates = (
+        ("know_it_all", r("know_it_all", 0.0), _KNOW_IT_ALL_KINDS),
+        (
+            "chronic_complainer",
+            1.0 - (1.0 - r("chronic", 0.0)) * (1.0 - 0.3 * repeated_complaints),
+            _CHRONIC_KINDS,
         ),
-        "impatient": (
-            noisy_or((rule.get("impatience", 0.0), 0.8 * scores["urgency"])),
-            {"impatience", "urgency"},
+        (
+            "impatient",
+            1.0 - (1.0 - r("impatience", 0.0)) * (1.0 - 0.8 * scores["urgency"]),
+            _IMPATIENT_KINDS,
         ),
-        "demanding": (
-            noisy_or((rule.get("demanding", 0.0), 0.6 * rule.get("human_request", 0.0))),
-            {"demanding", "human_request"},
+        (
+            "demanding",
+            1.0 - (1.0 - r("demanding", 0.0)) * (1.0 - 0.6 * r("human_request", 0.0)),
+            _DEMANDING_KINDS,
         ),
-        "indecisive": (rule.get("indecisive", 0.0) * (1.0 - scores["anger"]), {"indecisive"}),
+        ("indecisive", indecisive * (1.0 - anger), _INDECISIVE_KINDS),
         # Explicit indecision explains the uncertainty better than generic confusion does.
-        "confused": (
-            scores["confusion"]
-            * (1.0 - 0.5 * scores["anger"])
-            * (1.0 - 0.5 * rule.get("indecisive", 0.0)),
-            {"confusion"},
+        (
+            "confused",
+            scores["confusion"] * (1.0 - 0.5 * anger) * (1.0 - 0.5 * indecisive),
+            _CONFUSED_KINDS,
         ),
         # Any message whose anger is present is at least venting; length and intensity (the
         # venter writes at length, with feeling) only order it against the other types.
-        "angry_venter": (
+        (
+            "angry_venter",
             min(
                 1.0,
-                scores["anger"] * (0.9 + 0.05 * min(length / 600, 1.0) + 0.05 * intensity)
-                + (0.1 * scores["anger"] if scores["anger"] >= PRESENT else 0.0),
+                anger * (0.9 + 0.05 * min(length / 600, 1.0) + 0.05 * intensity)
+                + (0.1 * anger if anger >= PRESENT else 0.0),
             ),
-            {"anger", "shouting", "punctuation", "profanity", "frustration"},
+            _VENTER_KINDS,
         ),
-    }
-    best, (confidence, kinds) = max(candidates.items(), key=lambda item: item[1][0])
+    )
+    # The first of the highest, as max() picks.
+    best, confidence, kinds = candidates[0]
+    for candidate in candidates[1:]:
+        if candidate[1] > confidence:
+            best, confidence, kinds = candidate
     if confidence < PRESENT:
         return CustomerType("none", 1.0 - confidence)
     return CustomerType(best, confidence, _evidence(flags, kinds))
@@ -500,18 +567,19 @@ def _topic(topic_cues: list[tuple[str, float]], probs: Mapping[str, float]) -> s
     # Every cue counts (a cracked jug that "won't turn on" is twice a defect), up to a few.
     weights: dict[str, list[float]] = {}
     for topic, weight in topic_cues:
-        if len(weights.setdefault(topic, [])) < 4:
-            weights[topic].append(weight)
+        found = weights.setdefault(topic, [])
+        if len(found) < 4:
+            found.append(weight)
     cues = {topic: noisy_or(found) for topic, found in weights.items()}
-    support: dict[str, float] = {}
-    for intent, topic in _INTENT_TOPICS.items():
-        support[topic] = support.get(topic, 0.0) + probs.get(f"intent:{intent}", 0.0)
-    combined = {
-        topic: noisy_or((cues.get(topic, 0.0), 0.6 * support.get(topic, 0.0)))
-        for topic in TOPICS
-        if topic != "other"
-    }
-    best = max(_TOPIC_PRIORITY, key=lambda topic: combined[topic])
+    m = probs.get
+    combined: dict[str, float] = {}
+    for topic, heads in _TOPIC_INTENT_HEADS:
+        # Intent support added in `_INTENT_TOPICS` order, from 0.0, as a running sum would.
+        support = 0.0
+        for head in heads:
+            support = support + m(head, 0.0)
+        combined[topic] = 1.0 - (1.0 - cues.get(topic, 0.0)) * (1.0 - 0.6 * support)
+    best = max(_TOPIC_PRIORITY, key=combined.__getitem__)
     return best if combined[best] >= _TOPIC_MINIMUM else "other"
 
 

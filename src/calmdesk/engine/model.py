@@ -13,13 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from calmdesk.engine.text import analyse
+from calmdesk.engine.text import DENSE_FEATURE_NAMES, analyse
 
 ARTEFACT_NAME: Final = "assess_model"
 FloatArray = npt.NDArray[np.float32]
@@ -49,17 +50,25 @@ class LinearModel:  # not slotted: cached_property needs __dict__
             np.vstack([self.weights, self.dense_weights, self.bias[None, :]]), dtype=np.float32
         )
 
+    @cached_property
+    def _fixed_rows(self) -> list[int]:
+        """The dense-feature rows and the bias row of `_stacked`, gathered for every message."""
+        width = len(self.vocabulary)
+        return list(range(width, width + len(DENSE_FEATURE_NAMES) + 1))
+
     def logits(self, text: str) -> FloatArray:
         sparse, dense = analyse(text)
         # Set intersection and map run in C; a Python-level filter was the hot spot here.
         # Sorted: the sum then runs in the same order in every process (hash seeds differ).
-        ids = sorted(map(self.vocabulary.__getitem__, self.vocabulary.keys() & sparse))
+        # Unknown features look up as -1 and sort first, where they are cut off.
+        ids = sorted(map(self.vocabulary.get, sparse, repeat(-1)))
+        unknown = ids.count(-1)
+        if unknown:
+            del ids[:unknown]
         # Binary features, L2-normalised: the same scaling the trainer used.
         norm = 1.0 / math.sqrt(len(ids)) if ids else 0.0
-        width = len(self.vocabulary)
-        rows = [*ids, *range(width, width + len(dense)), width + len(dense)]
         values = np.array([norm] * len(ids) + [*dense, 1.0], dtype=np.float32)
-        result: FloatArray = values @ self._stacked.take(rows, axis=0)
+        result: FloatArray = values @ self._stacked.take(ids + self._fixed_rows, axis=0)
         return result
 
     def logits_many(self, texts: Sequence[str]) -> FloatArray:
@@ -106,20 +115,43 @@ class LinearModel:  # not slotted: cached_property needs __dict__
     def _softmax_columns(self) -> list[slice | list[int]]:
         return [_as_slice(members) for members in self.softmax_groups.values()]
 
+    @cached_property
+    def _softmax_plan(self) -> tuple[list[int], list[tuple[slice | None, tuple[int, ...]]]]:
+        """Heads in no group and no sigmoid list (zero), and each group as a slice if contiguous."""
+        covered = set(self.sigmoid_heads).union(*self.softmax_groups.values())
+        unassigned = [i for i in range(len(self.heads)) if i not in covered]
+        groups: list[tuple[slice | None, tuple[int, ...]]] = []
+        for members in self.softmax_groups.values():
+            columns = _as_slice(members)
+            groups.append((columns if isinstance(columns, slice) else None, members))
+        return unassigned, groups
+
     def predict(self, text: str) -> dict[str, float]:
         # For one row, plain Python math beats a dozen tiny numpy calls.
         row = self.logits(text)
         logits = row.tolist()
-        sigmoid = (1.0 / (1.0 + np.exp(-np.clip(row, -30.0, 30.0)))).tolist()
-        probs = [0.0] * len(logits)
-        for i in self.sigmoid_heads:
-            probs[i] = sigmoid[i]
-        for members in self.softmax_groups.values():
-            top = max(logits[i] for i in members)
-            exps = [math.exp(logits[i] - top) for i in members]
+        # Every head starts as its sigmoid; the softmax groups then overwrite their members.
+        # 1 / (1 + exp(-clip(row, -30, 30))) by the same ufuncs, in one scratch array.
+        sigmoid = np.maximum(row, -30.0)
+        np.minimum(sigmoid, 30.0, out=sigmoid)
+        np.negative(sigmoid, out=sigmoid)
+        np.exp(sigmoid, out=sigmoid)
+        np.add(1.0, sigmoid, out=sigmoid)
+        np.divide(1.0, sigmoid, out=sigmoid)
+        probs = sigmoid.tolist()
+        unassigned, groups = self._softmax_plan
+        for i in unassigned:
+            probs[i] = 0.0
+        for columns, members in groups:
+            group = logits[columns] if columns is not None else [logits[i] for i in members]
+            top = max(group)
+            exps = [math.exp(value - top) for value in group]
             total = sum(exps)
-            for i, value in zip(members, exps, strict=True):
-                probs[i] = value / total
+            if columns is not None:
+                probs[columns] = [value / total for value in exps]
+            else:
+                for i, value in zip(members, exps, strict=True):
+                    probs[i] = value / total
         return dict(zip(self.heads, probs, strict=True))
 
     def predict_many(self, texts: Sequence[str]) -> list[dict[str, float]]:

@@ -4,19 +4,21 @@ Patterns are matched against the lower-cased text. Running ~70 patterns (or one 
 alternation) over every message costs hundreds of microseconds in `re`; instead each rule is
 indexed by the four-character openings its pattern allows (see `_prefixes`), at each word
 start only the rules indexed under the text there are tried, anchored at that position.
+Where several rules are candidates, one alternation of just those patterns is tried first
+(few distinct candidate sets occur), and ASCII text uses ASCII-mode twins of every regex.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Final
 
 from calmdesk.engine._prefixes import openings
-from calmdesk.engine.text import folded_lower
+from calmdesk.engine.text import ascii_safe, folded_lower
 from calmdesk.engine.types import Flag
 
 # A message with hundreds of matches of one kind says no more than one with a dozen; the cap
@@ -34,6 +36,7 @@ _NEGATION: Final = re.compile(
 )
 _NEGATION_WINDOW: Final = 48
 _MEMO_LIMIT: Final = 50_000
+_GROUP_LIMIT: Final = 4_096
 # A pasted megabyte is read at its start and its end (where a sign-off threat would be);
 # the middle of such a paste adds little and would cost seconds in the per-word loop.
 SCAN_HEAD_CHARS: Final = 100_000
@@ -49,20 +52,47 @@ class Rule:
     pattern: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Index:
-    """Rules indexed by the openings (up to four characters) their patterns allow.
+# What the scan loop needs of one rule, unpacked once: (key id, bound `match`, kind,
+# negatable, rule id, weight). Rules with the same kind and id share a key id, so their
+# matches do not overlap, as before.
+_Match = Callable[[str, int], "re.Match[str] | None"]
+_Entry = tuple[int, _Match, str, bool, str, float]
+# The candidates at one window, and the `match` of their alternation (None for fewer than
+# two): where that alternation fails, no candidate can match, so one C-level call replaces
+# one Python-level call per candidate; where it succeeds, the alternative that matched is
+# the first candidate that does (alternatives are tried in order).
+_Candidates = tuple[tuple[_Entry, ...], _Match | None]
+_NO_CANDIDATES: Final[_Candidates] = ((), None)
 
-        Values map a rule's position in its TSV to the rule and its compiled pattern; candidates
-    are tried in that order.
+
+@dataclass(frozen=True, slots=True)
+class _Openings:
+    """Rule positions (in TSV order) by the openings (up to four characters) they allow.
+
+    It depends only on the patterns, so the ASCII and Unicode indexes share one.
     """
 
-    by_opening: dict[str, dict[int, tuple[Rule, re.Pattern[str]]]]
-    keys: frozenset[str]
-    everywhere: dict[int, tuple[Rule, re.Pattern[str]]]
+    by_opening: dict[str, tuple[int, ...]]
+    everywhere: tuple[int, ...]
     lengths: frozenset[int]
-    # Four-character window -> candidate rules, filled as texts are seen (bounded).
-    memo: dict[str, tuple[tuple[Rule, re.Pattern[str]], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Rules compiled with one set of flags, and their openings; candidates are tried in
+    TSV order."""
+
+    openings: _Openings
+    # Each rule's scan entry and pattern, by its position.
+    entries: tuple[_Entry, ...]
+    patterns: tuple[str, ...]
+    flags: int
+    # How many distinct (kind, rule id) keys the entries use.
+    key_count: int
+    # Four-character window -> candidates, filled as texts are seen (bounded).
+    memo: dict[str, _Candidates]
+    # Rule positions -> candidates: few distinct sets occur, each alternation compiled once.
+    groups: dict[tuple[int, ...], _Candidates]
 
 
 def _read_tsv(name: str) -> Iterator[list[str]]:
@@ -89,45 +119,78 @@ def topic_rules() -> tuple[Rule, ...]:
     )
 
 
-def _compile(rules: tuple[Rule, ...]) -> _Index:
-    by_opening: dict[str, dict[int, tuple[Rule, re.Pattern[str]]]] = {}
-    everywhere: dict[int, tuple[Rule, re.Pattern[str]]] = {}
+@cache
+def _opening_table(rules: tuple[Rule, ...]) -> _Openings:
+    by_opening: dict[str, list[int]] = {}
+    everywhere: list[int] = []
     for position, rule in enumerate(rules):
-        if not rule.pattern.startswith(r"\b"):
-            raise ValueError(f"rule {rule.rule_id}: a pattern must start at a word boundary")
-        compiled = re.compile(rule.pattern)
         allowed = openings(rule.pattern)
         if allowed is None:
-            everywhere[position] = (rule, compiled)
+            everywhere.append(position)
             continue
         for opening in allowed:
-            by_opening.setdefault(opening, {})[position] = (rule, compiled)
-    return _Index(
-        by_opening=by_opening,
-        keys=frozenset(by_opening),
-        everywhere=everywhere,
+            by_opening.setdefault(opening, []).append(position)
+    return _Openings(
+        by_opening={opening: tuple(found) for opening, found in by_opening.items()},
+        everywhere=tuple(everywhere),
         lengths=frozenset(len(key) for key in by_opening),
-        memo={},
     )
 
 
-@cache
-def _signal_index() -> _Index:
-    return _compile(signal_rules())
+def _compile(rules: tuple[Rule, ...], flags: int = 0) -> _Index:
+    entries: list[_Entry] = []
+    key_ids: dict[tuple[str, str], int] = {}
+    for rule in rules:
+        if not rule.pattern.startswith(r"\b"):
+            raise ValueError(f"rule {rule.rule_id}: a pattern must start at a word boundary")
+        compiled = re.compile(rule.pattern, flags)
+        if compiled.groups:
+            raise ValueError(f"rule {rule.rule_id}: use (?:...), not capturing groups")
+        key_id = key_ids.setdefault((rule.kind, rule.rule_id), len(key_ids))
+        entries.append(
+            (key_id, compiled.match, rule.kind, rule.negatable, rule.rule_id, rule.weight)
+        )
+    return _Index(
+        openings=_opening_table(rules),
+        entries=tuple(entries),
+        patterns=tuple(rule.pattern for rule in rules),
+        flags=flags,
+        key_count=len(key_ids),
+        memo={},
+        groups={},
+    )
+
+
+# Most support text, once quotes are folded, is ASCII; ASCII-mode regexes then test \w and
+# \b with a table instead of Unicode lookups and find exactly the same matches (see
+# `ascii_safe`). Each index comes in both kinds; a text uses the one it is safe for.
+_KIND_FLAGS: Final = {False: 0, True: re.ASCII}
 
 
 @cache
-def _topic_index() -> _Index:
-    return _compile(topic_rules())
+def _signal_index(ascii: bool = False) -> _Index:
+    return _compile(signal_rules(), _KIND_FLAGS[ascii])
 
 
-def _is_negated(folded: str, start: int) -> bool:
+@cache
+def _topic_index(ascii: bool = False) -> _Index:
+    return _compile(topic_rules(), _KIND_FLAGS[ascii])
+
+
+_NEGATIONS: Final = {
+    False: _NEGATION,
+    True: re.compile(_NEGATION.pattern, re.ASCII),
+}
+
+
+def _is_negated(folded: str, start: int, negation: re.Pattern[str] = _NEGATION) -> bool:
     window = folded[max(0, start - _NEGATION_WINDOW) : start]
-    return _NEGATION.search(window) is not None
+    return negation.search(window) is not None
 
 
-# The (up to) four characters at every word start, found in one C-level pass.
-_OPENING_AT_WORD_START: Final = re.compile(r"\b(?=(\w.{0,3}))", re.DOTALL)
+# Words, found in one C-level pass: each word start is where \b(?=\w) holds (once a range
+# that starts inside a word skips that word).
+_WORDS: Final = {False: re.compile(r"\w+"), True: re.compile(r"\w+", re.ASCII)}
 
 
 def _ranges(folded: str) -> list[tuple[int, int]]:
@@ -136,48 +199,84 @@ def _ranges(folded: str) -> list[tuple[int, int]]:
     return [(0, SCAN_HEAD_CHARS), (len(folded) - SCAN_TAIL_CHARS, len(folded))]
 
 
-def _candidates(index: _Index, window: str) -> tuple[tuple[Rule, re.Pattern[str]], ...]:
+def _candidates(index: _Index, window: str) -> _Candidates:
     """The rules that may match where `window` (up to 4 characters) starts; memoised."""
     found = index.memo.get(window)
     if found is None:
-        merged: dict[int, tuple[Rule, re.Pattern[str]]] = dict(index.everywhere)
-        for length in index.lengths:
-            merged.update(index.by_opening.get(window[:length], {}))
-        found = tuple(merged[position] for position in sorted(merged))
+        table = index.openings
+        merged = set(table.everywhere)
+        for length in table.lengths:
+            merged.update(table.by_opening.get(window[:length], ()))
+        positions = tuple(sorted(merged))
+        found = index.groups.get(positions)
+        if found is None:
+            found = _group(index, positions, tuple(index.entries[p] for p in positions))
         if len(index.memo) < _MEMO_LIMIT:
             index.memo[window] = found
     return found
 
 
-def _scan(text: str, index: _Index) -> list[Flag]:
+def _group(index: _Index, positions: tuple[int, ...], entries: tuple[_Entry, ...]) -> _Candidates:
+    if not entries:
+        return _NO_CANDIDATES
+    if len(entries) == 1 or len(index.groups) >= _GROUP_LIMIT:
+        return entries, None
+    # No pattern has groups of its own (checked), so group i is candidate i - 1.
+    alternation = re.compile("|".join(f"({index.patterns[p]})" for p in positions), index.flags)
+    group: _Candidates = (entries, alternation.match)
+    index.groups[positions] = group
+    return group
+
+
+def _scan(text: str, indexes: Callable[[bool], _Index]) -> list[Flag]:
     """At each word start, try only the rules whose pattern can open with the text there."""
     folded = folded_lower(text)
+    ascii = ascii_safe(folded)
+    index = indexes(ascii)
+    negation = _NEGATIONS[ascii]
+    words = _WORDS[ascii]
     flags: list[Flag] = []
     per_kind: dict[str, int] = {}
-    rule_end: dict[tuple[str, str], int] = {}
+    # Where each rule's last match ended, by key id: matches of one rule never overlap.
+    rule_end = [-1] * index.key_count
+    memo_get = index.memo.get
     for low, high in _ranges(folded):
-        for opening in _OPENING_AT_WORD_START.finditer(folded, low, high):
-            candidates = _candidates(index, opening.group(1))
+        if low and words.match(folded, low - 1):
+            # The range starts inside a word: its first word start is after that word.
+            inside = words.match(folded, low)
+            if inside is not None:
+                low = inside.end()
+        for word in words.finditer(folded, low, high):
+            start = word.start()
+            # The (up to) four characters from the word start, within the range.
+            stop = start + 4
+            window = folded[start:stop] if stop <= high else folded[start:high]
+            found = memo_get(window)
+            if found is None:
+                found = _candidates(index, window)
+            candidates, any_match = found
             if not candidates:
                 continue
-            start = opening.start()
-            for rule, regex in candidates:
-                # Matches of one rule never overlap, as with finditer.
-                if rule_end.get((rule.kind, rule.rule_id), -1) > start:
+            if any_match is not None:
+                first = any_match(folded, start)
+                if first is None:
                     continue
-                match = regex.match(folded, start)
+                # The candidates before the alternative that matched do not match here.
+                candidates = candidates[(first.lastindex or 1) - 1 :]
+            for key_id, match_at, kind, negatable, rule_id, weight in candidates:
+                if rule_end[key_id] > start:
+                    continue
+                match = match_at(folded, start)
                 if match is None:
                     continue
                 end = match.end()
-                if end == start or per_kind.get(rule.kind, 0) >= MAX_FLAGS_PER_KIND:
+                if end == start or per_kind.get(kind, 0) >= MAX_FLAGS_PER_KIND:
                     continue
-                if rule.negatable and _is_negated(folded, start):
+                if negatable and _is_negated(folded, start, negation):
                     continue
-                rule_end[(rule.kind, rule.rule_id)] = end
-                per_kind[rule.kind] = per_kind.get(rule.kind, 0) + 1
-                flags.append(
-                    Flag(rule.kind, start, end, text[start:end], rule.rule_id, rule.weight)
-                )
+                rule_end[key_id] = end
+                per_kind[kind] = per_kind.get(kind, 0) + 1
+                flags.append(Flag(kind, start, end, text[start:end], rule_id, weight))
     return flags
 
 
@@ -185,13 +284,13 @@ TOPIC_PREFIX: Final = "topic:"
 
 
 @cache
-def _combined_index() -> _Index:
+def _combined_index(ascii: bool = False) -> _Index:
     # Topic rules ride along in the same pass, their kinds prefixed to tell them apart.
     topics = tuple(
         Rule(rule.rule_id, TOPIC_PREFIX + rule.kind, rule.weight, rule.negatable, rule.pattern)
         for rule in topic_rules()
     )
-    return _compile(signal_rules() + topics)
+    return _compile(signal_rules() + topics, _KIND_FLAGS[ascii])
 
 
 def scan(text: str) -> tuple[list[Flag], list[tuple[str, float]]]:
@@ -199,7 +298,7 @@ def scan(text: str) -> tuple[list[Flag], list[tuple[str, float]]]:
     signals: list[Flag] = []
     topics: list[tuple[str, float]] = []
     cut = len(TOPIC_PREFIX)
-    for flag in _scan(text, _combined_index()):
+    for flag in _scan(text, _combined_index):
         if flag.kind.startswith(TOPIC_PREFIX):
             topics.append((flag.kind[cut:], flag.weight))
         else:
@@ -209,11 +308,11 @@ def scan(text: str) -> tuple[list[Flag], list[tuple[str, float]]]:
 
 def find_signals(text: str) -> list[Flag]:
     """Every rule match in the text (negated matches dropped)."""
-    return _scan(text, _signal_index())
+    return _scan(text, _signal_index)
 
 
 def find_topic_cues(text: str) -> list[Flag]:
-    return _scan(text, _topic_index())
+    return _scan(text, _topic_index)
 
 
 def noisy_or(weights: list[float] | tuple[float, ...]) -> float:

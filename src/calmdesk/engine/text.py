@@ -36,12 +36,25 @@ MODEL_MAX_CHARS: Final = 20_000
 _URL: Final = re.compile(r"https?://\S+|www\.\S+")
 _EMAIL: Final = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
 _DIGITS: Final = re.compile(r"\d+")
-_REPEATS: Final = re.compile(r"(\w)\1{2,}")
+# A letter and two or more copies of it; `\1\1+` finds the same runs as `\1{2,}`, faster.
+_REPEATS: Final = re.compile(r"(\w)\1\1+")
 _TOKEN: Final = re.compile(
     r"[a-z0-9_]+(?:'[a-z]+)?|[!?]|[\u2600-\u27bf\U0001f300-\U0001faff]",
 )
 _CAPS_WORD: Final = re.compile(r"\b[A-Z][A-Z']{2,}\b")
-_NOT_LETTERS: Final = re.compile(r"[^A-Za-z]+")
+# ASCII-mode twins, for text where they match the same (see `ascii_safe`).
+_REPEATS_ASCII: Final = re.compile(_REPEATS.pattern, re.ASCII)
+_DIGITS_ASCII: Final = re.compile(_DIGITS.pattern, re.ASCII)
+_CAPS_WORD_ASCII: Final = re.compile(_CAPS_WORD.pattern, re.ASCII)
+# Capital letters -> "A", apostrophes kept, every other byte -> ".", for `has_capitals_run`.
+_CAPITALS_BYTES: Final = bytes(
+    65 if 65 <= byte <= 90 else 39 if byte == 39 else 46 for byte in range(256)
+)
+# Every byte but the ASCII letters: in UTF-8 all other characters are bytes >= 0x80 or
+# non-letters, so deleting these from the encoded text leaves exactly its ASCII letters.
+_NOT_LETTER_BYTES: Final = bytes(
+    byte for byte in range(256) if not (65 <= byte <= 90 or 97 <= byte <= 122)
+)
 
 # Capitalised words that are names, not shouting.
 COMMON_ACRONYMS: Final = frozenset(
@@ -114,8 +127,36 @@ COMMON_ACRONYMS: Final = frozenset(
 )
 
 
+def ascii_safe(text: str) -> bool:
+    """Whether ASCII-mode regexes match in `text` exactly as Unicode-mode ones do.
+
+    On ASCII text the two agree on \\w, \\d, \\b and case-insensitive letters; they differ
+    only on \\s, which in Unicode mode also matches the separators \\x1c-\\x1f.
+    """
+    return (
+        text.isascii()
+        and "\x1c" not in text
+        and "\x1d" not in text
+        and "\x1e" not in text
+        and "\x1f" not in text
+    )
+
+
+def has_capitals_run(text: str) -> bool:
+    """Whether the text has a capital followed by two capitals or apostrophes.
+
+    Every shouted word has one, and most messages have none: one byte translation then
+    saves the regex passes that look for shouting.
+    """
+    marked = text.encode("utf-8", "surrogatepass").translate(_CAPITALS_BYTES)
+    return b"AAA" in marked or b"AA'" in marked or b"A'A" in marked or b"A''" in marked
+
+
 def fold(text: str) -> str:
     """Unify quotes and dashes without changing the length of the text."""
+    if text.isascii():
+        # The backtick is the table's only ASCII key; replace() is far cheaper than translate().
+        return text.replace("`", "'")
     return text.translate(_FOLD_TABLE)
 
 
@@ -141,8 +182,9 @@ def _normalised(text: str) -> tuple[str, int]:
         lowered = _URL.sub(" _url_ ", lowered)
     if "@" in lowered:
         lowered = _EMAIL.sub(" _email_ ", lowered)
-    lowered = _DIGITS.sub("0", lowered)
-    return _REPEATS.subn(r"\1\1", lowered)
+    if ascii_safe(lowered):
+        return _REPEATS_ASCII.subn(r"\1\1", _DIGITS_ASCII.sub("0", lowered))
+    return _REPEATS.subn(r"\1\1", _DIGITS.sub("0", lowered))
 
 
 def model_text(text: str) -> str:
@@ -155,8 +197,8 @@ def tokens(text: str) -> list[str]:
 
 
 def count_letters(text: str) -> int:
-    """ASCII letters in the text (one C-level substitution, no list of matches)."""
-    return len(_NOT_LETTERS.sub("", text))
+    """ASCII letters in the text (one C-level byte deletion, no regex pass)."""
+    return len(text.encode("utf-8", "surrogatepass").translate(None, _NOT_LETTER_BYTES))
 
 
 DENSE_FEATURE_NAMES: Final = (
@@ -182,19 +224,22 @@ def analyse(text: str) -> tuple[set[str], tuple[float, ...]]:
     normalised, elongations = _normalised(text)
     words = _TOKEN.findall(normalised)
     found = set(words)
-    found.update([f"{a} {b}" for a, b in pairwise(words)])
+    found.update(map(" ".join, pairwise(words)))
     found.update(["~" + w[:5] for w in words if len(w) > 6])
     head = text[:MODEL_MAX_CHARS]
     letters = count_letters(head)
-    caps = sum(
-        len(word) for word in _CAPS_WORD.findall(head) if word.strip("'") not in COMMON_ACRONYMS
-    )
+    caps = 0
+    if has_capitals_run(head):
+        caps_word = _CAPS_WORD_ASCII if ascii_safe(head) else _CAPS_WORD
+        caps = sum(
+            len(word) for word in caps_word.findall(head) if word.strip("'") not in COMMON_ACRONYMS
+        )
     dense = (
         caps / letters if letters >= 8 else 0.0,
         math.log1p(min(head.count("!"), 20)) / 3.0,
         math.log1p(min(head.count("?"), 20)) / 3.0,
         math.log1p(len(head)) / 10.0,
-        min(sum(1 for w in words if w in _SECOND_PERSON_WORDS), 5) / 5.0,
+        min(sum(map(_SECOND_PERSON_WORDS.__contains__, words)), 5) / 5.0,
         min(elongations, 3) / 3.0,
     )
     return found, dense
