@@ -138,10 +138,10 @@ def test_importing_the_engine_loads_no_django() -> None:
 
 def test_the_tail_of_a_long_paste_starts_at_a_word_boundary() -> None:
     # A long paste is scanned at its head and its tail; the tail must not treat the middle
-    # of a word as a word start ("xsue" is not "sue").
+    # of a word as a word start ("xsuing" is not "suing").
     from calmdesk.engine.rules import SCAN_HEAD_CHARS, SCAN_TAIL_CHARS
 
-    tail = ("sue me " + "ok " * SCAN_TAIL_CHARS)[:SCAN_TAIL_CHARS]
+    tail = ("suing you " + "ok " * SCAN_TAIL_CHARS)[:SCAN_TAIL_CHARS]
     for joiner, expected in (("x", False), (" ", True)):
         head = "fine " * (SCAN_HEAD_CHARS // 5 + 100) + joiner
         result = assess(head + tail)
