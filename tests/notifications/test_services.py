@@ -82,3 +82,28 @@ def test_who_hears_about_a_team_conversation(
     supervisor_a.role = "agent"
     supervisor_a.save()
     assert supervisors_to_notify(organisation=org, team=team_a) == [admin_user]
+
+
+def test_a_notification_the_worker_reaches_a_day_late_is_not_emailed(
+    org: Organisation, supervisor_a: User
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calmdesk.notifications.models import Notification
+
+    supervisor_a.email = "sam@example.com"
+    supervisor_a.save()
+    (stale,) = notification_send(
+        organisation=org, recipients=[supervisor_a], kind="incident.safety", title="Old news"
+    )
+    Notification.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    (fresh,) = notification_send(
+        organisation=org, recipients=[supervisor_a], kind="incident.safety", title="New"
+    )
+    assert notification_email_deliver(notification_id=stale.pk) is False
+    assert notification_email_deliver(notification_id=fresh.pk) is True
+    assert [message.subject for message in mail.outbox] == ["[calmdesk] New"]
+    # Still there to read in the app.
+    assert stale in user_notifications(supervisor_a)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -56,11 +58,19 @@ def notification_email_deliver(*, notification_id: int) -> bool:
     """Email one notification unless it was already emailed. True when this call sent it.
 
     The conditional UPDATE claims the notification, so two workers that pick up the
-    same notification (a task enqueued twice) send one email between them.
+    same notification (a task enqueued twice) send one email between them. A notification
+    older than `CALMDESK_NOTIFICATION_EMAIL_MAX_AGE_HOURS` (default 24) when a worker gets
+    to it is not emailed: news that late helps nobody, and it stays in the app.
     """
     now = timezone.now()
+    max_age = timedelta(
+        hours=float(getattr(settings, "CALMDESK_NOTIFICATION_EMAIL_MAX_AGE_HOURS", 24))
+    )
     claimed = Notification.objects.filter(
-        pk=notification_id, email_wanted=True, emailed_at__isnull=True
+        pk=notification_id,
+        email_wanted=True,
+        emailed_at__isnull=True,
+        created_at__gte=now - max_age,
     ).update(emailed_at=now)
     if not claimed:
         return False
