@@ -189,6 +189,9 @@ EMAIL_BACKEND = os.environ.get(
     "CALMDESK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("CALMDESK_FROM_EMAIL", "support@calmdesk.localhost")
+CALMDESK_NOTIFICATION_EMAIL_MAX_AGE_HOURS = float(
+    os.environ.get("CALMDESK_NOTIFICATION_EMAIL_MAX_AGE_HOURS", "24")
+)
 # SMTP for CALMDESK_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend.
 EMAIL_HOST = os.environ.get("CALMDESK_SMTP_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("CALMDESK_SMTP_PORT", "587"))
