@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from calmdesk.accounts.models import Organisation, User
 from calmdesk.audit.services import audit_record
 from calmdesk.customers.models import ContactIdentity, Customer, IdentityKind
+from calmdesk.customers.selectors import customer_current
 
 
 class CustomerError(ValueError):
@@ -79,7 +80,7 @@ def customer_and_identities_find_or_create(
             .first()
         )
         if found is not None:
-            customer = _follow_merges(found.customer)
+            customer = customer_current(found.customer)
             rows[kind] = found
             break
     if customer is None:
@@ -110,14 +111,6 @@ def customer_and_identities_find_or_create(
         email=rows.get(IdentityKind.EMAIL),
         handle=rows.get(IdentityKind.HANDLE),
     )
-
-
-def _follow_merges(customer: Customer) -> Customer:
-    seen: set[int] = set()
-    while customer.merged_into_id is not None and customer.pk not in seen:
-        seen.add(customer.pk)
-        customer = Customer.objects.get(pk=customer.merged_into_id)
-    return customer
 
 
 def customer_add_identity(
