@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import QuerySet
+from django.db.models.functions import Substr
 from django.http import Http404
 
 from calmdesk.accounts.models import Organisation, User
@@ -65,6 +67,12 @@ class MachineMailRow:
     from_address: str
     subject: str
     received_at: datetime
+    # The line a person would look for: a bounce's SMTP status, an auto-reply's first words.
+    excerpt: str = ""
+
+    @property
+    def is_bounce(self) -> bool:
+        return self.kind == RawEmailKind.BOUNCE
 
 
 def email_facts_for_messages(message_ids: Iterable[int]) -> dict[int, EmailFacts]:
@@ -165,21 +173,56 @@ def conversation_delivery_signature(conversation: Conversation, *, since_id: int
     return _signature(since_id, rows)
 
 
-def conversation_machine_mail(conversation: Conversation) -> list[MachineMailRow]:
-    """Auto-replies and bounces filed to a conversation (they are not messages)."""
+# Enough of a machine's text to find its one telling line; the rest stays on the raw email.
+MACHINE_TEXT_SCANNED = 2000
+MACHINE_EXCERPT_CHARS = 200
+# "550 5.1.1", "5.2.2", "452": what a mail server says when it refuses (RFC 3463, RFC 5321).
+_SMTP_STATUS = re.compile(r"\b(?:[245]\.\d{1,3}\.\d{1,3}|[45]\d\d)\b")
+
+
+def machine_mail_excerpt(text: str, *, bounce: bool) -> str:
+    """One line of a machine's mail: for a bounce the line with the server's status, if any."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if bounce:
+        lines = [line for line in lines if _SMTP_STATUS.search(line)] or lines
+    if not lines:
+        return ""
+    line = lines[0]
+    return line if len(line) <= MACHINE_EXCERPT_CHARS else line[: MACHINE_EXCERPT_CHARS - 1] + "…"
+
+
+def conversation_machine_mail(
+    conversation: Conversation, *, since: datetime | None = None
+) -> list[MachineMailRow]:
+    """Auto-replies and bounces filed to a conversation (they are not messages), in one query.
+
+    `since` leaves out those older than the oldest message a page shows. The raw
+    bytes are never loaded, and only the start of the text.
+    """
     rows = RawEmail.objects.filter(
         conversation=conversation, kind__in=(RawEmailKind.AUTO_REPLY, RawEmailKind.BOUNCE)
-    ).order_by("received_at", "id")
+    )
+    if since is not None:
+        rows = rows.filter(received_at__gte=since)
+    found = (
+        rows.order_by("received_at", "id")
+        .annotate(text_start=Substr("full_text", 1, MACHINE_TEXT_SCANNED))
+        .values_list(
+            "pk", "kind", "kind_reason", "from_address", "subject", "received_at", "text_start"
+        )
+    )
     return [
         MachineMailRow(
-            id=row.pk,
-            kind=row.kind,
-            reason=row.kind_reason,
-            from_address=row.from_address,
-            subject=row.subject,
-            received_at=row.received_at,
+            id=pk,
+            kind=kind,
+            reason=reason,
+            from_address=from_address,
+            subject=subject,
+            received_at=received_at,
+            excerpt=machine_mail_excerpt(text or "", bounce=kind == RawEmailKind.BOUNCE),
         )
-        for row in rows
+        for pk, kind, reason, from_address, subject, received_at, text in found
     ]
 
 
