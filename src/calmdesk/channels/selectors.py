@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import Substr
 from django.http import Http404
 
 from calmdesk.accounts.models import Organisation, User
+from calmdesk.channels import conf
 from calmdesk.channels.models import (
     EmailAttachment,
     EmailDelivery,
+    ImapMailboxState,
     RawEmail,
     RawEmailKind,
+    WebhookDelivery,
     WebhookSubscription,
 )
 from calmdesk.conversations.models import Conversation
@@ -283,23 +289,145 @@ def webhook_delivery_count(subscription: WebhookSubscription) -> int:
     return subscription.deliveries.count()
 
 
+def _delivery_row(row: WebhookDelivery) -> WebhookDeliveryRow:
+    return WebhookDeliveryRow(
+        id=row.pk,
+        event=row.event,
+        event_id=str(row.event_id),
+        status=row.status,
+        attempts=row.attempts,
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
+        response_excerpt=row.response_excerpt,
+        next_attempt_at=row.next_attempt_at,
+        delivered_at=row.delivered_at,
+        created_at=row.created_at,
+    )
+
+
 def webhook_delivery_history(
     subscription: WebhookSubscription, *, limit: int = 100, offset: int = 0
 ) -> list[WebhookDeliveryRow]:
     """A subscription's newest deliveries first, with how each attempt went."""
     return [
-        WebhookDeliveryRow(
-            id=row.pk,
-            event=row.event,
-            event_id=str(row.event_id),
-            status=row.status,
-            attempts=row.attempts,
-            last_status_code=row.last_status_code,
-            last_error=row.last_error,
-            response_excerpt=row.response_excerpt,
-            next_attempt_at=row.next_attempt_at,
-            delivered_at=row.delivered_at,
-            created_at=row.created_at,
-        )
+        _delivery_row(row)
         for row in subscription.deliveries.order_by("-created_at", "-id")[offset : offset + limit]
     ]
+
+
+def webhook_last_deliveries(subscription_ids: Iterable[int]) -> dict[int, WebhookDeliveryRow]:
+    """Each subscription's newest delivery, in one query; those never sent to are absent."""
+    newest = (
+        WebhookDelivery.objects.filter(subscription_id=OuterRef("subscription_id"))
+        .order_by("-created_at", "-id")
+        .values("pk")[:1]
+    )
+    rows = WebhookDelivery.objects.filter(
+        subscription_id__in=list(subscription_ids), pk=Subquery(newest)
+    ).defer("payload")
+    return {row.subscription_id: _delivery_row(row) for row in rows}
+
+
+# Email settings, as an admin may see them: never a password, nor where one is kept
+# beyond the variable's name.
+
+
+@dataclass(frozen=True)
+class MailboxRow:
+    name: str
+    host: str
+    port: int
+    security: str
+    username: str
+    folder: str
+    address: str
+    organisation: str
+    password_env: str
+    password_set: bool
+    last_polled_at: datetime | None
+    last_error: str
+
+
+@dataclass(frozen=True)
+class SmtpRow:
+    sends_email: bool
+    backend: str
+    host: str
+    port: int
+    security: str
+    authenticated: bool
+    from_address: str
+
+
+@dataclass(frozen=True)
+class EmailOverview:
+    mailboxes: tuple[MailboxRow, ...]
+    # Why the mailbox configuration cannot be read, when it cannot.
+    mailbox_problem: str
+    smtp: SmtpRow
+
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+
+def _smtp_overview(organisation: Organisation) -> SmtpRow:
+    if getattr(settings, "EMAIL_USE_SSL", False):
+        security = "implicit TLS"
+    elif getattr(settings, "EMAIL_USE_TLS", False):
+        security = "STARTTLS"
+    else:
+        security = "none"
+    backend = str(settings.EMAIL_BACKEND)
+    return SmtpRow(
+        sends_email=backend == SMTP_BACKEND,
+        backend=backend,
+        host=str(getattr(settings, "EMAIL_HOST", "")),
+        port=int(getattr(settings, "EMAIL_PORT", 0) or 0),
+        security=security,
+        authenticated=bool(getattr(settings, "EMAIL_HOST_USER", "")),
+        from_address=conf.from_address(organisation),
+    )
+
+
+def email_channel_overview(organisation: Organisation) -> EmailOverview:
+    """The IMAP mailboxes that feed this organisation and how their last poll went, and SMTP.
+
+    A mailbox that names no organisation is shown to every organisation: it is
+    only polled while there is exactly one.
+    """
+    problem = ""
+    try:
+        mailboxes = [
+            mailbox
+            for mailbox in conf.imap_mailboxes()
+            if mailbox.organisation in ("", organisation.slug)
+        ]
+    except ImproperlyConfigured as exc:
+        mailboxes, problem = [], str(exc)
+    states = {
+        state.name: state
+        for state in ImapMailboxState.objects.filter(name__in=[m.name for m in mailboxes])
+    }
+    rows = []
+    for mailbox in mailboxes:
+        state = states.get(mailbox.name)
+        rows.append(
+            MailboxRow(
+                name=mailbox.name,
+                host=mailbox.host,
+                port=mailbox.port,
+                security=mailbox.security,
+                username=mailbox.username,
+                folder=mailbox.folder,
+                address=mailbox.address,
+                organisation=mailbox.organisation,
+                password_env=mailbox.password_env,
+                # Whether it is there, never what it is.
+                password_set=bool(os.environ.get(mailbox.password_env)),
+                last_polled_at=state.last_polled_at if state else None,
+                last_error=state.last_error if state else "",
+            )
+        )
+    return EmailOverview(
+        mailboxes=tuple(rows), mailbox_problem=problem, smtp=_smtp_overview(organisation)
+    )
