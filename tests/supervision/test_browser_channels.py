@@ -97,3 +97,81 @@ def test_admin_adds_an_origin_and_a_webhook_and_sees_the_secret_once(
     assert "none yet" in row
     assert subscription.secret not in page.content()
     screenshot(page, "channels-admin-with-webhook.png")
+
+
+def test_admin_reads_delivery_history_and_email_settings(
+    page: Any,
+    live_server: Any,
+    org: Organisation,
+    admin_user: User,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uuid
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calmdesk.channels.models import ImapMailboxState, WebhookDelivery
+    from calmdesk.channels.webhooks import webhook_subscription_create
+
+    monkeypatch.setenv("ACME_IMAP_PASSWORD", "imap-browser-secret")
+    settings.CALMDESK_IMAP_MAILBOXES = [
+        {
+            "name": "support",
+            "host": "imap.acme.example",
+            "username": "support@acme.example",
+            "password_env": "ACME_IMAP_PASSWORD",
+            "folder": "INBOX",
+            "organisation": "acme",
+            "address": "help@acme.example",
+        }
+    ]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "smtp.acme.example", 587
+    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "mailer", "smtp-browser-secret"
+    ImapMailboxState.objects.create(name="support", last_polled_at=timezone.now())
+    subscription = webhook_subscription_create(
+        organisation=org,
+        url="https://hooks.acme.example/calmdesk",
+        events=["message.received", "incident.opened"],
+        actor=admin_user,
+    )
+    outcomes = [
+        {"status": "delivered", "attempts": 1, "last_status_code": 200},
+        {"status": "retrying", "attempts": 2, "last_status_code": 503, "last_error": "HTTP 503"},
+        {"status": "failed", "attempts": 6, "last_error": "URLError: <urlopen error timed out>"},
+    ]
+    for number in range(23):
+        delivery = WebhookDelivery.objects.create(
+            subscription=subscription,
+            event="message.received" if number % 2 else "incident.opened",
+            event_id=uuid.uuid4(),
+            payload={"n": number},
+            next_attempt_at=timezone.now() + timedelta(minutes=2) if number % 3 == 1 else None,
+            **outcomes[number % 3],
+        )
+    newest = delivery
+
+    base = live_server.url
+    log_in(page, base, admin_user)
+    page.goto(f"{base}/supervision/channels/")
+    email = page.inner_text("#email-settings")
+    assert "imap.acme.example:993" in email and "support@acme.example" in email
+    assert "Last polled" in email and "OK" in email and "smtp.acme.example:587" in email
+    assert "imap-browser-secret" not in page.content()
+    assert "smtp-browser-secret" not in page.content()
+    # The newest delivery's outcome.
+    assert "Failed, will retry HTTP 503" in page.inner_text("#webhook-list")
+    screenshot(page, "channels-email-settings.png")
+    page.click("#webhook-list a:text('Deliveries')")
+    page.wait_for_selector("#delivery-table")
+    assert page.locator("#delivery-table tbody tr").first.get_attribute("id") == (
+        f"delivery-{newest.pk}"
+    )
+    assert "Page 1 of 2" in page.inner_text("#deliveries")
+    screenshot(page, "channels-webhook-deliveries.png")
+    page.click("#deliveries a[rel=next]")
+    page.wait_for_selector("text=Page 2 of 2")
+    assert page.locator("#delivery-table tbody tr").count() == 3
+    assert page.url.endswith(f"/channels/webhooks/{subscription.pk}/")  # swapped in place

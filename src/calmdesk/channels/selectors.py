@@ -24,6 +24,7 @@ from calmdesk.channels.models import (
     RawEmail,
     RawEmailKind,
     WebhookDelivery,
+    WebhookDeliveryStatus,
     WebhookSubscription,
 )
 from calmdesk.conversations.models import Conversation
@@ -262,6 +263,10 @@ class WebhookDeliveryRow:
     delivered_at: datetime | None
     created_at: datetime
 
+    @property
+    def status_label(self) -> str:
+        return str(WebhookDeliveryStatus(self.status).label)
+
 
 def organisation_webhook_subscriptions(organisation: Organisation) -> QuerySet[WebhookSubscription]:
     """An organisation's subscriptions; the secret is on them, so show it only to admins."""
@@ -385,8 +390,15 @@ def _smtp_overview(organisation: Organisation) -> SmtpRow:
         port=int(getattr(settings, "EMAIL_PORT", 0) or 0),
         security=security,
         authenticated=bool(getattr(settings, "EMAIL_HOST_USER", "")),
-        from_address=conf.from_address(organisation),
+        from_address=_from_address_or_problem(organisation),
     )
+
+
+def _from_address_or_problem(organisation: Organisation) -> str:
+    try:
+        return conf.from_address(organisation)
+    except ImproperlyConfigured as exc:
+        return f"(not readable: {exc})"
 
 
 def email_channel_overview(organisation: Organisation) -> EmailOverview:
