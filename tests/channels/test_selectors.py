@@ -111,3 +111,5 @@ def test_machine_mail_excerpt_is_the_line_a_person_looks_for(
     # Not the DSN's "This is the mail system" preamble: the server's refusal.
     assert "550 5.1.1 User unknown" in rows[1].excerpt and rows[1].is_bounce
     assert conversation_machine_mail(conversation, since=rows[1].received_at) == rows[1:]
+    # A cap keeps the newest, still oldest first.
+    assert conversation_machine_mail(conversation, limit=1) == rows[1:]

@@ -200,12 +200,14 @@ def machine_mail_excerpt(text: str, *, bounce: bool) -> str:
 
 
 def conversation_machine_mail(
-    conversation: Conversation, *, since: datetime | None = None
+    conversation: Conversation, *, since: datetime | None = None, limit: int | None = None
 ) -> list[MachineMailRow]:
-    """Auto-replies and bounces filed to a conversation (they are not messages), in one query.
+    """Auto-replies and bounces filed to a conversation (they are not messages), oldest first,
+    in one query.
 
-    `since` leaves out those older than the oldest message a page shows. The raw
-    bytes are never loaded, and only the start of the text.
+    `since` leaves out those older than the oldest message a page shows, `limit`
+    keeps the newest so many. The raw bytes are never loaded, and only the start
+    of the text.
     """
     rows = RawEmail.objects.filter(
         conversation=conversation, kind__in=(RawEmailKind.AUTO_REPLY, RawEmailKind.BOUNCE)
@@ -213,12 +215,13 @@ def conversation_machine_mail(
     if since is not None:
         rows = rows.filter(received_at__gte=since)
     found = (
-        rows.order_by("received_at", "id")
+        rows.order_by("-received_at", "-id")
         .annotate(text_start=Substr("full_text", 1, MACHINE_TEXT_SCANNED))
         .values_list(
             "pk", "kind", "kind_reason", "from_address", "subject", "received_at", "text_start"
         )
     )
+    newest = list(found[:limit] if limit is not None else found)
     return [
         MachineMailRow(
             id=pk,
@@ -229,7 +232,7 @@ def conversation_machine_mail(
             received_at=received_at,
             excerpt=machine_mail_excerpt(text or "", bounce=kind == RawEmailKind.BOUNCE),
         )
-        for pk, kind, reason, from_address, subject, received_at, text in found
+        for pk, kind, reason, from_address, subject, received_at, text in reversed(newest)
     ]
 
 

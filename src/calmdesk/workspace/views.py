@@ -92,6 +92,8 @@ FOLLOWUPS_SHOWN = 20
 # Messages of a thread on the conversation page; "show earlier" raises it to the maximum.
 THREAD_SHOWN = 50
 THREAD_MAX_SHOWN = 2000
+# Auto-replies and bounces beside the thread: a storm of them must not bury the messages.
+MACHINE_MAIL_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -288,7 +290,9 @@ def _conversation_context(
     machine_before, machine_after = _machine_mail_placed(
         thread,
         conversation_machine_mail(
-            conversation, since=thread[0].created_at if hidden_messages and thread else None
+            conversation,
+            since=thread[0].created_at if hidden_messages and thread else None,
+            limit=MACHINE_MAIL_SHOWN,
         ),
     )
     others = list(
