@@ -92,3 +92,24 @@ def test_the_delivery_signature_covers_only_the_messages_a_page_shows(
     EmailDelivery.objects.filter(message=newer).update(status=DeliveryStatus.SENT, attempts=1)
     assert conversation_delivery_signature(conversation, since_id=newer.pk) != page
     assert signature_since("garbage") == 0 and signature_since("9" * 40 + ".x") == 0
+
+
+def test_machine_mail_excerpt_is_the_line_a_person_looks_for(
+    import_fixture: Callable[..., ImportResult], agent_a: User
+) -> None:
+    from calmdesk.channels.models import EmailDelivery
+
+    first = import_fixture("01_plain_new.eml")
+    conversation = Conversation.objects.get(pk=first.conversation_id)
+    ours = reply_send(conversation=conversation, author=agent_a, body_text="On it.")
+    delivery = EmailDelivery.objects.get(message=ours)
+    import_fixture("16_out_of_office.eml")
+    import_fixture("15_bounce_dsn.eml", OUTBOUND_MESSAGE_ID=delivery.message_id_header)
+    rows = conversation_machine_mail(conversation)
+    assert [row.kind for row in rows] == ["auto-reply", "bounce"]
+    assert rows[0].excerpt == "I am away until 20 June with no access to email."
+    # Not the DSN's "This is the mail system" preamble: the server's refusal.
+    assert "550 5.1.1 User unknown" in rows[1].excerpt and rows[1].is_bounce
+    assert conversation_machine_mail(conversation, since=rows[1].received_at) == rows[1:]
+    # A cap keeps the newest, still oldest first.
+    assert conversation_machine_mail(conversation, limit=1) == rows[1:]

@@ -622,12 +622,14 @@ def test_conversation_page_query_count_does_not_grow_with_the_thread(
         )
         note_add(conversation=conversation, author=agent_a, body_text=f"Note {number}")
         receive(f"Other case {number}", team=team_a, subject=f"Other {number}")
+        out_of_office(conversation, agent_a, number)
     many = _page_queries(client, url)
     assert few == many
+    assert client.get(url).content.decode().count('class="system-entry ') == 8
     # 13 for the thread and its panels; then one each for the policy's state, the active
     # blocks of the customer's identities, whether the case has an incident on record,
-    # and the raw emails, deliveries and attachments of the thread.
-    assert many <= 19, many
+    # the raw emails, deliveries and attachments of the thread, and its machine mail.
+    assert many <= 20, many
 
 
 def test_thread_poll_is_empty_until_a_new_message_arrives(
@@ -950,3 +952,98 @@ def test_merge_a_duplicate_customer_from_the_customer_page(
     page = client.post(url, {"duplicate": "other@example.com", "confirm": "on"})
     assert page.status_code == 400
     assert hidden.conversations.count() == 1 and hidden.merged_into_id is None
+
+
+# -- machine mail (auto-replies, bounces) in the thread -------------------------------
+
+
+def out_of_office(conversation: Conversation, agent: User, number: int, *, text: str = "") -> None:
+    """An agent's reply, and the customer's mail server answering it with an out-of-office."""
+    from calmdesk.channels.services import email_import
+    from calmdesk.channels.threading import subject_token
+    from calmdesk.conversations.services import reply_send
+
+    reply = reply_send(conversation=conversation, author=agent, body_text=f"Checking {number}.")
+    delivery = getattr(reply, "email_delivery", None)
+    # Threaded by In-Reply-To when the reply went by email, else by the subject's token.
+    raw = (
+        "From: Casey Customer <casey@example.com>\r\n"
+        "To: support@calmdesk.localhost\r\n"
+        f"Subject: Out of office: Re: {subject_token(conversation.pk)}\r\n"
+        f"Message-ID: <ooo-{number}-{reply.pk}@mail.example.com>\r\n"
+        + (f"In-Reply-To: <{delivery.message_id_header}>\r\n" if delivery else "")
+        + "Auto-Submitted: auto-replied\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"{text or 'I am away until Monday with no access to email.'}\r\n"
+    )
+    email_import(organisation=conversation.organisation, raw=raw.encode(), source="test")
+
+
+def bounce(conversation: Conversation, agent: User) -> None:
+    from calmdesk.channels.services import email_import
+    from calmdesk.conversations.services import reply_send
+
+    reply = reply_send(conversation=conversation, author=agent, body_text="Here is the label.")
+    message_id = reply.email_delivery.message_id_header
+    raw = (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\n"
+        "To: support@calmdesk.localhost\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        f"Message-ID: <dsn-{reply.pk}@mx.example.com>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\n"
+        "This is the mail system at host mx.example.com.\r\n\r\n"
+        "<casey@example.com>: host mx.example.com said: 552 5.2.2 Mailbox full\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.com\r\n\r\n"
+        "Final-Recipient: rfc822; casey@example.com\r\nAction: failed\r\nStatus: 5.2.2\r\n"
+        "Diagnostic-Code: smtp; 552 5.2.2 Mailbox full\r\n"
+        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: <{message_id}>\r\n"
+        "--b--\r\n"
+    )
+    email_import(organisation=conversation.organisation, raw=raw.encode(), source="test")
+
+
+def test_auto_replies_and_bounces_show_as_system_entries_not_messages(
+    login: Login, agent_a: User, org: Organisation
+) -> None:
+    from calmdesk.channels.services import email_import
+
+    first = email_import(
+        organisation=org,
+        raw=(
+            b"From: Casey Customer <casey@example.com>\r\nTo: support@calmdesk.localhost\r\n"
+            b"Subject: Parcel\r\nMessage-ID: <parcel-1@mail.example.com>\r\n\r\n"
+            b"Where is my parcel?\r\n"
+        ),
+        source="test",
+    )
+    conversation = Conversation.objects.get(pk=first.conversation_id)
+    conversation.assignee = agent_a
+    conversation.save()
+    out_of_office(conversation, agent_a, 1, text=f"Away. {HOSTILE}")
+    bounce(conversation, agent_a)
+    client = login(agent_a)
+    url = reverse("workspace:conversation", args=[conversation.pk])
+    page = client.get(url).content.decode()
+
+    assert page.count('class="system-entry ') == 2
+    assert "Automatic reply received" in page and "Bounce received" in page
+    assert "552 5.2.2 Mailbox full" in page  # the bounce's telling line, not its preamble
+    assert "never answered automatically" in page
+    # Neither became a customer message, and the machine's text is escaped.
+    assert page.count("message message-inbound") == 1
+    assert HOSTILE not in page and "&lt;script&gt;" in page
+    # Each sits after the reply it answers, in time order.
+    replies = [m.pk for m in conversation.messages.filter(direction=Direction.OUTBOUND)]
+    ooo_at = page.index("system-entry-auto-reply")
+    bounce_at = page.index("system-entry-bounce")
+    assert (
+        page.index(f'id="message-{replies[0]}"') < ooo_at < page.index(f'id="message-{replies[1]}"')
+    )
+    assert page.index(f'id="message-{replies[1]}"') < bounce_at
+    # The thread partial (what the page polls) shows them too.
+    partial = client.get(url, **htmx()).content.decode()
+    assert partial.count('class="system-entry ') == 2

@@ -167,10 +167,10 @@ class ChatSettingsOut(Schema):
     embed_code: str
 
     @classmethod
-    def build(cls, chat: ChatSettings, *, widget_url: str, slug: str) -> ChatSettingsOut:
+    def build(cls, chat: ChatSettings, *, embed_code: str) -> ChatSettingsOut:
         return cls(
             enabled=chat.enabled,
             allowed_origins=list(chat.allowed_origins),
             title=chat.title,
-            embed_code=f'<script src="{widget_url}" data-calmdesk-org="{slug}" async></script>',
+            embed_code=embed_code,
         )

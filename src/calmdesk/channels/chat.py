@@ -8,16 +8,19 @@ applied); agents answer from the workspace as usual, and the widget polls.
 
 from __future__ import annotations
 
+import html
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.core import signing
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from calmdesk.accounts.models import Organisation
+from calmdesk.accounts.models import Organisation, User
+from calmdesk.audit.services import audit_record
 from calmdesk.channels.models import ChatPresence, ChatSettings
 from calmdesk.channels.parsing import storable_text
 from calmdesk.conversations.models import (
@@ -130,24 +133,55 @@ def chat_settings_for(organisation: Organisation) -> ChatSettings:
 
 
 def chat_settings_update(
-    *, organisation: Organisation, allowed_origins: list[str], enabled: bool = True, title: str = ""
+    *,
+    organisation: Organisation,
+    allowed_origins: list[str],
+    enabled: bool = True,
+    title: str = "",
+    actor: User | None = None,
 ) -> ChatSettings:
-    """Replace the allowed origins (and set enabled; the title when one is given)."""
+    """Replace the allowed origins (and set enabled; the title when one is given).
+
+    A change is audited with what it was before, so "who let that site embed
+    our chat?" has an answer.
+    """
     if len(allowed_origins) > MAX_ALLOWED_ORIGINS:
         raise ChatError(f"at most {MAX_ALLOWED_ORIGINS} origins may embed the chat")
     cleaned = [origin_check(origin) for origin in allowed_origins]
     title = title.strip()
     if len(title) > MAX_TITLE_CHARS:
         raise ChatError(f"the title is at most {MAX_TITLE_CHARS} characters")
-    chat, _ = ChatSettings.objects.update_or_create(
-        organisation=organisation,
-        defaults={
-            "allowed_origins": sorted(set(cleaned)),
-            "enabled": enabled,
-            **({"title": title[:100]} if title else {}),
-        },
-    )
+    before = chat_settings_for(organisation)
+    was = {"enabled": before.enabled, "title": before.title, "origins": before.allowed_origins}
+    with transaction.atomic():
+        chat, _ = ChatSettings.objects.update_or_create(
+            organisation=organisation,
+            defaults={
+                "allowed_origins": sorted(set(cleaned)),
+                "enabled": enabled,
+                **({"title": title[:100]} if title else {}),
+            },
+        )
+        now = {"enabled": chat.enabled, "title": chat.title, "origins": chat.allowed_origins}
+        if now != was:
+            audit_record(
+                organisation=organisation,
+                actor=actor,
+                action="chat.settings_updated",
+                target_type="chat_settings",
+                target_id=chat.pk,
+                data={"before": was, "after": now},
+            )
     return chat
+
+
+def chat_embed_code(*, widget_url: str, slug: str, stream: bool = False) -> str:
+    """The tag an organisation pastes into its site; `stream` asks for server-sent events."""
+    transport = ' data-calmdesk-transport="sse"' if stream else ""
+    return (
+        f'<script src="{html.escape(widget_url)}" data-calmdesk-org="{html.escape(slug)}"'
+        f"{transport} async></script>"
+    )
 
 
 def chat_token_issue(*, organisation: Organisation, origin: str) -> str:

@@ -117,6 +117,20 @@ def _check_description(description: str) -> str:
     return description.strip()
 
 
+def webhook_url_check(url: str) -> str:
+    """The URL as it would be stored, or WebhookError saying what is wrong with it.
+
+    For forms that show the problem beside the field; the services check again.
+    """
+    _check_url(url)
+    return url
+
+
+def webhook_events_check(events: list[str]) -> list[str]:
+    """The events as they would be stored (sorted, once each), or WebhookError."""
+    return _check_events(events)
+
+
 def webhook_subscription_create(
     *,
     organisation: Organisation,

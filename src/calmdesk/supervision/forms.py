@@ -7,6 +7,20 @@ from typing import Any
 
 from django import forms
 
+from calmdesk.channels.chat import (
+    MAX_ALLOWED_ORIGINS,
+    MAX_ORIGIN_CHARS,
+    MAX_TITLE_CHARS,
+    ChatError,
+    origin_check,
+)
+from calmdesk.channels.models import WebhookEvent
+from calmdesk.channels.webhooks import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_URL_CHARS,
+    WebhookError,
+    webhook_url_check,
+)
 from calmdesk.followups.models import FollowUpState
 from calmdesk.incidents.models import IncidentKind, IncidentStatus
 from calmdesk.incidents.selectors import IncidentFilters
@@ -84,3 +98,60 @@ class PolicyForm(forms.Form):
         except PolicyInvalid as invalid:
             raise forms.ValidationError(list(invalid.problems)) from invalid
         return document
+
+
+# -- channels ------------------------------------------------------------------------
+
+
+class ChatSettingsForm(forms.Form):
+    """The web chat settings; origins one per line, each checked as the service checks it."""
+
+    enabled = forms.BooleanField(required=False, label="Chat is on")
+    title = forms.CharField(max_length=MAX_TITLE_CHARS, label="Title of the chat window")
+    allowed_origins = forms.CharField(
+        required=False,
+        # Room for every origin at its longest, one a line; longer is refused before parsing.
+        max_length=MAX_ALLOWED_ORIGINS * (MAX_ORIGIN_CHARS + 2),
+        label="Sites that may embed the chat",
+        widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false", "class": "code"}),
+    )
+
+    def clean_allowed_origins(self) -> list[str]:
+        lines = [
+            (number, line.strip())
+            for number, line in enumerate(self.cleaned_data["allowed_origins"].splitlines(), 1)
+            if line.strip()
+        ]
+        problems: list[str] = []
+        origins: list[str] = []
+        for number, line in lines:
+            try:
+                origins.append(origin_check(line))
+            except ChatError as error:
+                problems.append(f"Line {number}: {error}.")
+        if len(lines) > MAX_ALLOWED_ORIGINS:
+            problems.append(f"At most {MAX_ALLOWED_ORIGINS} sites may embed the chat.")
+        if problems:
+            raise forms.ValidationError(problems)
+        return origins
+
+
+class WebhookForm(forms.Form):
+    url = forms.CharField(max_length=MAX_URL_CHARS, label="URL")
+    events = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one event."},
+    )
+    description = forms.CharField(max_length=MAX_DESCRIPTION_CHARS, required=False)
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"].strip()
+        try:
+            return webhook_url_check(url)
+        except WebhookError as error:
+            raise forms.ValidationError(f"{str(error)[:1].upper()}{str(error)[1:]}.") from error
+
+
+class WebhookEditForm(WebhookForm):
+    is_active = forms.BooleanField(required=False, label="Active (deliveries are sent)")

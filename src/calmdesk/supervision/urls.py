@@ -1,6 +1,6 @@
 from django.urls import path
 
-from calmdesk.supervision import views
+from calmdesk.supervision import channel_views, views
 
 app_name = "supervision"
 
@@ -40,6 +40,19 @@ urlpatterns = [
     path("followups/<int:followup_id>/close/", views.followup_close_view, name="followup-close"),
     path("notifications/", views.notifications, name="notifications"),
     path("policy/", views.policy, name="policy"),
+    path("channels/", channel_views.channels, name="channels"),
+    path("channels/chat/", channel_views.channels_chat, name="channels-chat"),
+    path("channels/webhooks/", channel_views.webhook_create, name="webhook-create"),
+    path(
+        "channels/webhooks/<int:subscription_id>/",
+        channel_views.webhook_detail,
+        name="webhook",
+    ),
+    path(
+        "channels/webhooks/<int:subscription_id>/delete/",
+        channel_views.webhook_delete,
+        name="webhook-delete",
+    ),
     path("blocks/", views.blocks, name="blocks"),
     path("blocks/<int:block_id>/", views.block_decide, name="block-decide"),
     path("identities/<int:identity_id>/block/", views.identity_block_view, name="identity-block"),

@@ -31,8 +31,10 @@ from django_htmx.middleware import HtmxDetails
 from calmdesk.accounts.models import Role, Team, User
 from calmdesk.channels.downloads import attachment_response
 from calmdesk.channels.selectors import (
+    MachineMailRow,
     access_attachment,
     conversation_delivery_signature,
+    conversation_machine_mail,
     delivery_signature,
     email_facts_for_messages,
     signature_since,
@@ -90,6 +92,8 @@ FOLLOWUPS_SHOWN = 20
 # Messages of a thread on the conversation page; "show earlier" raises it to the maximum.
 THREAD_SHOWN = 50
 THREAD_MAX_SHOWN = 2000
+# Auto-replies and bounces beside the thread: a storm of them must not bury the messages.
+MACHINE_MAIL_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -250,6 +254,24 @@ def _thread(conversation: Conversation, *, whole: bool) -> tuple[list[Message], 
     return list(reversed(newest)), hidden
 
 
+def _machine_mail_placed(
+    thread: list[Message], rows: list[MachineMailRow]
+) -> tuple[list[MachineMailRow], dict[int, list[MachineMailRow]]]:
+    """Auto-replies and bounces placed in the thread: those before its first message, and
+    the rest under the message after which each arrived (both lists oldest first)."""
+    before: list[MachineMailRow] = []
+    after: dict[int, list[MachineMailRow]] = {}
+    position = -1
+    for row in rows:  # oldest first, like the thread
+        while position + 1 < len(thread) and thread[position + 1].created_at <= row.received_at:
+            position += 1
+        if position < 0:
+            before.append(row)
+        else:
+            after.setdefault(thread[position].pk, []).append(row)
+    return before, after
+
+
 def _conversation_context(
     request: HtmxHttpRequest,
     user: User,
@@ -264,6 +286,15 @@ def _conversation_context(
     )
     escalation = (latest_inbound.assessment or {}).get("escalate") if latest_inbound else None
     facts = email_facts_for_messages(message.pk for message in thread)
+    # One query; a thread cut short shows only the machine mail of the part it shows.
+    machine_before, machine_after = _machine_mail_placed(
+        thread,
+        conversation_machine_mail(
+            conversation,
+            since=thread[0].created_at if hidden_messages and thread else None,
+            limit=MACHINE_MAIL_SHOWN,
+        ),
+    )
     others = list(
         customer_history(user, customer).exclude(pk=conversation.pk)[:OTHER_CONVERSATIONS_SHOWN]
     )
@@ -296,6 +327,8 @@ def _conversation_context(
             incident_recorded=Incident.objects.filter(conversation=conversation).exists(),
         ),
         "email_facts": facts,
+        "machine_mail_before": machine_before,
+        "machine_mail": machine_after,
         "delivery_signature": delivery_signature(facts, since_id=thread[0].pk if thread else 0),
     }
     context.update(forms)

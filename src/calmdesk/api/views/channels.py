@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import html
 import math
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -40,7 +39,12 @@ from calmdesk.api.errors import ApiError, decode_json_body
 from calmdesk.api.schemas import ErrorOut, ObjectId
 from calmdesk.api.views.common import READ_ERRORS, WRITE_ERRORS, refuse_other_methods, require_admin
 from calmdesk.channels import conf
-from calmdesk.channels.chat import ChatError, chat_settings_for, chat_settings_update
+from calmdesk.channels.chat import (
+    ChatError,
+    chat_embed_code,
+    chat_settings_for,
+    chat_settings_update,
+)
 from calmdesk.channels.downloads import PASSIVE_TYPES, attachment_response
 from calmdesk.channels.selectors import (
     access_attachment,
@@ -290,7 +294,7 @@ def webhook_deliveries(
 
 def _chat_settings_out(request: HttpRequest, chat: Any, slug: str) -> ChatSettingsOut:
     widget_url = request.build_absolute_uri(reverse("channels:chat-widget"))
-    return ChatSettingsOut.build(chat, widget_url=html.escape(widget_url), slug=html.escape(slug))
+    return ChatSettingsOut.build(chat, embed_code=chat_embed_code(widget_url=widget_url, slug=slug))
 
 
 @router.get(
@@ -326,6 +330,7 @@ def chat_settings_put(request: HttpRequest, payload: ChatSettingsIn) -> ChatSett
             allowed_origins=list(payload.allowed_origins),
             enabled=payload.enabled,
             title=payload.title or "",
+            actor=user,
         )
     except ChatError as exc:
         raise ApiError(422, "validation_error", str(exc)) from exc

@@ -38,9 +38,38 @@
     box.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
+  // Copy buttons (embed tags, a new webhook secret): the text goes to the
+  // clipboard, or is selected for Ctrl+C where the clipboard is not allowed.
+  function copyText(button) {
+    var source = document.getElementById(button.dataset.copy || "");
+    if (!source) return;
+    var text = "value" in source ? source.value : source.textContent;
+    var done = function () { button.textContent = "Copied"; };
+    var select = function () {
+      if (typeof source.select === "function") { source.select(); return; }
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      button.textContent = "Press Ctrl+C";
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, select);
+    } else {
+      select();
+    }
+  }
+
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!(target instanceof Element)) return;
+    var copy = target.closest("button[data-copy]");
+    if (copy) {
+      event.preventDefault();
+      copyText(copy);
+      return;
+    }
     var suggestion = target.closest("button[data-suggestion]");
     if (suggestion) {
       event.preventDefault();
