@@ -66,6 +66,8 @@ def test_batched_and_single_scoring_agree_with_character_features() -> None:
         "",
         "why was I charged twice?? I dont understand",
     ]
+    # More messages than one scoring slice, with empty ones at slice edges.
+    texts = [f"{text} {i}" if text else "" for i in range(50) for text in texts]
     batched = model.predict_many(texts)
     for text, row in zip(texts, batched, strict=True):
         single = model.predict(text)

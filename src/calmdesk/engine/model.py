@@ -28,6 +28,7 @@ FORMATS: Final = (1, 2)  # 2 adds the character n-gram vocabulary
 # Distinct words whose character n-gram ids are remembered; past this the memo starts over,
 # so a stream of never-seen words cannot grow memory without bound.
 CHAR_MEMO_WORDS: Final = 100_000
+BATCH_SLICE: Final = 64  # messages whose gathered weight rows are summed at once
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.intp]
 _NO_ROWS: Final[IntArray] = np.zeros(0, dtype=np.intp)
@@ -121,24 +122,30 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         analysed = [self.features(text) for text in texts]
         dense = np.asarray([row[2] for row in analysed], dtype=np.float32)
         out = dense @ self.dense_weights + self.bias
-        blocks: list[IntArray] = []
-        scales: list[FloatArray] = []
-        offsets: list[int] = []
-        total = 0
-        for ids, char_ids, _dense in analysed:
-            offsets.append(total)
-            blocks += [np.asarray(ids, dtype=np.intp), char_ids]
-            scales += [
-                np.full(len(ids), _norm(len(ids)), dtype=np.float32),
-                np.full(len(char_ids), _norm(len(char_ids)), dtype=np.float32),
-            ]
-            total += len(ids) + len(char_ids)
-        if total:
+        # Gathered rows are (features x heads) floats per message: a few hundred with the
+        # character n-grams, so a batch of thousands is scored in slices to bound memory.
+        for first in range(0, len(analysed), BATCH_SLICE):
+            part = analysed[first : first + BATCH_SLICE]
+            blocks: list[IntArray] = []
+            scales: list[FloatArray] = []
+            offsets: list[int] = []
+            total = 0
+            for ids, char_ids, _dense in part:
+                offsets.append(total)
+                blocks += [np.asarray(ids, dtype=np.intp), char_ids]
+                scales += [
+                    np.full(len(ids), _norm(len(ids)), dtype=np.float32),
+                    np.full(len(char_ids), _norm(len(char_ids)), dtype=np.float32),
+                ]
+                total += len(ids) + len(char_ids)
+            if not total:
+                continue
             gathered = self.weights[np.concatenate(blocks)]
             gathered *= np.concatenate(scales)[:, None]
             starts = np.asarray(offsets, dtype=np.intp)
             has_ids = np.diff(np.append(starts, total)) > 0
-            out[has_ids] += np.add.reduceat(gathered, starts[has_ids], axis=0)
+            rows = np.flatnonzero(has_ids) + first
+            out[rows] += np.add.reduceat(gathered, starts[has_ids], axis=0)
         return out
 
     def probabilities(self, logits: FloatArray) -> FloatArray:
