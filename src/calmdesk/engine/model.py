@@ -52,6 +52,9 @@ class LinearModel:  # not slotted: cached_property needs __dict__
     metadata: Mapping[str, Any]
     # Character n-gram -> weight row (after the word rows); empty for a format 1 artefact.
     char_vocabulary: Mapping[str, int] = field(default_factory=dict)
+    # `weights`, `dense_weights` and `bias` stacked in one array, when the reader built them
+    # as views of it: the weight matrix then exists once in memory, not twice.
+    stacked: FloatArray | None = None
 
     @cached_property
     def _char_memo(self) -> dict[str, tuple[int, ...]]:
@@ -91,6 +94,8 @@ class LinearModel:  # not slotted: cached_property needs __dict__
     @cached_property
     def _stacked(self) -> FloatArray:
         """Word rows, then dense-feature rows, then the bias row: one gather scores a message."""
+        if self.stacked is not None:
+            return self.stacked
         return np.ascontiguousarray(
             np.vstack([self.weights, self.dense_weights, self.bias[None, :]]), dtype=np.float32
         )
@@ -241,12 +246,18 @@ def _read(npz_path: Path, json_path: Path) -> LinearModel:
         for group, labels in metadata["softmax_groups"].items()
     }
     in_groups = {i for members in groups.values() for i in members}
+    rows, dense_rows = quantised.shape[0], dense_weights.shape[0]
+    stacked = np.empty((rows + dense_rows + 1, len(heads)), dtype=np.float32)
+    np.multiply(quantised, scales, out=stacked[:rows])
+    stacked[rows : rows + dense_rows] = dense_weights
+    stacked[-1] = bias
     return LinearModel(
         vocabulary={word: i for i, word in enumerate(words)},
         char_vocabulary={gram: len(words) + i for i, gram in enumerate(grams)},
-        weights=quantised.astype(np.float32) * scales,
-        dense_weights=dense_weights,
-        bias=bias,
+        weights=stacked[:rows],
+        dense_weights=stacked[rows : rows + dense_rows],
+        bias=stacked[-1],
+        stacked=stacked,
         heads=heads,
         sigmoid_heads=tuple(i for i in range(len(heads)) if i not in in_groups),
         softmax_groups=groups,
