@@ -8,6 +8,7 @@ import sys
 from importlib import resources
 
 from calmdesk.engine.model import default_model
+from calmdesk.engine.text import char_grams
 
 
 def test_shipped_artefact_is_small_and_complete() -> None:
@@ -16,7 +17,8 @@ def test_shipped_artefact_is_small_and_complete() -> None:
     metadata = json.loads(models.joinpath("assess_model.json").read_text("utf-8"))
     assert npz.is_file()
     assert len(npz.read_bytes()) < 5_000_000
-    assert metadata["format"] == 1
+    assert metadata["format"] == 2
+    assert metadata["char_vocabulary_size"] > 0
     assert {"emo:anger", "goe:negative", "dav:offensive"} <= set(metadata["heads"])
     assert "intent:get_refund" in metadata["softmax_groups"]["intent"]
 
@@ -44,3 +46,44 @@ def test_engine_runs_without_sklearn_or_scipy() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
+
+
+def test_char_grams_are_the_padded_3_to_5_grams_of_one_word() -> None:
+    grams = char_grams("cat")
+    assert set(grams) == {" ca", "cat", "at ", " cat", "cat ", " cat "}
+    assert len(grams) == len(set(grams))
+    assert char_grams("a") == []
+    assert char_grams("x" * 21) == []
+    assert len(char_grams("x" * 20)) == 20 + 19 + 18
+
+
+def test_batched_and_single_scoring_agree_with_character_features() -> None:
+    model = default_model()
+    assert model is not None
+    texts = [
+        "I am sooo furios, your servise is a disgrace!!!",
+        "thank you, really apreciate the quick help",
+        "",
+        "why was I charged twice?? I dont understand",
+    ]
+    # More messages than one scoring slice, with empty ones at slice edges.
+    texts = [f"{text} {i}" if text else "" for i in range(50) for text in texts]
+    batched = model.predict_many(texts)
+    for text, row in zip(texts, batched, strict=True):
+        single = model.predict(text)
+        for head, value in single.items():
+            assert abs(value - row[head]) < 1e-5, (text, head)
+
+
+def test_misspelt_words_reach_the_heads_through_character_grams() -> None:
+    model = default_model()
+    assert model is not None
+    assert model.char_vocabulary
+    # Not a known word, but its pieces are known.
+    assert "apreciatted" not in model.vocabulary
+    word_ids, char_ids, _dense = model.features("apreciatted")
+    assert word_ids == []
+    assert len(char_ids) > 0
+    assert all(i >= len(model.vocabulary) for i in char_ids.tolist())
+    plain = model.predict("the parcel is blue")
+    assert model.predict("apreciatted")["emo:gratitude"] > plain["emo:gratitude"]

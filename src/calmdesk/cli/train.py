@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         metadata = train_model(corpus, out_dir, report)
     npz = out_dir / "assess_model.npz"
     console.print(
-        f"wrote {npz} ({npz.stat().st_size / 1e6:.2f} MB, {metadata['vocabulary_size']} features, "
+        f"wrote {npz} ({npz.stat().st_size / 1e6:.2f} MB, {metadata['vocabulary_size']} word "
+        f"and {metadata.get('char_vocabulary_size', 0)} character n-gram features, "
         f"{len(metadata['heads'])} heads)"
     )
     return 0

@@ -2,7 +2,9 @@
 
 The artefact (`models/assess_model.npz` + `models/assess_model.json`) is written by
 `calmdesk train` (see `calmdesk.engine.training`) and read here with numpy only. Scoring a
-message is a dictionary lookup per feature and one gathered row sum.
+message is a dictionary lookup per feature and one gathered row sum. Character n-grams are
+looked up once per distinct word and remembered, so a message costs one dictionary lookup per
+word for them.
 """
 
 from __future__ import annotations
@@ -10,20 +12,26 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
-from itertools import repeat
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from calmdesk.engine.text import DENSE_FEATURE_NAMES, analyse
+from calmdesk.engine.text import analyse_tokens, char_grams
 
 ARTEFACT_NAME: Final = "assess_model"
+FORMATS: Final = (1, 2)  # 2 adds the character n-gram vocabulary
+# Distinct words whose character n-gram ids are remembered; past this the memo starts over,
+# so a stream of never-seen words cannot grow memory without bound.
+CHAR_MEMO_WORDS: Final = 100_000
+BATCH_SLICE: Final = 64  # messages whose gathered weight rows are summed at once
 FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.intp]
+_NO_ROWS: Final[IntArray] = np.zeros(0, dtype=np.intp)
 
 
 class ModelFormatError(ValueError):
@@ -42,58 +50,107 @@ class LinearModel:  # not slotted: cached_property needs __dict__
     sigmoid_heads: tuple[int, ...]
     softmax_groups: Mapping[str, tuple[int, ...]]
     metadata: Mapping[str, Any]
+    # Character n-gram -> weight row (after the word rows); empty for a format 1 artefact.
+    char_vocabulary: Mapping[str, int] = field(default_factory=dict)
+    # `weights`, `dense_weights` and `bias` stacked in one array, when the reader built them
+    # as views of it: the weight matrix then exists once in memory, not twice.
+    stacked: FloatArray | None = None
+
+    @cached_property
+    def _char_memo(self) -> dict[str, tuple[int, ...]]:
+        return {}
+
+    def _char_ids(self, words: list[str]) -> IntArray:
+        """Sorted rows of the character n-grams of these words (each row once)."""
+        memo = self._char_memo
+        distinct = set(words)
+        missing = distinct.difference(memo)  # the dict itself: a keys view would be scanned whole
+        if missing:
+            lookup = self.char_vocabulary.get
+            found = {
+                word: tuple({i for gram in char_grams(word) if (i := lookup(gram)) is not None})
+                for word in missing
+            }
+            if len(memo) + len(found) > CHAR_MEMO_WORDS:
+                memo.clear()
+            memo.update(found)
+        ids: set[int] = set()
+        ids.update(*map(memo.__getitem__, distinct))
+        # Sorted, so that the sums run in the same order in every process (string hash seeds
+        # differ, and with them the order the set was filled in).
+        rows = np.fromiter(ids, dtype=np.intp, count=len(ids))
+        rows.sort()
+        return rows
+
+    def features(self, text: str) -> tuple[list[int], IntArray, tuple[float, ...]]:
+        """Sorted word-feature rows, sorted character n-gram rows, and the dense cues."""
+        found, words, dense = analyse_tokens(text)
+        # Set intersection and map run in C; a Python-level filter was the hot spot here.
+        ids = sorted(map(self.vocabulary.__getitem__, self.vocabulary.keys() & found))
+        if not self.char_vocabulary:
+            return ids, _NO_ROWS, dense
+        return ids, self._char_ids(words), dense
 
     @cached_property
     def _stacked(self) -> FloatArray:
         """Word rows, then dense-feature rows, then the bias row: one gather scores a message."""
+        if self.stacked is not None:
+            return self.stacked
         return np.ascontiguousarray(
             np.vstack([self.weights, self.dense_weights, self.bias[None, :]]), dtype=np.float32
         )
 
     @cached_property
-    def _fixed_rows(self) -> list[int]:
-        """The dense-feature rows and the bias row of `_stacked`, gathered for every message."""
-        width = len(self.vocabulary)
-        return list(range(width, width + len(DENSE_FEATURE_NAMES) + 1))
+    def _tail_rows(self) -> IntArray:
+        """The dense-feature rows and the bias row of `_stacked`."""
+        width = self.weights.shape[0]
+        return np.arange(width, width + self.dense_weights.shape[0] + 1, dtype=np.intp)
 
     def logits(self, text: str) -> FloatArray:
-        sparse, dense = analyse(text)
-        # Set intersection and map run in C; a Python-level filter was the hot spot here.
-        # Sorted: the sum then runs in the same order in every process (hash seeds differ).
-        # Unknown features look up as -1 and sort first, where they are cut off.
-        ids = sorted(map(self.vocabulary.get, sparse, repeat(-1)))
-        unknown = ids.count(-1)
-        if unknown:
-            del ids[:unknown]
-        # Binary features, L2-normalised: the same scaling the trainer used.
-        norm = 1.0 / math.sqrt(len(ids)) if ids else 0.0
-        values = np.array([norm] * len(ids) + [*dense, 1.0], dtype=np.float32)
-        result: FloatArray = values @ self._stacked.take(ids + self._fixed_rows, axis=0)
+        ids, char_ids, dense = self.features(text)
+        # Binary features, each block (words, character n-grams) L2-normalised on its own:
+        # the same scaling the trainer used. Built in numpy: a few hundred character rows
+        # made Python lists the slow part.
+        words, chars = len(ids), len(char_ids)
+        rows = np.concatenate((np.asarray(ids, dtype=np.intp), char_ids, self._tail_rows))
+        values = np.empty(len(rows), dtype=np.float32)
+        values[:words] = _norm(words)
+        values[words : words + chars] = _norm(chars)
+        values[words + chars : -1] = dense
+        values[-1] = 1.0
+        result: FloatArray = values @ self._stacked.take(rows, axis=0)
         return result
 
     def logits_many(self, texts: Sequence[str]) -> FloatArray:
         if not texts:
             return np.zeros((0, len(self.heads)), dtype=np.float32)
-        analysed = [analyse(text) for text in texts]
-        dense = np.asarray([row[1] for row in analysed], dtype=np.float32)
+        analysed = [self.features(text) for text in texts]
+        dense = np.asarray([row[2] for row in analysed], dtype=np.float32)
         out = dense @ self.dense_weights + self.bias
-        all_ids: list[int] = []
-        offsets: list[int] = []
-        norms = np.ones(len(texts), dtype=np.float32)
-        known = self.vocabulary.keys()
-        lookup = self.vocabulary.__getitem__
-        for row, (sparse, _dense) in enumerate(analysed):
-            ids = sorted(map(lookup, known & sparse))
-            offsets.append(len(all_ids))
-            all_ids.extend(ids)
-            if ids:
-                norms[row] = 1.0 / math.sqrt(len(ids))
-        if all_ids:
-            gathered = self.weights[np.asarray(all_ids, dtype=np.intp)]
+        # Gathered rows are (features x heads) floats per message: a few hundred with the
+        # character n-grams, so a batch of thousands is scored in slices to bound memory.
+        for first in range(0, len(analysed), BATCH_SLICE):
+            part = analysed[first : first + BATCH_SLICE]
+            blocks: list[IntArray] = []
+            scales: list[FloatArray] = []
+            offsets: list[int] = []
+            total = 0
+            for ids, char_ids, _dense in part:
+                offsets.append(total)
+                blocks += [np.asarray(ids, dtype=np.intp), char_ids]
+                scales += [
+                    np.full(len(ids), _norm(len(ids)), dtype=np.float32),
+                    np.full(len(char_ids), _norm(len(char_ids)), dtype=np.float32),
+                ]
+                total += len(ids) + len(char_ids)
+            if not total:
+                continue
+            gathered = self.weights[np.concatenate(blocks)]
+            gathered *= np.concatenate(scales)[:, None]
             starts = np.asarray(offsets, dtype=np.intp)
-            has_ids = np.diff(np.append(starts, len(all_ids))) > 0
-            sums = np.add.reduceat(gathered, starts[has_ids], axis=0)
-            out[has_ids] += sums * norms[has_ids, None]
+            has_ids = np.diff(np.append(starts, total)) > 0
+            rows = np.flatnonzero(has_ids) + first
+            out[rows] += np.add.reduceat(gathered, starts[has_ids], axis=0)
         return out
 
     def probabilities(self, logits: FloatArray) -> FloatArray:
@@ -159,6 +216,10 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         return [dict(zip(self.heads, row, strict=True)) for row in probs.tolist()]
 
 
+def _norm(count: int) -> float:
+    return 1.0 / math.sqrt(count) if count else 0.0
+
+
 def _as_slice(columns: tuple[int, ...]) -> slice | list[int]:
     """Basic slicing is much cheaper than fancy indexing for the (usual) contiguous heads."""
     if columns and list(columns) == list(range(columns[0], columns[-1] + 1)):
@@ -183,16 +244,23 @@ def load_model(directory: Path | None = None, name: str = ARTEFACT_NAME) -> Line
 
 def _read(npz_path: Path, json_path: Path) -> LinearModel:
     metadata = json.loads(json_path.read_text("utf-8"))
-    if metadata.get("format") != 1:
+    if metadata.get("format") not in FORMATS:
         raise ModelFormatError(f"{json_path}: unknown artefact format {metadata.get('format')!r}")
     with np.load(npz_path, allow_pickle=False) as data:
         vocabulary_text = data["vocabulary"].tobytes().decode("utf-8")
+        char_text = (
+            data["char_vocabulary"].tobytes().decode("utf-8")
+            if "char_vocabulary" in data.files
+            else ""
+        )
         quantised = data["weights_int8"]
         scales = data["weight_scales"].astype(np.float32)
         dense_weights = data["dense_weights"].astype(np.float32)
         bias = data["bias"].astype(np.float32)
     words = vocabulary_text.split("\n") if vocabulary_text else []
-    if len(words) != quantised.shape[0]:
+    # Character n-grams come from single tokens, which hold no whitespace: one a line, as words.
+    grams = char_text.split("\n") if char_text else []
+    if len(words) + len(grams) != quantised.shape[0]:
         raise ModelFormatError(f"{npz_path}: vocabulary and weight rows disagree")
     heads = tuple(metadata["heads"])
     index = {head: i for i, head in enumerate(heads)}
@@ -201,11 +269,18 @@ def _read(npz_path: Path, json_path: Path) -> LinearModel:
         for group, labels in metadata["softmax_groups"].items()
     }
     in_groups = {i for members in groups.values() for i in members}
+    rows, dense_rows = quantised.shape[0], dense_weights.shape[0]
+    stacked = np.empty((rows + dense_rows + 1, len(heads)), dtype=np.float32)
+    np.multiply(quantised, scales, out=stacked[:rows])
+    stacked[rows : rows + dense_rows] = dense_weights
+    stacked[-1] = bias
     return LinearModel(
         vocabulary={word: i for i, word in enumerate(words)},
-        weights=quantised.astype(np.float32) * scales,
-        dense_weights=dense_weights,
-        bias=bias,
+        char_vocabulary={gram: len(words) + i for i, gram in enumerate(grams)},
+        weights=stacked[:rows],
+        dense_weights=stacked[rows : rows + dense_rows],
+        bias=stacked[-1],
+        stacked=stacked,
         heads=heads,
         sigmoid_heads=tuple(i for i in range(len(heads)) if i not in in_groups),
         softmax_groups=groups,

@@ -214,8 +214,30 @@ _SECOND_PERSON_WORDS: Final = frozenset(
 )
 
 
+# Character n-grams inside words (3 to 5 characters of the word padded with a space on each
+# side, like scikit-learn's char_wb): they carry typos, morphology and rare spellings that
+# whole-word features miss. Very long "words" (hashes, pasted junk) add nothing but cost.
+CHAR_GRAM_SIZES: Final = (3, 4, 5)
+CHAR_GRAM_MAX_WORD: Final = 20
+
+
+def char_grams(word: str) -> list[str]:
+    """The character n-grams of one token; none for single characters and very long tokens."""
+    if not 2 <= len(word) <= CHAR_GRAM_MAX_WORD:
+        return []
+    padded = f" {word} "
+    end = len(padded)
+    return [padded[i : i + n] for n in CHAR_GRAM_SIZES for i in range(end - n + 1)]
+
+
 def analyse(text: str) -> tuple[set[str], tuple[float, ...]]:
-    """Everything the model reads, in one pass over the text.
+    """Everything the model reads from the word level, in one pass over the text."""
+    found, _words, dense = analyse_tokens(text)
+    return found, dense
+
+
+def analyse_tokens(text: str) -> tuple[set[str], list[str], tuple[float, ...]]:
+    """Word features, the tokens themselves (for character n-grams) and the dense cues.
 
     Sparse features: word unigrams, bigrams and 5-letter stems of long words (cheap typo and
     morphology help). Dense features: a few character-level cues that survive the move from
@@ -242,7 +264,7 @@ def analyse(text: str) -> tuple[set[str], tuple[float, ...]]:
         min(sum(map(_SECOND_PERSON_WORDS.__contains__, words)), 5) / 5.0,
         min(elongations, 3) / 3.0,
     )
-    return found, dense
+    return found, words, dense
 
 
 def features(text: str) -> set[str]:

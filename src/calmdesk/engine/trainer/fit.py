@@ -1,15 +1,17 @@
 """`calmdesk train`: fit the assess model on GoEmotions, Davidson and Bitext, write the artefact.
 
-Design: one fixed vocabulary (word unigrams, bigrams, 5-letter stems; see
-`calmdesk.engine.text.features`) shared by every head, binary L2-normalised features plus a
-few dense character cues, and one logistic regression per head:
+Design: one fixed vocabulary shared by every head: word unigrams, bigrams, 5-letter stems
+(see `calmdesk.engine.text.analyse`) and character 3-5-grams inside words (`char_grams`),
+binary, each of the two blocks L2-normalised on its own, plus a few dense character cues; and
+one logistic regression per head:
 
 - 28 GoEmotions emotions and two groups of them (negative, frustration), one-vs-rest;
 - Davidson offensive (hate or offensive) and hate;
 - Bitext intents as one softmax group, with a "none" class of non-support text so that
   the intent head does not have to pick a support intent for every message.
 
-Each sigmoid head's bias is shifted so that its best-F1 threshold on held-out data
+Each sigmoid head's regularisation C is picked from a small grid by F1 on held-out data
+(GoEmotions dev, the Davidson calibration slice; never a test split), and its bias is shifted so that its best-F1 threshold on held-out data
 (GoEmotions dev, the Davidson calibration slice) becomes 0.5: the engine can then read every
 score "at or above 0.5" as present. Weights are stored as int8 with one scale per head.
 Every step is deterministic (fixed seeds, single-threaded solvers, fixed zip timestamps),
@@ -35,7 +37,13 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from calmdesk.engine.model import ARTEFACT_NAME
-from calmdesk.engine.text import DENSE_FEATURE_NAMES, analyse, features
+from calmdesk.engine.text import (
+    CHAR_GRAM_SIZES,
+    DENSE_FEATURE_NAMES,
+    analyse_tokens,
+    char_grams,
+    features,
+)
 from calmdesk.engine.trainer.data import (
     FRUSTRATION_EMOTIONS,
     NEGATIVE_EMOTIONS,
@@ -44,11 +52,17 @@ from calmdesk.engine.trainer.data import (
     Example,
 )
 
-FORMAT: Final = 1
+FORMAT: Final = 2
 MAX_VOCABULARY: Final = 50_000
 MIN_DOCUMENT_FREQUENCY: Final = 2
-EMOTION_C: Final = 4.0
-DAVIDSON_C: Final = 2.0
+MAX_CHAR_VOCABULARY: Final = 50_000
+MIN_CHAR_DOCUMENT_FREQUENCY: Final = 3
+# Each sigmoid head keeps the smallest C within C_TOLERANCE of the best held-out F1. Two
+# normalised blocks make a row's norm sqrt(2), so the useful range sits a little lower than
+# the single-block model's C = 4.
+EMOTION_C_GRID: Final = (0.5, 1.0, 2.0, 4.0)
+DAVIDSON_C_GRID: Final = (1.0, 2.0, 4.0, 8.0)
+C_TOLERANCE: Final = 0.005  # held-out F1 a larger C must gain to be preferred
 INTENT_C: Final = 4.0
 NONE_FROM_GOEMOTIONS: Final = 3000
 NONE_FROM_DAVIDSON: Final = 1000
@@ -75,16 +89,39 @@ def build_vocabulary(texts: Sequence[str]) -> list[str]:
     return [word for _, word in kept[:MAX_VOCABULARY]]
 
 
-def featurise(texts: Sequence[str], vocabulary: dict[str, int]) -> Any:
-    """Rows: L2-normalised binary word features, then the dense cues (as in `LinearModel`)."""
-    indptr, indices, values = [0], [], []
-    width = len(vocabulary)
+def build_char_vocabulary(texts: Sequence[str]) -> list[str]:
+    """The most frequent character n-grams by document frequency, as `build_vocabulary`."""
+    counts: Counter[str] = Counter()
     for text in texts:
-        sparse_features, dense = analyse(text)
+        _found, words, _dense = analyse_tokens(text)
+        counts.update({gram for word in set(words) for gram in char_grams(word)})
+    kept = [(count, gram) for gram, count in counts.items() if count >= MIN_CHAR_DOCUMENT_FREQUENCY]
+    kept.sort(key=lambda item: (-item[0], item[1]))
+    return [gram for _, gram in kept[:MAX_CHAR_VOCABULARY]]
+
+
+def featurise(
+    texts: Sequence[str], vocabulary: dict[str, int], char_vocabulary: dict[str, int]
+) -> Any:
+    """Rows: binary word features and binary character n-grams, each block L2-normalised,
+    then the dense cues (as in `LinearModel`). `char_vocabulary` maps to rows after the words."""
+    indptr, indices, values = [0], [], []
+    width = len(vocabulary) + len(char_vocabulary)
+    for text in texts:
+        sparse_features, words, dense = analyse_tokens(text)
         ids = sorted({vocabulary[f] for f in sparse_features if f in vocabulary})
-        weight = 1.0 / math.sqrt(len(ids)) if ids else 0.0
-        indices.extend(ids)
-        values.extend([weight] * len(ids))
+        char_ids = sorted(
+            {
+                char_vocabulary[gram]
+                for word in set(words)
+                for gram in char_grams(word)
+                if gram in char_vocabulary
+            }
+        )
+        for block in (ids, char_ids):
+            weight = 1.0 / math.sqrt(len(block)) if block else 0.0
+            indices.extend(block)
+            values.extend([weight] * len(block))
         for offset, value in enumerate(dense):
             if value:
                 indices.append(width + offset)
@@ -113,25 +150,43 @@ def best_threshold(scores: npt.NDArray[np.float64], truth: npt.NDArray[np.bool_]
     return float(min(max(scores[order][best], 0.05), 0.95))
 
 
+def f1_at(scores: npt.NDArray[np.float64], truth: npt.NDArray[np.bool_], threshold: float) -> float:
+    predicted = scores >= threshold
+    denominator = int(predicted.sum() + truth.sum())
+    return 2 * int(np.sum(predicted & truth)) / denominator if denominator else 0.0
+
+
 @dataclass(frozen=True)
 class HeadResult:
     name: str
     coef: npt.NDArray[np.float64]
     intercept: float
     threshold: float
+    c: float
 
 
 def _fit_binary(
-    name: str, x_train: Any, y_train: Any, x_held: Any, y_held: Any, c: float
+    name: str, x_train: Any, y_train: Any, x_held: Any, y_held: Any, grid: Sequence[float]
 ) -> HeadResult:
     if len(set(np.asarray(y_train).tolist())) < 2:
         # A label absent from (small) training data: a head that never fires.
-        return HeadResult(name, np.zeros(x_train.shape[1]), -10.0, 0.5)
-    model = LogisticRegression(C=c, solver="liblinear", max_iter=200, random_state=0)
-    model.fit(x_train, y_train)
-    held_scores = model.predict_proba(x_held)[:, 1]
-    threshold = best_threshold(held_scores, np.asarray(y_held, dtype=bool))
-    return HeadResult(name, model.coef_[0], float(model.intercept_[0]), threshold)
+        return HeadResult(name, np.zeros(x_train.shape[1]), -10.0, 0.5, grid[0])
+    held_truth = np.asarray(y_held, dtype=bool)
+    tried: list[tuple[float, HeadResult]] = []
+    for c in sorted(grid):
+        model = LogisticRegression(C=c, solver="liblinear", max_iter=200, random_state=0)
+        model.fit(x_train, y_train)
+        held_scores = model.predict_proba(x_held)[:, 1]
+        threshold = best_threshold(held_scores, held_truth)
+        f1 = f1_at(held_scores, held_truth, threshold)
+        tried.append(
+            (f1, HeadResult(name, model.coef_[0], float(model.intercept_[0]), threshold, c))
+        )
+    # The most regularised head whose held-out F1 is within C_TOLERANCE of the best: smaller
+    # differences are noise on a few thousand examples, and a weaker C makes the head more
+    # confident on text unlike its training data (one profanity in a support e-mail).
+    best = max(f1 for f1, _head in tried)
+    return next(head for f1, head in tried if f1 >= best - C_TOLERANCE)
 
 
 def train_model(corpus: Corpus, out_dir: Path, progress: Progress | None = None) -> dict[str, Any]:
@@ -163,16 +218,19 @@ def _train(corpus: Corpus, out_dir: Path, report: Progress) -> dict[str, Any]:
     intent_examples = list(corpus.bitext) + _none_examples(corpus)
 
     report("building the vocabulary", 0)
-    vocabulary_list = build_vocabulary(
+    vocabulary_texts = (
         [e.text for e in go_train] + [e.text for e in dav_train] + [e.text for e in corpus.bitext]
     )
+    vocabulary_list = build_vocabulary(vocabulary_texts)
+    char_list = build_char_vocabulary(vocabulary_texts)
     vocabulary = {word: i for i, word in enumerate(vocabulary_list)}
+    chars = {gram: len(vocabulary_list) + i for i, gram in enumerate(char_list)}
     report("featurising", 1)
-    x_go = featurise([e.text for e in go_train], vocabulary)
-    x_go_dev = featurise([e.text for e in go_dev], vocabulary)
-    x_dav = featurise([e.text for e in dav_train], vocabulary)
-    x_dav_cal = featurise([e.text for e in dav_cal], vocabulary)
-    x_intent = featurise([e.text for e in intent_examples], vocabulary)
+    x_go = featurise([e.text for e in go_train], vocabulary, chars)
+    x_go_dev = featurise([e.text for e in go_dev], vocabulary, chars)
+    x_dav = featurise([e.text for e in dav_train], vocabulary, chars)
+    x_dav_cal = featurise([e.text for e in dav_cal], vocabulary, chars)
+    x_intent = featurise([e.text for e in intent_examples], vocabulary, chars)
     report("featurising", 1)
 
     heads: list[HeadResult] = []
@@ -187,13 +245,13 @@ def _train(corpus: Corpus, out_dir: Path, report: Progress) -> dict[str, Any]:
         report(f"fitting {name}", 0)
         y = np.asarray([bool(e.labels & members) for e in go_train])
         y_dev = np.asarray([bool(e.labels & members) for e in go_dev])
-        heads.append(_fit_binary(name, x_go, y, x_go_dev, y_dev, EMOTION_C))
+        heads.append(_fit_binary(name, x_go, y, x_go_dev, y_dev, EMOTION_C_GRID))
         report(f"fitting {name}", 1)
     for name, label in (("dav:offensive", "offensive"), ("dav:hate", "hate")):
         report(f"fitting {name}", 0)
         y = np.asarray([label in e.labels for e in dav_train])
         y_cal = np.asarray([label in e.labels for e in dav_cal])
-        heads.append(_fit_binary(name, x_dav, y, x_dav_cal, y_cal, DAVIDSON_C))
+        heads.append(_fit_binary(name, x_dav, y, x_dav_cal, y_cal, DAVIDSON_C_GRID))
         report(f"fitting {name}", 1)
 
     report("fitting intents", 0)
@@ -203,7 +261,7 @@ def _train(corpus: Corpus, out_dir: Path, report: Progress) -> dict[str, Any]:
     intent_names = [f"intent:{label}" for label in intent_model.classes_]
     report("fitting intents", 1)
 
-    width = len(vocabulary_list)
+    width = len(vocabulary_list) + len(char_list)
     head_names = [head.name for head in heads] + intent_names
     full = np.zeros((width + len(DENSE_FEATURE_NAMES), len(head_names)), dtype=np.float64)
     bias = np.zeros(len(head_names), dtype=np.float64)
@@ -227,7 +285,10 @@ def _train(corpus: Corpus, out_dir: Path, report: Progress) -> dict[str, Any]:
         "heads": head_names,
         "softmax_groups": {"intent": intent_names},
         "dense_features": list(DENSE_FEATURE_NAMES),
-        "vocabulary_size": width,
+        "vocabulary_size": len(vocabulary_list),
+        "char_vocabulary_size": len(char_list),
+        "char_gram_sizes": list(CHAR_GRAM_SIZES),
+        "head_C": {head.name: head.c for head in heads},
         "thresholds": {head.name: round(head.threshold, 6) for head in heads},
         "offensive_support_shift": round(
             _logit(SUPPORT_OFFENSIVE_PRIOR) - _logit(davidson_prior), 6
@@ -235,8 +296,11 @@ def _train(corpus: Corpus, out_dir: Path, report: Progress) -> dict[str, Any]:
         "hyperparameters": {
             "max_vocabulary": MAX_VOCABULARY,
             "min_document_frequency": MIN_DOCUMENT_FREQUENCY,
-            "emotion_C": EMOTION_C,
-            "davidson_C": DAVIDSON_C,
+            "max_char_vocabulary": MAX_CHAR_VOCABULARY,
+            "min_char_document_frequency": MIN_CHAR_DOCUMENT_FREQUENCY,
+            "emotion_C_grid": list(EMOTION_C_GRID),
+            "davidson_C_grid": list(DAVIDSON_C_GRID),
+            "C_tolerance": C_TOLERANCE,
             "intent_C": INTENT_C,
             "none_examples": [NONE_FROM_GOEMOTIONS, NONE_FROM_DAVIDSON],
             "support_offensive_prior": SUPPORT_OFFENSIVE_PRIOR,
@@ -251,6 +315,7 @@ def _train(corpus: Corpus, out_dir: Path, report: Progress) -> dict[str, Any]:
     write_artefact(
         out_dir,
         vocabulary_list,
+        char_list,
         quantised,
         scales.astype(np.float32),
         full[width:].astype(np.float32),
@@ -267,6 +332,7 @@ _ZIP_EPOCH: Final = (1980, 1, 1, 0, 0, 0)
 def write_artefact(
     out_dir: Path,
     vocabulary: Sequence[str],
+    char_vocabulary: Sequence[str],
     quantised: npt.NDArray[np.int8],
     scales: npt.NDArray[np.float32],
     dense_weights: npt.NDArray[np.float32],
@@ -274,11 +340,14 @@ def write_artefact(
     metadata: dict[str, Any],
 ) -> None:
     """An .npz numpy can load, written with fixed zip timestamps so builds are byte-identical."""
-    if any("\n" in word for word in vocabulary):
+    if any("\n" in word for word in [*vocabulary, *char_vocabulary]):
         raise ValueError("vocabulary entries cannot contain newlines")
     out_dir.mkdir(parents=True, exist_ok=True)
     arrays = {
         "vocabulary": np.frombuffer("\n".join(vocabulary).encode("utf-8"), dtype=np.uint8),
+        "char_vocabulary": np.frombuffer(
+            "\n".join(char_vocabulary).encode("utf-8"), dtype=np.uint8
+        ),
         "weights_int8": quantised,
         "weight_scales": scales,
         "dense_weights": dense_weights,
