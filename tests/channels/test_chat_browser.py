@@ -218,3 +218,27 @@ def test_with_server_sent_events_the_visitor_gets_replies_and_typing_without_pol
     assert len(streams) >= 2, requests
     # One look when the panel opens and one after sending; the stream does the rest.
     assert len(polls) <= 2, polls
+
+
+def test_a_visitor_who_sends_before_the_session_answers_starts_one_session(
+    browser: Any,
+    host_site: str,
+    live_server: Any,
+    org: Organisation,
+) -> None:
+    chat_settings_update(organisation=org, allowed_origins=[host_site], title="Talk to Acme")
+    visitor = browser.new_context().new_page()
+    held: list[Any] = []
+    # The session answer is held back, as on a slow line, while the visitor sends.
+    visitor.route("**/chat/api/*/session", lambda route: held.append(route))
+    visitor.goto(host_site)
+    visitor.click("[data-calmdesk-chat] .launcher")
+    visitor.fill("[data-calmdesk-chat] textarea", "Is anyone there?")
+    visitor.press("[data-calmdesk-chat] textarea", "Enter")
+    visitor.wait_for_timeout(500)
+    assert len(held) == 1, "the widget asked for a second session while the first was pending"
+    held[0].continue_()
+    visitor.wait_for_selector("[data-calmdesk-chat] .msg.visitor", timeout=30000)
+    assert visitor.inner_text("[data-calmdesk-chat] .msg.visitor") == "Is anyone there?"
+    message = _wait_for(lambda: Message.objects.filter(channel="chat").first())
+    assert message.body_text == "Is anyone there?"

@@ -106,9 +106,14 @@
     });
   }
 
+  // One session request at a time: a visitor who opens the chat and sends at once (or on
+  // a slow line) must not start two sessions and post into the one the widget then drops.
+  var pendingSession = null;
+
   function ensureSession() {
     if (token) { return Promise.resolve(token); }
-    return request("POST", "/api/" + encodeURIComponent(org) + "/session").then(function (data) {
+    if (pendingSession) { return pendingSession; }
+    pendingSession = request("POST", "/api/" + encodeURIComponent(org) + "/session").then(function (data) {
       token = data.token;
       if (data.title) { head.textContent = data.title; }
       try {
@@ -116,7 +121,8 @@
         if (data.title) { window.localStorage.setItem(storageKey + ":title", data.title); }
       } catch (e) { /* private mode */ }
       return token;
-    });
+    }).finally(function () { pendingSession = null; });
+    return pendingSession;
   }
 
   function show(message) {
