@@ -253,3 +253,11 @@ def loaded_now() -> Any:
     from django.utils import timezone
 
     return timezone.now()
+
+
+def test_the_replayed_notifications_are_not_emailed_again(loaded: Any) -> None:
+    from calmdesk.notifications.models import Notification
+
+    notifications = Notification.objects.filter(organisation=loaded.organisation)
+    assert notifications.exists()
+    assert not notifications.filter(emailed_at__isnull=True).exists()

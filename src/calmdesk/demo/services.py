@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import time_machine
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from calmdesk.accounts.models import Organisation, Role, Team, User
@@ -66,6 +67,7 @@ from calmdesk.incidents.services import (
     incident_action_complete,
     incident_transition,
 )
+from calmdesk.notifications.models import Notification
 from calmdesk.policies.services import identity_block
 from calmdesk.supervision.services import periodic_checks_run
 
@@ -390,6 +392,11 @@ def demo_load(*, reset: bool = False, progress: bool = False) -> DemoSummary:
         organisation, logins = _create_organisation(data)
         with _progress_bar(len(data.conversations), enabled=progress) as advance:
             _load_customers_and_conversations(organisation, data, advance)
+        # The replayed story's notifications count as emailed when they happened: the
+        # first start should print the logins, not dozens of emails to demo addresses.
+        Notification.objects.filter(organisation=organisation, emailed_at__isnull=True).update(
+            emailed_at=F("created_at")
+        )
     _write_logins(organisation, logins)
     return DemoSummary(
         organisation=organisation,
