@@ -189,3 +189,15 @@ def test_a_block_applies_to_the_identity_that_sent_the_message_not_the_customers
     assert from_home.message.sender is not None
     assert from_home.message.sender.value == "vic@home.example"
     assert home.message.sender_id == from_home.message.sender_id
+
+
+def test_a_supervisors_own_block_needs_no_second_review(
+    org: Organisation, team_a: Team, supervisor_a: User
+) -> None:
+    sender = Sender(org, team_a, handle="gale")
+    sender.send("You are all useless idiots.")
+    block = identity_block(
+        identity=ContactIdentity.objects.get(value="gale"), actor=supervisor_a, reason="Abuse."
+    )
+    assert block.reviewed_by == supervisor_a and block.reviewed_at is not None
+    assert not Notification.objects.filter(kind="identity.block_review").exists()

@@ -715,7 +715,7 @@ def _active_block_for(message: Message, conversation: Conversation) -> IdentityB
 
 @transaction.atomic
 def identity_block(*, identity: ContactIdentity, actor: User, reason: str) -> IdentityBlock:
-    """Block a contact identity; any member of staff may, and a supervisor reviews it."""
+    """Block a contact identity; any member of staff may, and a supervisor reviews an agent's."""
     reason = reason.strip()
     if actor.organisation_id != identity.organisation_id:
         raise PolicyPermissionDenied("the identity belongs to another organisation")
@@ -725,8 +725,15 @@ def identity_block(*, identity: ContactIdentity, actor: User, reason: str) -> Id
         raise BlockError("the reason is longer than 2000 characters")
     if IdentityBlock.objects.filter(identity=identity, unblocked_at__isnull=True).exists():
         raise BlockError("this contact is already blocked")
+    # A supervisor's or admin's own block is the review: only agents' blocks wait for one.
+    reviewing = actor.role in (Role.SUPERVISOR, Role.ADMIN)
     block = IdentityBlock.objects.create(
-        organisation_id=identity.organisation_id, identity=identity, reason=reason, blocked_by=actor
+        organisation_id=identity.organisation_id,
+        identity=identity,
+        reason=reason,
+        blocked_by=actor,
+        reviewed_by=actor if reviewing else None,
+        reviewed_at=timezone.now() if reviewing else None,
     )
     audit_record(
         organisation=block.organisation,
