@@ -99,6 +99,10 @@ _ROLE_MAILBOXES: Final = re.compile(
     r"resolutions?|[a-z]+[._-]?team)(?:[._+-][a-z0-9]+)?@"
 )
 _CAPS_WORD: Final = re.compile(r"\b[A-Z]{2,}(?:'[A-Z]+)?\b")
+# Short words that are shouting when capitalised at a hostile customer ("No, YOU read it").
+_SHOUTED_PRONOUNS: Final[frozenset[str]] = frozenset(
+    ["YOU", "YOUR", "YOU'RE", "YOU'VE", "ME", "MY"]
+)
 # Capitalised words that are names of things, not shouting.
 _ACRONYMS: Final[frozenset[str]] = frozenset(
     [
@@ -500,7 +504,7 @@ def _mirroring_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
             run.append(match)
         else:
             run = [match]
-        if len(run) == 2 or (len(run) == 1 and len(word) >= 4):
+        if len(run) == 2 or (len(run) == 1 and (len(word) >= 4 or word in _SHOUTED_PRONOUNS)):
             start = run[0].start()
             hits.append(_span_hit(rule, start, match.end(), draft.sentence_of(start, match.end())))
     return hits
