@@ -135,14 +135,23 @@ def test_packaged_dev_set_report_runs_when_present() -> None:
         assert result.replies >= 300
 
 
-def test_packaged_holdout_set_is_well_formed_and_reported() -> None:
-    from calmdesk.engine.coaching.evaluation import HOLDOUT_SET, packaged_set
+@pytest.mark.parametrize(
+    ("name", "minimum_rows", "minimum_clean", "title"),
+    [
+        ("coach_replies_holdout.jsonl", 120, 30, "held-out set"),
+        ("coach_replies_third.jsonl", 150, 40, "third set"),
+    ],
+)
+def test_packaged_extra_sets_are_well_formed_and_reported(
+    name: str, minimum_rows: int, minimum_clean: int, title: str
+) -> None:
+    from calmdesk.engine.coaching.evaluation import packaged_set
     from calmdesk.engine.coaching.types import AVOID_RULES, BLOCKING_RULES, GOOD_RULES
 
-    path = packaged_set(HOLDOUT_SET)
+    path = packaged_set(name)
     assert path is not None
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    assert len(rows) >= 120
+    assert len(rows) >= minimum_rows
     technique_of = {"clarifying_question": "question"}
     for row in rows:
         rules = {finding["rule"] for finding in row["findings"]}
@@ -154,8 +163,9 @@ def test_packaged_holdout_set_is_well_formed_and_reported() -> None:
         assert row["blocking"] == bool(rules & BLOCKING_RULES), row["id"]
     # Good replies that must not be flagged are part of the set, not only bad ones.
     assert (
-        sum(1 for row in rows if not {f["rule"] for f in row["findings"]} & set(AVOID_RULES)) >= 30
+        sum(1 for row in rows if not {f["rule"] for f in row["findings"]} & set(AVOID_RULES))
+        >= minimum_clean
     )
     console = Console(record=True, width=160)
     report(console)
-    assert "held-out set" in console.export_text()
+    assert title in console.export_text()

@@ -1,9 +1,9 @@
-"""Measure the coach on the hand-labelled reply sets (`devsets/agent_replies.jsonl`, and the
-held-out `devsets/coach_replies_holdout.jsonl`).
+"""Measure the coach on the hand-labelled reply sets (`devsets/agent_replies.jsonl`, the
+held-out `devsets/coach_replies_holdout.jsonl` and `devsets/coach_replies_third.jsonl`).
 
 A predicted finding matches a labelled one when the rule is the same and the spans overlap.
 Techniques are compared at probability 0.5. `report(console)` prints the tables that
-`calmdesk evaluate` shows, for the development set and then the held-out set; `evaluate()`
+`calmdesk evaluate` shows, for the development set and then the held-out and third sets; `evaluate()`
 returns the numbers for one set.
 """
 
@@ -65,10 +65,18 @@ DEV_SET = "agent_replies.jsonl"
 # Written and labelled before the rules were broadened for it, and never used to tune them:
 # the check that a rule change generalises beyond the development set.
 HOLDOUT_SET = "coach_replies_holdout.jsonl"
+# Written by a different person from the rules' author, so it measures phrasings that writer
+# would never have produced; like the held-out set, never used to tune rules.
+THIRD_SET = "coach_replies_third.jsonl"
+# The sets reported after the development set, with their table titles and suffixes.
+EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
+    (HOLDOUT_SET, "Reply coach, held-out set", " (held-out set)"),
+    (THIRD_SET, "Reply coach, third set (second writer)", " (third set)"),
+)
 
 
 def packaged_set(name: str) -> Path | None:
-    """The path of a packaged reply set (DEV_SET or HOLDOUT_SET), None when not installed."""
+    """The path of a packaged reply set (DEV_SET, HOLDOUT_SET, THIRD_SET), None when absent."""
     candidate = resources.files("calmdesk.engine") / "devsets" / name
     path = Path(str(candidate))
     return path if path.is_file() else None
@@ -166,8 +174,8 @@ def _cell(value: float | None) -> str:
 def report(console: Console, path: Path | None = None) -> EvaluationResult | None:
     """Print per-rule precision/recall and per-technique P/R/F1 for the reply coach.
 
-    With no `path`, the packaged development set and then the held-out set (when packaged);
-    the development set's result is returned.
+    With no `path`, the packaged development set and then the held-out and third sets (when
+    packaged); the development set's result is returned.
     """
     result = evaluate(path)
     if result is None:
@@ -175,10 +183,11 @@ def report(console: Console, path: Path | None = None) -> EvaluationResult | Non
         return None
     _print_result(console, result, "Reply coach", "")
     if path is None:
-        holdout_path = packaged_set(HOLDOUT_SET)
-        holdout = evaluate(holdout_path) if holdout_path is not None else None
-        if holdout is not None:
-            _print_result(console, holdout, "Reply coach, held-out set", " (held-out set)")
+        for name, title, which in EXTRA_SETS:
+            extra_path = packaged_set(name)
+            extra = evaluate(extra_path) if extra_path is not None else None
+            if extra is not None:
+                _print_result(console, extra, title, which)
     return result
 
 

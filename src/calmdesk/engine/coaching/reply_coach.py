@@ -99,6 +99,10 @@ _ROLE_MAILBOXES: Final = re.compile(
     r"resolutions?|[a-z]+[._-]?team)(?:[._+-][a-z0-9]+)?@"
 )
 _CAPS_WORD: Final = re.compile(r"\b[A-Z]{2,}(?:'[A-Z]+)?\b")
+# Short words that are shouting when capitalised at a hostile customer ("No, YOU read it").
+_SHOUTED_PRONOUNS: Final[frozenset[str]] = frozenset(
+    ["YOU", "YOUR", "YOU'RE", "YOU'VE", "ME", "MY"]
+)
 # Capitalised words that are names of things, not shouting.
 _ACRONYMS: Final[frozenset[str]] = frozenset(
     [
@@ -184,6 +188,103 @@ _ACRONYMS: Final[frozenset[str]] = frozenset(
         "CC",
         "BCC",
         "HQ",
+    ]
+)
+# A short capitalised token standing alone in lower-case text: an internal abbreviation
+# ("a PSP void", "the WMS sync") unless it is one customers use themselves.
+_ABBREVIATION: Final = re.compile(r"(?<![A-Za-z0-9'-])[A-Z]{2,6}s?(?![A-Za-z0-9'-])")
+# Short capitalised words that are ordinary English (shouted), not abbreviations.
+_SHOUTED_WORDS: Final[frozenset[str]] = frozenset(
+    [
+        "yes",
+        "now",
+        "not",
+        "all",
+        "any",
+        "why",
+        "how",
+        "off",
+        "out",
+        "get",
+        "got",
+        "did",
+        "was",
+        "can",
+        "too",
+        "new",
+        "old",
+        "bad",
+        "sad",
+        "mad",
+        "one",
+        "two",
+        "six",
+        "ten",
+        "day",
+        "way",
+        "say",
+        "see",
+        "pay",
+        "own",
+        "buy",
+        "try",
+        "ask",
+        "hey",
+        "wow",
+        "omg",
+        "lol",
+        "ffs",
+        "wtf",
+        "yet",
+        "our",
+        "who",
+        "what",
+        "are",
+        "has",
+        "had",
+        "her",
+        "his",
+        "him",
+        "its",
+        "let",
+        "may",
+        "put",
+        "run",
+        "set",
+        "use",
+        "via",
+        "ago",
+        "big",
+        "hot",
+        "top",
+        "far",
+        "few",
+        "lot",
+    ]
+)
+# Abbreviations everyone knows (beyond the _ACRONYMS that are not shouting either).
+_PLAIN_ABBREVIATIONS: Final[frozenset[str]] = frozenset(
+    [
+        "GP",
+        "MP",
+        "DVD",
+        "CD",
+        "AI",
+        "BA",
+        "NI",
+        "DIY",
+        "VIP",
+        "UV",
+        "LED",
+        "CCTV",
+        "MOT",
+        "ISO",
+        "UTC",
+        "GMT",
+        "BST",
+        "CET",
+        "EST",
+        "PST",
     ]
 )
 # Longest stretch treated as one sentence around a match (characters).
@@ -500,9 +601,44 @@ def _mirroring_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
             run.append(match)
         else:
             run = [match]
-        if len(run) == 2 or (len(run) == 1 and len(word) >= 4):
+        if len(run) == 2 or (len(run) == 1 and (len(word) >= 4 or word in _SHOUTED_PRONOUNS)):
             start = run[0].start()
             hits.append(_span_hit(rule, start, match.end(), draft.sentence_of(start, match.end())))
+    return hits
+
+
+def _abbreviation_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
+    """Internal abbreviations ("the DD was re-presented", "a PSP void") said to an upset
+    customer who did not use them. Only short ones: a longer capitalised word is as often a
+    shouted English word, which is mirroring, not jargon."""
+    if context.known and context.mood.upset < rule.param("min_customer_upset", UPSET):
+        return []
+    longest = int(rule.param("max_abbreviation_letters", 3))
+    hits: list[_Hit] = []
+    text = draft.text
+    for match in _ABBREVIATION.finditer(text):
+        token = match.group(0)
+        word = token[:-1] if token.endswith("s") and len(token) > 2 else token
+        if len(word) > longest or word in _ACRONYMS or word in _PLAIN_ABBREVIATIONS:
+            continue
+        lower = word.lower()
+        if lower in STOPWORDS or lower in _SHOUTED_WORDS:
+            continue
+        # Next to another capitalised word it is shouting ("WHERE IS IT"), not a term.
+        before = text[max(0, match.start() - 12) : match.start()].split()
+        after = text[match.end() : match.end() + 12].split()
+        if any(
+            w.strip(".,!?;:\"'()").isupper() and len(w.strip(".,!?;:\"'()")) > 1
+            for w in before[-1:] + after[:1]
+        ):
+            continue
+        if re.search(rf"\b{re.escape(lower)}\b", context.every_customer_norm):
+            continue
+        hits.append(
+            _span_hit(
+                rule, match.start(), match.end(), draft.sentence_of(match.start(), match.end())
+            )
+        )
     return hits
 
 
@@ -822,6 +958,7 @@ def coach(
     hits.extend(_no_next_step_hits(rules["no_next_step"], the_draft, context, techniques))
     if context.upset:
         hits.extend(_pattern_hits(rules["jargon"], the_draft))
+        hits.extend(_abbreviation_hits(rules["jargon"], the_draft, context))
     hits.extend(_long_sentence_hits(rules["long_sentences"], the_draft, context))
 
     findings = [_finding(the_draft, hit) for hit in _dedupe(hits)]
