@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from calmdesk.engine import assess_many
+from calmdesk.engine import SCORE_KEYS, assess_many
 from calmdesk.engine.model import default_model
 from calmdesk.engine.trainer.data import default_data_dir, load_corpus, load_devset
 from calmdesk.engine.trainer.evaluation import GOEMOTIONS_LABELS, Baseline, Metrics, devset_path
@@ -37,7 +37,6 @@ HEADS = {
     "confusion": "emo:confusion",
     "gratitude": "emo:gratitude",
 }
-CUSTOMER_LABELS = ("anger", "frustration", "abuse", "negative", "confusion", "gratitude")
 
 
 def _baseline_scores(corpus: Any, texts: dict[str, list[str]], cache: Path) -> dict[str, Any]:
@@ -134,7 +133,7 @@ def main() -> None:
         results = assess_many(texts["customer"])
         probs = model.predict_many(texts["customer"])
         print(f"Customer dev set: {len(customer)} messages\n{header}")
-        for label in CUSTOMER_LABELS:
+        for label in SCORE_KEYS:
             truth = [bool(row["labels"].get(label, 0)) for row in customer]  # type: ignore[attr-defined]
             head = HEADS.get(label)
             _row(
@@ -142,8 +141,13 @@ def main() -> None:
                 truth,
                 [r.scores[label] for r in results],
                 [p[head] for p in probs] if head else None,
-                base.get("customer", {}).get("abuse" if label == "abuse" else label),
+                base.get("customer", {}).get(label),
             )
+        types = sum(
+            r.customer_type.type == row.get("customer_type", "")
+            for r, row in zip(results, customer, strict=True)
+        )
+        print(f"  customer_type accuracy {types / len(customer):.3f}")
 
 
 if __name__ == "__main__":

@@ -94,6 +94,15 @@ def test_swearing_in_a_complaint_still_adds_to_anger() -> None:
     assert result.scores["anger"] > result.emotions["anger"] + 0.1
 
 
+def test_naming_a_platform_is_not_negative_but_threatening_to_post_there_is() -> None:
+    mention = assess("Is there a Facebook group for owners of this model?")
+    threat = assess("Everyone on Twitter is going to hear how you treat people.")
+    assert present(mention, "public") and present(threat, "public")
+    assert not present(mention, "negative")
+    assert present(threat, "negative")
+    assert "public" in threat.escalate.reasons and not mention.escalate.recommended
+
+
 def test_result_is_frozen_typed_and_complete() -> None:
     result = assess("WHERE IS MY ORDER?!?! This is the third time I ask!!!")
     assert set(result.scores) == set(SCORE_KEYS)

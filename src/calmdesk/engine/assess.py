@@ -327,7 +327,7 @@ def _assemble(
     # its own it says the mood is strong, not that it is anger. It adds to anger only next
     # to something that does (anger or abuse words, a threat) or to a complaint; it still
     # counts in full for frustration and negative, through `anger_rules`.
-    complained = (
+    complaint_cues = (
         anger_words
         or r_negative
         or r_frustration
@@ -336,9 +336,10 @@ def _assemble(
         or r_refund
         or r_churn
         or legal
-        or public
     )
-    anger_cues = anger_rules if complained else 1.0 - (1.0 - anger_words) * intensity_cues
+    anger_cues = (
+        anger_rules if complaint_cues or public else 1.0 - (1.0 - anger_words) * intensity_cues
+    )
     anger = 1.0 - (1.0 - m_anger) * (1.0 - anger_cues)
     frustration_rules = 1.0 - (
         (1.0 - r_frustration)
@@ -366,7 +367,16 @@ def _assemble(
         * (1.0 - threat)
         * (1.0 - 0.6 * r_churn)
         * (1.0 - 0.6 * legal)
-        * (1.0 - 0.6 * public)
+        # Naming Twitter or the press is how people talk about them: a message that says
+        # nothing else negative and addresses no one is not threatening to shame anybody.
+        * (
+            1.0
+            - (
+                0.6 * public
+                if aimed or complaint_cues or r_sarcasm or r_profanity or shouting
+                else 0.0
+            )
+        )
         * (1.0 - 0.4 * r_refund)
         * (1.0 - 0.4 * repeat_contact)
     )
