@@ -74,6 +74,35 @@ def test_negation_sarcasm_and_untargeted_profanity_do_not_trigger(text: str, abs
     assert not present(assess(text), absent), dict(assess(text).scores)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Fucking love that song, it takes me right back.",
+        "Damn, that is a good point about the second half of the match.",
+    ],
+)
+def test_swearing_alone_leaves_anger_to_the_model(text: str) -> None:
+    # No complaint, no anger word, no capitals: the profanity cue adds nothing to anger, so
+    # the score is the model's anger head as it stands.
+    result = assess(text)
+    assert any(flag.kind == "profanity" for flag in result.flags)
+    assert result.scores["anger"] == pytest.approx(result.emotions["anger"])
+
+
+def test_swearing_in_a_complaint_still_adds_to_anger() -> None:
+    result = assess("The bloody parcel is missing again and nobody has called me back.")
+    assert result.scores["anger"] > result.emotions["anger"] + 0.1
+
+
+def test_naming_a_platform_is_not_negative_but_threatening_to_post_there_is() -> None:
+    mention = assess("Is there a Facebook group for owners of this model?")
+    threat = assess("Everyone on Twitter is going to hear how you treat people.")
+    assert present(mention, "public") and present(threat, "public")
+    assert not present(mention, "negative")
+    assert present(threat, "negative")
+    assert "public" in threat.escalate.reasons and not mention.escalate.recommended
+
+
 def test_result_is_frozen_typed_and_complete() -> None:
     result = assess("WHERE IS MY ORDER?!?! This is the third time I ask!!!")
     assert set(result.scores) == set(SCORE_KEYS)

@@ -316,17 +316,33 @@ def _assemble(
     # Each score is the model's calibrated head joined (noisy-OR) with rule evidence. Model
     # heads enter each score once: a score built from another score's model part would
     # count the same evidence twice and drift above its calibrated threshold.
-    anger_rules = 1.0 - (
-        (1.0 - r_anger)
-        * (1.0 - 0.6 * r_abuse)
-        * (1.0 - 0.35 * r("profanity", 0.0))
-        * (1.0 - 0.6 * threat)
-        * (1.0 - 0.3 * r_sarcasm)
-        * (1.0 - 0.4 * shouting)
+    r_profanity = r("profanity", 0.0)
+    r_negative = r("negative", 0.0)
+    r_frustration = r("frustration", 0.0)
+    legal, public = r("legal", 0.0), r("public", 0.0)
+    anger_words = 1.0 - (1.0 - r_anger) * (1.0 - 0.6 * r_abuse) * (1.0 - 0.6 * threat)
+    intensity_cues = (1.0 - 0.3 * r_sarcasm) * (1.0 - 0.4 * shouting)
+    anger_rules = 1.0 - (1.0 - anger_words) * (1.0 - 0.35 * r_profanity) * intensity_cues
+    # Swearing is how many people talk ("fucking love that song", "damn, good point"): on
+    # its own it says the mood is strong, not that it is anger. It adds to anger only next
+    # to something that does (anger or abuse words, a threat) or to a complaint; it still
+    # counts in full for frustration and negative, through `anger_rules`.
+    complaint_cues = (
+        anger_words
+        or r_negative
+        or r_frustration
+        or r_repeat
+        or r_impatience
+        or r_refund
+        or r_churn
+        or legal
     )
-    anger = 1.0 - (1.0 - m_anger) * (1.0 - anger_rules)
+    anger_cues = (
+        anger_rules if complaint_cues or public else 1.0 - (1.0 - anger_words) * intensity_cues
+    )
+    anger = 1.0 - (1.0 - m_anger) * (1.0 - anger_cues)
     frustration_rules = 1.0 - (
-        (1.0 - r("frustration", 0.0))
+        (1.0 - r_frustration)
         * (1.0 - 0.5 * r_repeat)
         * (1.0 - 0.5 * r_impatience)
         * (1.0 - 0.4 * r_sarcasm)
@@ -334,7 +350,6 @@ def _assemble(
         * (1.0 - 0.3 * anger_rules)
     )
     frustration = 1.0 - (1.0 - m("goe:frustration", 0.0)) * (1.0 - frustration_rules)
-    legal, public = r("legal", 0.0), r("public", 0.0)
     churn = 1.0 - (1.0 - r_churn) * (1.0 - _INTENT_SUPPORT * churn_intent)
     refund = 1.0 - (1.0 - r_refund) * (1.0 - _INTENT_SUPPORT * refund_intent)
     repeat_contact = r_repeat
@@ -343,14 +358,25 @@ def _assemble(
     )
     negative = 1.0 - (
         (1.0 - m("goe:negative", 0.0))
-        * (1.0 - 0.7 * r("negative", 0.0))
+        * (1.0 - 0.7 * r_negative)
         * (1.0 - 0.8 * anger_rules)
         * (1.0 - 0.8 * frustration_rules)
-        * (1.0 - 0.8 * abuse)
+        # The rule part of abuse only: its model part (the offensive head) would count the
+        # model's reading of the text a second time, next to the negative head.
+        * (1.0 - 0.8 * r_abuse)
         * (1.0 - threat)
         * (1.0 - 0.6 * r_churn)
         * (1.0 - 0.6 * legal)
-        * (1.0 - 0.6 * public)
+        # Naming Twitter or the press is how people talk about them: a message that says
+        # nothing else negative and addresses no one is not threatening to shame anybody.
+        * (
+            1.0
+            - (
+                0.6 * public
+                if aimed or complaint_cues or r_sarcasm or r_profanity or shouting
+                else 0.0
+            )
+        )
         * (1.0 - 0.4 * r_refund)
         * (1.0 - 0.4 * repeat_contact)
     )
