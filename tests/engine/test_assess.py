@@ -21,6 +21,8 @@ def present(result: Assessment, key: str) -> bool:
         ("My solicitor will be in touch, expect legal action.", "legal"),
         ("I'm reporting you to the ombudsman tomorrow.", "legal"),
         ("Fix it or I'm going to sue.", "legal"),
+        ("I'm putting this on Facebook tonight.", "public"),
+        ("Your service is rubbish and Trustpilot will know about it.", "public"),
         ("Everyone on Twitter is going to hear how you treat people.", "public"),
         ("Expect a one-star review on Trustpilot.", "public"),
         ("Cancel my subscription, I'm switching to a competitor.", "churn"),
@@ -68,6 +70,10 @@ def test_each_risk_is_read_with_evidence(text: str, label: str) -> None:
         # Sue the person, not the verb: a name in a signature or a sentence.
         ("The opening reading is 48213. Many thanks, Sue, Lettings office", "legal"),
         ("I spoke to Sue on the phone and she said it was fixed.", "legal"),
+        # A platform named in passing threatens nobody.
+        ("I saw your new range on Instagram, do you ship to Ireland?", "public"),
+        ("I'm on Twitter as @kat if that's easier than email.", "public"),
+        ("My son shared your post on Facebook, is the offer real?", "public"),
     ],
 )
 def test_negation_sarcasm_and_untargeted_profanity_do_not_trigger(text: str, absent: str) -> None:
@@ -97,7 +103,8 @@ def test_swearing_in_a_complaint_still_adds_to_anger() -> None:
 def test_naming_a_platform_is_not_negative_but_threatening_to_post_there_is() -> None:
     mention = assess("Is there a Facebook group for owners of this model?")
     threat = assess("Everyone on Twitter is going to hear how you treat people.")
-    assert present(mention, "public") and present(threat, "public")
+    # Naming a platform is not a threat to go public; telling the world on it is.
+    assert not present(mention, "public") and present(threat, "public")
     assert not present(mention, "negative")
     assert present(threat, "negative")
     assert "public" in threat.escalate.reasons and not mention.escalate.recommended

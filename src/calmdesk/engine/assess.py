@@ -337,6 +337,15 @@ def _assemble(
         or r_churn
         or legal
     )
+    # A platform named in passing ("is there a Facebook group?", "saw it on Instagram")
+    # threatens nobody: on its own, the name counts as going public only in a complaint.
+    if (
+        public
+        and not (complaint_cues or r_sarcasm or r_profanity or shouting)
+        and all(flag.rule == _PLATFORM_RULE for flag in flags if flag.kind == "public")
+    ):
+        public = 0.0
+        flags = [flag for flag in flags if flag.kind != "public"]
     anger_cues = (
         anger_rules if complaint_cues or public else 1.0 - (1.0 - anger_words) * intensity_cues
     )
@@ -441,6 +450,7 @@ def _assemble(
 
 
 _FLAG_ORDER: Final = attrgetter("start", "end", "kind")
+_PLATFORM_RULE: Final = "public.review_site"
 
 
 def _thanks_only_as_closing(text: str, flags: Sequence[Flag]) -> bool:
