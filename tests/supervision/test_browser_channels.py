@@ -6,35 +6,15 @@ Screenshots go to /work/screens/ (or $CALMDESK_SCREENSHOT_DIR).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from calmdesk.accounts.models import Organisation, User
 from calmdesk.channels.models import ChatSettings, WebhookSubscription
-from tests.supervision.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in, screenshot
+from tests.supervision.test_browser import log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1360, "height": 900})
-        tab = context.new_page()
-        dialogs: list[str] = []
-        tab.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        try:
-            yield tab
-        finally:
-            assert dialogs == [], f"entered text ran as script: {dialogs}"
-            context.close()
-            browser.close()
 
 
 def test_admin_adds_an_origin_and_a_webhook_and_sees_the_secret_once(

@@ -71,6 +71,17 @@ def _visitor(request: HttpRequest) -> tuple[ChatVisitor, Organisation, str]:
     return visitor, organisation, origin
 
 
+def _visitor_or_refusal(request: HttpRequest) -> tuple[ChatVisitor, str] | HttpResponse:
+    """The visitor and their Origin, or the 401/403 answer for a request without one."""
+    try:
+        visitor, _, origin = _visitor(request)
+    except ChatError as exc:
+        return _error(str(exc), 401, request.headers.get("Origin", ""))
+    except PermissionError as exc:
+        return _error(str(exc), 403)
+    return visitor, origin
+
+
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     if len(request.body) > MAX_CHAT_BODY:
         raise ChatError("the request is too large")
@@ -150,12 +161,10 @@ def messages(request: HttpRequest) -> HttpResponse:
     preflight = _preflight(request, None)
     if preflight is not None:
         return preflight
-    try:
-        visitor, _, origin = _visitor(request)
-    except ChatError as exc:
-        return _error(str(exc), 401, request.headers.get("Origin", ""))
-    except PermissionError as exc:
-        return _error(str(exc), 403)
+    found = _visitor_or_refusal(request)
+    if isinstance(found, HttpResponse):
+        return found
+    visitor, origin = found
     try:
         if request.method == "GET":
             after = _after(request)
@@ -187,12 +196,10 @@ def visitor_typing(request: HttpRequest) -> HttpResponse:
         return preflight
     if request.method != "POST":
         return _error("use POST", 405)
-    try:
-        visitor, _, origin = _visitor(request)
-    except ChatError as exc:
-        return _error(str(exc), 401, request.headers.get("Origin", ""))
-    except PermissionError as exc:
-        return _error(str(exc), 403)
+    found = _visitor_or_refusal(request)
+    if isinstance(found, HttpResponse):
+        return found
+    visitor, origin = found
     chat_visitor_typing(visitor=visitor)
     return _cors(HttpResponse(status=204), origin)
 
@@ -239,12 +246,10 @@ def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         return preflight
     if request.method != "GET":
         return _error("use GET", 405)
-    try:
-        visitor, _, origin = _visitor(request)
-    except ChatError as exc:
-        return _error(str(exc), 401, request.headers.get("Origin", ""))
-    except PermissionError as exc:
-        return _error(str(exc), 403)
+    found = _visitor_or_refusal(request)
+    if isinstance(found, HttpResponse):
+        return found
+    visitor, origin = found
     if conf.chat_stream_seconds() <= 0:
         return _error("streaming is off here; poll api/messages", 404, origin)
     after = _after(request)

@@ -21,9 +21,11 @@ def followup_list(
     *,
     overdue: bool = False,
     open_only: bool = False,
+    newest_first: bool = False,
     conversation_id: int | None = None,
 ) -> QuerySet[FollowUp]:
-    """Soonest due first, so overdue promises lead; `open_only` leaves out kept ones."""
+    """Soonest due first, so overdue promises lead (`newest_first` for a history);
+    `open_only` leaves out kept ones."""
     followups = visible_followups(user)
     if conversation_id is not None:
         followups = followups.filter(conversation_id=conversation_id)
@@ -31,4 +33,4 @@ def followup_list(
         followups = followups.filter(state=FollowUpState.OPEN, due_at__lte=timezone.now())
     elif open_only:
         followups = followups.filter(state=FollowUpState.OPEN)
-    return followups.order_by("due_at", "id")
+    return followups.order_by(*(("-due_at", "-id") if newest_first else ("due_at", "id")))

@@ -101,3 +101,8 @@ def incidents_by_customer(user: User, *, limit: int = 10) -> list[CauseCount]:
         )
         for row in rows
     ]
+
+
+def incident_on_record(conversation_id: int) -> bool:
+    """Whether the case has any incident filed: the playbook's record stage is then done."""
+    return Incident.objects.filter(conversation_id=conversation_id).exists()

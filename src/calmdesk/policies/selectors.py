@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from calmdesk.accounts.models import Organisation, User
 from calmdesk.audit.models import AuditEvent
-from calmdesk.conversations.models import OPEN_STATUSES, Conversation
+from calmdesk.conversations.models import OPEN_STATUSES, Conversation, Direction, Message
 from calmdesk.conversations.selectors import visible_conversations
 from calmdesk.policies.models import BoundaryStep, ConversationState, IdentityBlock
 
@@ -58,6 +58,55 @@ def policy_state(conversation: Conversation) -> PolicyStateView:
         suggested_reply_reason=state.suggested_reply_reason,
         fired_rules=tuple(state.fired_rules),
         taken_over_by_id=state.taken_over_by_id,
+    )
+
+
+BOUNDARY_STATUS: dict[str, str] = {
+    BoundaryStep.WARNED: "first warning given",
+    BoundaryStep.FINAL_WARNING: "final warning given",
+    BoundaryStep.ENDED: "conversation ended, a supervisor has the case",
+    BoundaryStep.THREAT: "threat of violence, escalated at once",
+}
+BOUNDARY_SUGGESTION_REASONS: dict[str, str] = {
+    "warned": "a first insult aimed at staff: set the boundary",
+    "final_warning": "a repeated insult: the final warning",
+    "ended": "a third insult: close politely, a supervisor takes the case",
+}
+
+
+@dataclass(frozen=True)
+class PolicyPanel:
+    """What the reply box says about the policy: where the ladder stands and its reply."""
+
+    state: PolicyStateView
+    boundary_label: str
+    show_suggestion: bool
+    suggestion_reason: str
+
+
+def _suggestion_reason(reason: str) -> str:
+    kind, _, detail = reason.partition(":")
+    if kind == "boundary":
+        return BOUNDARY_SUGGESTION_REASONS.get(detail, "boundary")
+    if kind == "rule":
+        return f"escalation rule {detail.replace('_', ' ')}"
+    if kind == "threat":
+        return "a threat of violence"
+    return reason.replace("_", " ")
+
+
+def policy_panel(conversation: Conversation, thread: Sequence[Message]) -> PolicyPanel:
+    """The policy's state for the reply box; its suggestion only while the customer is
+    the one waiting (once an agent has answered, the suggestion is history)."""
+    state = policy_state(conversation)
+    last_turn = next((m for m in reversed(thread) if m.direction != Direction.NOTE), None)
+    return PolicyPanel(
+        state=state,
+        boundary_label=BOUNDARY_STATUS.get(state.boundary_step, state.boundary_step),
+        show_suggestion=bool(state.suggested_reply)
+        and last_turn is not None
+        and last_turn.direction == Direction.INBOUND,
+        suggestion_reason=_suggestion_reason(state.suggested_reply_reason),
     )
 
 

@@ -228,7 +228,7 @@ def handover_build(*, conversation: Conversation, reasons: list[str]) -> dict[st
     """The whole context of an escalated case, so the customer never has to repeat it."""
     from calmdesk.conversations.reading import history_for
     from calmdesk.engine.coaching import playbook
-    from calmdesk.incidents.models import Incident
+    from calmdesk.incidents.selectors import incident_on_record
     from calmdesk.incidents.services import agent_attempts, customer_quotes
 
     messages = list(conversation.messages.order_by("created_at", "id"))
@@ -236,7 +236,7 @@ def handover_build(*, conversation: Conversation, reasons: list[str]) -> dict[st
     scores = (latest.assessment or {}).get("scores", {}) if latest else {}
     state = playbook(
         history_for(messages),
-        incident_recorded=Incident.objects.filter(conversation=conversation).exists(),
+        incident_recorded=incident_on_record(conversation.pk),
     )
     return {
         "reasons": list(reasons),

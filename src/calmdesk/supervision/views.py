@@ -243,9 +243,9 @@ def followups(request: HtmxHttpRequest, user: User) -> HttpResponse:
     overdue = request.GET.get("overdue") in {"1", "true", "on"}
     show_all = not overdue and request.GET.get("all") in {"1", "true", "on"}
     rows = list(
-        followup_list(user, overdue=overdue, open_only=not show_all)
-        .select_related("conversation__customer", "conversation__assignee")
-        .order_by(*(("-due_at", "-id") if show_all else ("due_at", "id")))[:LIST_ROWS]
+        followup_list(
+            user, overdue=overdue, open_only=not show_all, newest_first=show_all
+        ).select_related("conversation__customer", "conversation__assignee")[:LIST_ROWS]
     )
     context = {
         "followups": rows,

@@ -67,9 +67,10 @@ from calmdesk.customers.selectors import (
 )
 from calmdesk.customers.services import CustomerError, customer_merge, customer_update_notes
 from calmdesk.followups.selectors import followup_list
-from calmdesk.incidents.models import Incident, IncidentKind
-from calmdesk.policies.models import BoundaryStep, IdentityBlock
-from calmdesk.policies.selectors import active_blocks_by_identity, policy_state
+from calmdesk.incidents.models import IncidentKind
+from calmdesk.incidents.selectors import incident_on_record
+from calmdesk.policies.models import IdentityBlock
+from calmdesk.policies.selectors import active_blocks_by_identity, policy_panel
 from calmdesk.workspace.forms import (
     SORT_CHOICES,
     AssignForm,
@@ -112,44 +113,13 @@ def _identity_rows(customer: Customer) -> list[IdentityRow]:
     ]
 
 
-def _suggestion_reason(reason: str) -> str:
-    kind, _, detail = reason.partition(":")
-    if kind == "boundary":
-        return BOUNDARY_SUGGESTION_REASONS.get(detail, "boundary")
-    if kind == "rule":
-        return f"escalation rule {detail.replace('_', ' ')}"
-    if kind == "threat":
-        return "a threat of violence"
-    return reason.replace("_", " ")
-
-
-BOUNDARY_SUGGESTION_REASONS: dict[str, str] = {
-    "warned": "a first insult aimed at staff: set the boundary",
-    "final_warning": "a repeated insult: the final warning",
-    "ended": "a third insult: close politely, a supervisor takes the case",
-}
-
-
-BOUNDARY_STATUS: dict[str, str] = {
-    BoundaryStep.WARNED: "first warning given",
-    BoundaryStep.FINAL_WARNING: "final warning given",
-    BoundaryStep.ENDED: "conversation ended, a supervisor has the case",
-    BoundaryStep.THREAT: "threat of violence, escalated at once",
-}
-
-
 def _policy_context(conversation: Conversation, thread: list[Message]) -> dict[str, Any]:
-    """The policy's state above the reply box; its suggestion only while the customer
-    is the one waiting (once an agent has answered, the suggestion is history)."""
-    policy = policy_state(conversation)
-    last_turn = next((m for m in reversed(thread) if m.direction != Direction.NOTE), None)
+    panel = policy_panel(conversation, thread)
     return {
-        "policy": policy,
-        "boundary_label": BOUNDARY_STATUS.get(policy.boundary_step, policy.boundary_step),
-        "show_suggestion": bool(policy.suggested_reply)
-        and last_turn is not None
-        and last_turn.direction == Direction.INBOUND,
-        "suggestion_reason": _suggestion_reason(policy.suggested_reply_reason),
+        "policy": panel.state,
+        "boundary_label": panel.boundary_label,
+        "show_suggestion": panel.show_suggestion,
+        "suggestion_reason": panel.suggestion_reason,
     }
 
 
@@ -324,7 +294,7 @@ def _conversation_context(
         **_policy_context(conversation, thread),
         "playbook": coaching.playbook_for(
             thread,
-            incident_recorded=Incident.objects.filter(conversation=conversation).exists(),
+            incident_recorded=incident_on_record(conversation.pk),
         ),
         "email_facts": facts,
         "machine_mail_before": machine_before,
