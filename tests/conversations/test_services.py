@@ -301,3 +301,65 @@ def test_receiving_into_a_long_thread_costs_no_more_queries_than_into_a_short_on
             conversation_id=conversation_id,
         )
     assert follow_up("q-2") == short
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_messages_from_one_new_address_make_one_customer(
+    org: Organisation,
+) -> None:
+    # Different messages (not redeliveries) from an address nobody has seen, all at once:
+    # every request creates a customer, one attaches the address, and the others must
+    # join that customer rather than leave records nobody can reach.
+    threads_count = 6
+    barrier = threading.Barrier(threads_count)
+    customers: list[int] = []
+    errors: list[BaseException] = []
+
+    def deliver(number: int) -> None:
+        try:
+            barrier.wait()
+            result = receive(
+                org,
+                f"first-{number}",
+                "Hello, my order has not arrived.",
+                customer_email="newcomer@example.com",
+            )
+            customers.append(result.customer.pk)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Customer.objects.count() == 1
+    assert set(customers) == {Customer.objects.get().pk}
+    identity = ContactIdentity.objects.get(value="newcomer@example.com")
+    assert Message.objects.filter(sender=identity).count() == threads_count
+
+
+def test_receiving_stays_within_its_query_budget(
+    org: Organisation, django_assert_max_num_queries: Callable[..., object]
+) -> None:
+    # Every delivery pays these queries; benchmarks/bench_ingest.py shows what each costs.
+    # A first contact: duplicate check, identity lookup, customer, identity (in a
+    # savepoint), conversation, message, webhook subscriptions, policy, policy state; the
+    # transaction is a savepoint of the test's own, two statements more.
+    with django_assert_max_num_queries(13):  # type: ignore[operator]
+        first = receive(org, "budget-1", "Where is my parcel?", customer_email="b@example.com")
+    # A follow-up also locks the conversation and its policy state, reads the recent
+    # dialogue, checks for a block on the sender and counts the customer's recent cases.
+    with django_assert_max_num_queries(14):  # type: ignore[operator]
+        receive(
+            org,
+            "budget-2",
+            "Still nothing. Where is it?",
+            customer_email="b@example.com",
+            conversation_id=first.conversation.pk,
+        )

@@ -114,13 +114,14 @@ def inbound_message_receive(
 def _find_by_external_id(
     organisation: Organisation, channel: str, external_id: str
 ) -> ReceiveResult | None:
-    message = (
-        Message.objects.select_related("conversation__customer")
-        .filter(organisation=organisation, channel=channel, external_id=external_id)
-        .first()
-    )
-    if message is None:
+    # Asked of every delivery and almost always answered "no": a bare id lookup first
+    # (the triple is unique), the whole rows only for a repeat.
+    found = Message.objects.filter(
+        organisation=organisation, channel=channel, external_id=external_id
+    ).values_list("pk", flat=True)[:1]
+    if not found:
         return None
+    message = Message.objects.select_related("conversation__customer").get(pk=found[0])
     conversation = message.conversation
     return ReceiveResult(
         message=message, conversation=conversation, customer=conversation.customer, created=False
@@ -150,26 +151,16 @@ def _receive_new(
         (found.handle or found.email) if channel == Channel.CHAT else (found.email or found.handle)
     )
     now = timezone.now()
+    new_conversation = conversation_id is None
     if conversation_id is not None:
-        conversation = (
-            Conversation.objects.select_for_update()
-            .filter(pk=conversation_id, organisation=organisation)
-            .first()
-        )
-        if conversation is None:
-            raise ConversationMismatch(f"conversation {conversation_id} does not exist")
-        # The same row as the argument: the policy reads it without another query.
-        conversation.organisation = organisation
-        if conversation.customer_id != customer.pk:
-            raise ConversationMismatch(
-                f"conversation {conversation_id} belongs to another customer"
-            )
+        conversation = _conversation_for_update(organisation, conversation_id, customer)
         if conversation.status in (Status.RESOLVED, Status.CLOSED):
             # A customer writing again reopens the case: they are not done with it.
             conversation.status = Status.OPEN
             conversation.resolved_at = None
     else:
-        conversation = Conversation.objects.create(
+        # Not saved yet: it is written once, with the reading of its first message.
+        conversation = Conversation(
             organisation=organisation,
             customer=customer,
             subject=(subject.strip() or _subject_from(body_text))[:MAX_SUBJECT_CHARS],
@@ -178,13 +169,22 @@ def _receive_new(
         )
 
     # A new conversation has no history to read.
-    earlier = recent_dialogue(conversation) if conversation_id is not None else []
+    earlier = [] if new_conversation else recent_dialogue(conversation)
     text_for_engine = body_text if body_text.strip() else nh3.clean(body_html, tags=set())
     assessment = assess_for_storage(text_for_engine, history=history_for(earlier))
     scores = assessment.get("scores", {})
     anger = float(scores.get("anger", 0.0))
     risk = risk_from_scores(scores)
 
+    _update_reading(conversation, assessment=assessment, anger=anger, risk=risk)
+    conversation.last_message_at = now
+    if conversation.waiting_since is None:
+        conversation.waiting_since = now
+    if conversation.status == Status.PENDING_CUSTOMER:
+        conversation.status = Status.OPEN
+    if assessment.get("escalate", {}).get("recommended") and conversation.priority < Priority.HIGH:
+        conversation.priority = Priority.HIGH
+    conversation.save()
     message = Message.objects.create(
         organisation=organisation,
         conversation=conversation,
@@ -198,24 +198,41 @@ def _receive_new(
         anger=anger,
         risk=risk,
     )
-    _update_reading(conversation, assessment=assessment, anger=anger, risk=risk)
-    conversation.last_message_at = now
-    if conversation.waiting_since is None:
-        conversation.waiting_since = now
-    if conversation.status == Status.PENDING_CUSTOMER:
-        conversation.status = Status.OPEN
-    if assessment.get("escalate", {}).get("recommended") and conversation.priority < Priority.HIGH:
-        conversation.priority = Priority.HIGH
-    conversation.save()
     # Imported here: the policy's take-over service builds on this module's services.
-    from calmdesk.policies.services import inbound_policy_apply_in_transaction
+    from calmdesk.policies.services import InboundContext, inbound_policy_apply_in_transaction
 
     inbound_policy_apply_in_transaction(
-        message=message, conversation=conversation, new_conversation=conversation_id is None
+        message=message,
+        conversation=conversation,
+        context=InboundContext(
+            new_conversation=new_conversation,
+            new_customer=found.customer_created,
+            new_sender=sender is not None and sender.kind in found.identities_created,
+        ),
     )
     return ReceiveResult(
         message=message, conversation=conversation, customer=customer, created=True
     )
+
+
+def _conversation_for_update(
+    organisation: Organisation, conversation_id: int, customer: Customer
+) -> Conversation:
+    """The customer's conversation, locked until the transaction ends."""
+    found = list(
+        Conversation.objects.select_for_update().filter(
+            pk=conversation_id, organisation=organisation
+        )[:1]
+    )
+    if not found:
+        raise ConversationMismatch(f"conversation {conversation_id} does not exist")
+    conversation = found[0]
+    if conversation.customer_id != customer.pk:
+        raise ConversationMismatch(f"conversation {conversation_id} belongs to another customer")
+    # The same rows as the arguments: the policy reads them without another query.
+    conversation.organisation = organisation
+    conversation.customer = customer
+    return conversation
 
 
 def _subject_from(body_text: str) -> str:

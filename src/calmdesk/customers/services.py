@@ -48,6 +48,11 @@ class FoundCustomer:
     # else at the same moment.
     email: ContactIdentity | None
     handle: ContactIdentity | None
+    # The customer record was made by this call (their first contact).
+    customer_created: bool = False
+    # Kinds of the identities this call attached: nothing about them (a block, say)
+    # can have been recorded before.
+    identities_created: frozenset[str] = frozenset()
 
 
 def customer_and_identities_find_or_create(
@@ -74,15 +79,14 @@ def customer_and_identities_find_or_create(
     customer: Customer | None = None
     rows: dict[str, ContactIdentity] = {}
     for kind, value in identities:
-        found = (
-            ContactIdentity.objects.select_related("customer")
-            .filter(organisation=organisation, kind=kind, value=value)
-            .first()
-        )
-        if found is not None:
-            customer = customer_current(found.customer)
-            rows[kind] = found
+        found = ContactIdentity.objects.select_related("customer").filter(
+            organisation=organisation, kind=kind, value=value
+        )[:1]
+        if found:
+            customer = customer_current(found[0].customer)
+            rows[kind] = found[0]
             break
+    customer_created = customer is None
     if customer is None:
         customer = Customer.objects.create(organisation=organisation, name=name.strip()[:200])
     elif name and not customer.name:
@@ -91,25 +95,37 @@ def customer_and_identities_find_or_create(
 
     # The identity we found the customer by exists already: attaching only the others
     # keeps the common case (a known sender) free of a savepoint and a second lookup.
+    # The others were not found a moment ago, so they are inserted straight away; only
+    # a request attaching the same one at the same moment makes the insert fail.
+    created: set[str] = set()
     for kind, value in identities:
         if kind in rows:
             continue
         try:
             with transaction.atomic():
-                identity, _ = ContactIdentity.objects.get_or_create(
-                    organisation=organisation,
-                    kind=kind,
-                    value=value,
-                    defaults={"customer": customer},
+                rows[kind] = ContactIdentity.objects.create(
+                    organisation=organisation, kind=kind, value=value, customer=customer
                 )
-            rows[kind] = identity
+            created.add(kind)
         except IntegrityError:
-            # Another request attached it at the same moment; theirs stands.
-            pass
+            # Another request attached it at the same moment; theirs stands. When that
+            # was the only way to reach the customer we just made, that record would be
+            # left empty: the other request's customer is this person, so use it.
+            if customer_created and not rows:
+                taken = ContactIdentity.objects.select_related("customer").filter(
+                    organisation=organisation, kind=kind, value=value
+                )[:1]
+                if taken:
+                    customer.delete()
+                    customer = customer_current(taken[0].customer)
+                    customer_created = False
+                    rows[kind] = taken[0]
     return FoundCustomer(
         customer=customer,
         email=rows.get(IdentityKind.EMAIL),
         handle=rows.get(IdentityKind.HANDLE),
+        customer_created=customer_created,
+        identities_created=frozenset(created),
     )
 
 

@@ -85,6 +85,12 @@ class PolicyOutcome:
 
 def policy_raw_get(*, organisation: Organisation) -> dict[str, Any]:
     """The organisation's policy as stored (or the shipped default), for the editor."""
+    if Organisation.policy.related.is_cached(organisation):
+        # Loaded with the organisation (the API's token lookup does): no query.
+        cached = Organisation.policy.related.get_cached_value(organisation)
+        if isinstance(cached, Policy) and isinstance(cached.document, dict):
+            return cached.document
+        return default_policy_raw()
     stored = Policy.objects.filter(organisation=organisation).values_list("document", flat=True)
     for document in stored:
         if isinstance(document, dict):
@@ -156,10 +162,18 @@ class PolicyFacts(Mapping[str, float | str]):
         {"customer.value", "customer.recent_conversations", "conversation.inbound_messages"}
     )
 
-    def __init__(self, *, message: Message, conversation: Conversation) -> None:
+    def __init__(
+        self,
+        *,
+        message: Message,
+        conversation: Conversation,
+        known: Mapping[str, float] | None = None,
+    ) -> None:
         self._message = message
         self._conversation = conversation
-        self._facts: dict[str, float | str] = {}
+        self._facts: dict[str, float | str] = {
+            name: value for name, value in (known or {}).items() if name in self.LAZY
+        }
         assessment: Mapping[str, Any] = message.assessment or {}
         scores = assessment.get("scores") or {}
         if isinstance(scores, Mapping):
@@ -208,8 +222,10 @@ class PolicyFacts(Mapping[str, float | str]):
         return len({*self._facts, *self.LAZY})
 
 
-def policy_facts(*, message: Message, conversation: Conversation) -> PolicyFacts:
-    return PolicyFacts(message=message, conversation=conversation)
+def policy_facts(
+    *, message: Message, conversation: Conversation, known: Mapping[str, float] | None = None
+) -> PolicyFacts:
+    return PolicyFacts(message=message, conversation=conversation, known=known)
 
 
 HANDOVER_FLAG_KINDS: Final[tuple[str, ...]] = (
@@ -435,9 +451,15 @@ class _Apply:
                 )
 
     def evaluate_rules(
-        self, policy: PolicyDocument, rules: tuple[EscalationRule, ...] | None = None
+        self,
+        policy: PolicyDocument,
+        rules: tuple[EscalationRule, ...] | None = None,
+        *,
+        known_facts: Mapping[str, float] | None = None,
     ) -> None:
-        facts = policy_facts(message=self.message, conversation=self.conversation)
+        facts = policy_facts(
+            message=self.message, conversation=self.conversation, known=known_facts
+        )
         already = set(self.state.fired_rules)
         for rule in policy.escalation_rules if rules is None else rules:
             if not rule.matches(facts):
@@ -518,28 +540,41 @@ def conversation_state_for(conversation: Conversation, *, lock: bool = False) ->
 def inbound_policy_apply(*, message: Message, conversation: Conversation) -> PolicyOutcome:
     """Walk the boundary ladder and the escalation rules for one stored customer message."""
     return inbound_policy_apply_in_transaction(
-        message=message, conversation=conversation, new_conversation=False
+        message=message, conversation=conversation, context=InboundContext()
     )
 
 
+@dataclass(frozen=True)
+class InboundContext:
+    """What the receiving service already knows about a message, so the policy need not
+    ask the database: for a first contact there is no state, block or history to read."""
+
+    new_conversation: bool = False
+    new_customer: bool = False
+    # The identity that sent the message was attached by this very delivery.
+    new_sender: bool = False
+
+
 def inbound_policy_apply_in_transaction(
-    *, message: Message, conversation: Conversation, new_conversation: bool
+    *, message: Message, conversation: Conversation, context: InboundContext
 ) -> PolicyOutcome:
     """`inbound_policy_apply` for a caller already inside a transaction (receive).
 
-    Spares receive a savepoint, and for a conversation created in that transaction the
-    lookup of a state row that cannot exist yet.
+    Spares receive a savepoint and, through `context`, the lookups whose answer it
+    already knows.
     """
     if message.direction != Direction.INBOUND or message.conversation_id != conversation.pk:
         raise ValueError("the policy applies to a customer message in this conversation")
     policy = policy_get(organisation=conversation.organisation)
     state = (
-        ConversationState.objects.create(conversation=conversation)
-        if new_conversation
+        # Written once, when the run finishes.
+        ConversationState(conversation=conversation)
+        if context.new_conversation
         else conversation_state_for(conversation, lock=True)
     )
     run = _Apply(message=message, conversation=conversation, state=state)
-    block = _active_block_for(message, conversation)
+    # Nobody can have blocked an identity that did not exist before this message.
+    block = None if context.new_sender else _active_block_for(message, conversation)
     if block is not None:
         # A blocked contact is not coached through the ladder again, but a threat of
         # violence still escalates: safety comes before the block.
@@ -548,8 +583,20 @@ def inbound_policy_apply_in_transaction(
             run.on_threat(policy.boundaries)
         return run.finish()
     run.walk_boundaries(policy.boundaries)
-    run.evaluate_rules(policy)
+    run.evaluate_rules(policy, known_facts=_known_facts(context))
     return run.finish()
+
+
+def _known_facts(context: InboundContext) -> dict[str, float]:
+    """Lazy facts whose value follows from the context without a query."""
+    known: dict[str, float] = {}
+    if context.new_conversation:
+        known["conversation.inbound_messages"] = 1.0
+    if context.new_customer:
+        # A customer made by this message: this is their only conversation, worth nothing yet.
+        known["customer.recent_conversations"] = 1.0
+        known["customer.value"] = 0.0
+    return known
 
 
 WAITING_FACT: Final = "conversation.waiting_minutes"
