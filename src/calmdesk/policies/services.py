@@ -9,6 +9,7 @@ recorded on the conversation's `ConversationState` and in the audit log.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -288,6 +289,11 @@ def handover_text(handover: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _stored_values(state: ConversationState) -> list[Any]:
+    """The state's column values, deep-copied so later changes to its JSON show."""
+    return copy.deepcopy([getattr(state, field.attname) for field in state._meta.concrete_fields])
+
+
 class _Apply:
     """Collects what one message's policy run does, then writes it once."""
 
@@ -297,6 +303,8 @@ class _Apply:
         self.message = message
         self.conversation = conversation
         self.state = state
+        # Most messages change nothing the policy keeps: then its row is not rewritten.
+        self.state_as_loaded = _stored_values(state) if state.pk is not None else None
         self.organisation = conversation.organisation
         self.boundary_action: str | None = None
         self.fired: list[str] = []
@@ -497,7 +505,8 @@ class _Apply:
             self.state.handover = handover_build(
                 conversation=self.conversation, reasons=self.state.escalation_reasons
             )
-        self.state.save()
+        if self.state_as_loaded is None or _stored_values(self.state) != self.state_as_loaded:
+            self.state.save()
         if self.escalated:
             self.audit("conversation.escalated", {"reasons": self.reasons})
         if self.notify_reasons:
