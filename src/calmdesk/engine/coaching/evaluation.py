@@ -1,10 +1,11 @@
 """Measure the coach on the hand-labelled reply sets (`devsets/agent_replies.jsonl`, the
-held-out `devsets/coach_replies_holdout.jsonl` and `devsets/coach_replies_third.jsonl`).
+held-out `devsets/coach_replies_holdout.jsonl`, `devsets/coach_replies_third.jsonl` and
+`devsets/coach_replies_fourth.jsonl`).
 
 A predicted finding matches a labelled one when the rule is the same and the spans overlap.
 Techniques are compared at probability 0.5. `report(console)` prints the tables that
-`calmdesk evaluate` shows, for the development set and then the held-out and third sets; `evaluate()`
-returns the numbers for one set.
+`calmdesk evaluate` shows, for the development set and then the held-out, third and fourth sets;
+`evaluate()` returns the numbers for one set.
 """
 
 from __future__ import annotations
@@ -68,15 +69,19 @@ HOLDOUT_SET = "coach_replies_holdout.jsonl"
 # Written by a different person from the rules' author, so it measures phrasings that writer
 # would never have produced; like the held-out set, never used to tune rules.
 THIRD_SET = "coach_replies_third.jsonl"
+# Written and committed before the rules were broadened for generalisation (issue 4), in many
+# voices, so recall gained from development-set misses can be checked on wording nobody tuned on.
+FOURTH_SET = "coach_replies_fourth.jsonl"
 # The sets reported after the development set, with their table titles and suffixes.
 EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (HOLDOUT_SET, "Reply coach, held-out set", " (held-out set)"),
     (THIRD_SET, "Reply coach, third set (second writer)", " (third set)"),
+    (FOURTH_SET, "Reply coach, fourth set (written before the broadening)", " (fourth set)"),
 )
 
 
 def packaged_set(name: str) -> Path | None:
-    """The path of a packaged reply set (DEV_SET, HOLDOUT_SET, THIRD_SET), None when absent."""
+    """The path of a packaged reply set (DEV_SET or one of EXTRA_SETS), None when absent."""
     candidate = resources.files("calmdesk.engine") / "devsets" / name
     path = Path(str(candidate))
     return path if path.is_file() else None
@@ -174,8 +179,8 @@ def _cell(value: float | None) -> str:
 def report(console: Console, path: Path | None = None) -> EvaluationResult | None:
     """Print per-rule precision/recall and per-technique P/R/F1 for the reply coach.
 
-    With no `path`, the packaged development set and then the held-out and third sets (when
-    packaged); the development set's result is returned.
+    With no `path`, the packaged development set and then the held-out, third and fourth sets
+    (when packaged); the development set's result is returned.
     """
     result = evaluate(path)
     if result is None:

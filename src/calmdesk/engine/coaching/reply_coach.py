@@ -82,9 +82,17 @@ _ACKNOWLEDGING_RULES: Final[frozenset[str]] = frozenset(
     {"apology", "empathy", "paraphrase", "thanks"}
 )
 # Findings that answer the customer's tone rather than their problem: a sentence with one of
-# them is not the reply's fix.
+# them is not the reply's fix. Talking down ("type more carefully this time") and retorts
+# ("be my guest, cancel it") are reactions too, whatever verb they use.
 _REACTION_RULES: Final[frozenset[str]] = frozenset(
-    {"dismissing_emotion", "sarcasm", "insult", "threat_back"}
+    {
+        "dismissing_emotion",
+        "sarcasm",
+        "insult",
+        "threat_back",
+        "condescension",
+        "mirroring_hostility",
+    }
 )
 _ACTION_AFTER: Final = re.compile(r"(?:\bto|\bmust|\bshould|\bthat|\byou|\bis)\s*$")
 _EMAIL: Final = re.compile(
