@@ -1,8 +1,9 @@
 """`calmdesk evaluate --part assess`: per-label precision, recall, F1 and ROC-AUC.
 
-Three held-out sets: the GoEmotions test split, the Davidson slice training never sees, and
-the hand-written customer-service development set shipped in `engine/devsets/` (when it
-exists). Every row shows the engine next to the floor it must beat: a TF-IDF word + character
+Four sets: the GoEmotions test split, the Davidson slice training never sees, and the two
+hand-written customer-service sets shipped in `engine/devsets/` (when they exist): the
+development set, which rules and blend weights have been tuned against, and the held-out set,
+which nothing has been tuned against and which therefore measures generalisation. Every row shows the engine next to the floor it must beat: a TF-IDF word + character
 n-gram logistic regression trained on the same data, calibrated on the same held-out data.
 Labels with no training data (threat, legal, public, repeat contact, urgency) have no
 baseline: the engine reads them from rules alone.
@@ -168,9 +169,15 @@ class Baseline:
         return out
 
 
-def devset_path() -> Path | None:
-    path = resources.files("calmdesk.engine").joinpath("devsets/customer_messages.jsonl")
+def devset_path(name: str = "customer_messages.jsonl") -> Path | None:
+    path = resources.files("calmdesk.engine").joinpath(f"devsets/{name}")
     return Path(str(path)) if path.is_file() else None
+
+
+CUSTOMER_SETS: Final = (
+    ("customer_messages.jsonl", "Customer-service dev set"),
+    ("customer_messages_holdout.jsonl", "Customer-service held-out set"),
+)
 
 
 def evaluate(
@@ -230,16 +237,22 @@ def _evaluate(data_dir: Path, with_baseline: bool, log: Callable[[str], None]) -
     )
     sections.append(section)
 
-    path = devset_path()
-    if path is None:
-        log("no customer dev set found (engine/devsets/customer_messages.jsonl)")
-        return sections
-    log("customer-service dev set")
+    for name, title in CUSTOMER_SETS:
+        path = devset_path(name)
+        if path is None:
+            log(f"no {title.lower()} found (engine/devsets/{name})")
+            continue
+        log(title)
+        sections.append(_customer_section(path, title, baseline))
+    return sections
+
+
+def _customer_section(path: Path, title: str, baseline: Baseline | None) -> Section:
     rows = load_devset(path)
     texts = [str(row["text"]) for row in rows]
     results = assess_many(texts)
     base = baseline.scores(texts) if baseline else {}
-    section = Section(f"Customer-service dev set ({path.name})", len(rows))
+    section = Section(f"{title} ({path.name})", len(rows))
     for label in SCORE_KEYS:
         truth = [bool(row["labels"].get(label, 0)) for row in rows]  # type: ignore[attr-defined]
         engine = Metrics.of(truth, [r.scores[label] for r in results])
@@ -253,8 +266,7 @@ def _evaluate(data_dir: Path, with_baseline: bool, log: Callable[[str], None]) -
     section.notes.append(
         f"customer_type accuracy {type_hits / len(rows):.3f}, topic accuracy {topic_hits / len(rows):.3f}"
     )
-    sections.append(section)
-    return sections
+    return section
 
 
 def _fmt(value: float | None) -> str:

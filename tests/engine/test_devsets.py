@@ -1,0 +1,65 @@
+"""The customer-service yardsticks keep to the schema and labelling conventions in their README."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from calmdesk.engine import SCORE_KEYS
+
+TYPES = {
+    "none",
+    "angry_venter",
+    "demanding",
+    "abusive",
+    "potentially_violent",
+    "confused",
+    "impatient",
+    "chronic_complainer",
+    "know_it_all",
+    "indecisive",
+}
+TOPICS = {
+    "billing",
+    "delivery",
+    "account",
+    "technical",
+    "other",
+    "refund",
+    "cancellation",
+    "defect",
+    "policy_misunderstanding",
+}
+
+
+def _rows(name: str) -> list[dict[str, object]]:
+    text = resources.files("calmdesk.engine").joinpath(f"devsets/{name}").read_text("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix", "minimum"),
+    [("customer_messages.jsonl", "c", 400), ("customer_messages_holdout.jsonl", "m", 200)],
+)
+def test_customer_set_schema(name: str, prefix: str, minimum: int) -> None:
+    rows = _rows(name)
+    assert len(rows) >= minimum
+    assert [row["id"] for row in rows] == [f"{prefix}{i:04d}" for i in range(1, len(rows) + 1)]
+    for row in rows:
+        labels = row["labels"]
+        assert isinstance(labels, dict)
+        assert set(labels) == set(SCORE_KEYS), row["id"]
+        assert row["channel"] in {"email", "chat"}
+        assert row["customer_type"] in TYPES and row["topic"] in TOPICS
+        # negative is set whenever anger, frustration, abuse or threat is
+        if any(labels[k] for k in ("anger", "frustration", "abuse", "threat")):
+            assert labels["negative"] == 1, row["id"]
+        assert (labels["threat"] == 1) == (row["customer_type"] == "potentially_violent")
+
+
+def test_holdout_shares_no_message_with_dev_set() -> None:
+    dev = {str(row["text"]).strip().lower() for row in _rows("customer_messages.jsonl")}
+    held = {str(row["text"]).strip().lower() for row in _rows("customer_messages_holdout.jsonl")}
+    assert not dev & held
