@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 
@@ -363,3 +364,45 @@ def test_receiving_stays_within_its_query_budget(
             customer_email="b@example.com",
             conversation_id=first.conversation.pk,
         )
+
+
+def test_a_follow_up_is_read_against_its_thread_as_the_engine_reads_it(
+    org: Organisation, agent_a: User
+) -> None:
+    # Receive hands the engine the scores each earlier message got on arrival instead of
+    # its text alone; the reading must be the one the engine gives the plain thread.
+    from calmdesk.engine import assess
+
+    first = receive(org, "t-1", "Where is my parcel?", customer_email="t@example.com")
+    reply_send(conversation=first.conversation, author=agent_a, body_text="Let me check.")
+    second = receive(
+        org,
+        "t-2",
+        "THIRD time asking, this is a joke. I am furious!!",
+        customer_email="t@example.com",
+        conversation_id=first.conversation.pk,
+    )
+    third = receive(
+        org,
+        "t-3",
+        "Still nothing. I want my money back.",
+        customer_email="t@example.com",
+        conversation_id=first.conversation.pk,
+    )
+    thread = [
+        ("customer", "Where is my parcel?"),
+        ("agent", "Let me check."),
+        ("customer", second.message.body_text),
+    ]
+    expected = assess("Still nothing. I want my money back.", history=thread).to_dict()
+    assert third.message.assessment == json.loads(json.dumps(expected))
+    # ...and the thread it was given carried those scores, not only the texts.
+    from calmdesk.conversations.reading import history_for_assess
+    from calmdesk.conversations.selectors import recent_dialogue
+
+    given = history_for_assess(recent_dialogue(first.conversation, with_scores=True))
+    assert [turn.get("scores") for turn in given][:3] == [
+        first.message.assessment["scores"],
+        None,
+        second.message.assessment["scores"],
+    ]

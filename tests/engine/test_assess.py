@@ -308,3 +308,54 @@ def test_count_letters_counts_ascii_letters_only() -> None:
 
     assert count_letters("Caf\u00e9 ABC xyz! \u00df\u0130 123 \U0001f621 \ud800_") == 9
     assert count_letters("") == 0
+
+
+def test_history_with_the_scores_kept_at_arrival_reads_the_same_without_reassessing() -> None:
+    thread = [
+        ("customer", "Where is my parcel? It was due on Monday."),
+        ("agent", "Let me check that for you."),
+        ("customer", "THIRD time asking. This is a joke, I am furious!!"),
+        ("agent", "I'm sorry, I have escalated it to the courier."),
+    ]
+    kept = [
+        {
+            "role": role,
+            "text": text,
+            **({"scores": assess(text).scores} if role == "customer" else {}),
+        }
+        for role, text in thread
+    ]
+    new = "Still nothing. I want my money back."
+    assert assess(new, history=kept).to_dict() == assess(new, history=thread).to_dict()
+
+
+def test_kept_scores_decide_the_heat_of_earlier_messages() -> None:
+    calm = "Could you tell me when the parcel will arrive?"
+    hot_scores = {"anger": 0.95, "abuse": 0.0, "threat": 0.0, "frustration": 0.9}
+    reread = assess("ok, still waiting", history=[("customer", calm), ("agent", "Checking.")])
+    kept = assess(
+        "ok, still waiting",
+        history=[{"role": "customer", "text": calm, "scores": hot_scores}, ("agent", "Checking.")],
+    )
+    assert reread.trajectory != kept.trajectory
+    assert kept.trajectory == "falling"
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [
+        {"anger": "high", "abuse": 0.0, "threat": 0.0, "frustration": 0.0},
+        {"anger": float("nan"), "abuse": 0.0, "threat": 0.0, "frustration": 0.0},
+        {"anger": 1.5, "abuse": 0.0, "threat": 0.0, "frustration": 0.0},
+        {"anger": 0.9},
+        [0.9, 0.1],
+    ],
+)
+def test_unusable_kept_scores_are_ignored(scores: object) -> None:
+    text = "Could you tell me when the parcel will arrive?"
+    history = [("customer", text), ("agent", "Checking.")]
+    with_bad = [{"role": "customer", "text": text, "scores": scores}, ("agent", "Checking.")]
+    assert (
+        assess("ok, still waiting", history=with_bad).to_dict()
+        == assess("ok, still waiting", history=history).to_dict()
+    )

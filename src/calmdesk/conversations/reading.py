@@ -7,13 +7,19 @@ the inbox sorts on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from calmdesk.conversations.models import Direction, Message
 from calmdesk.engine.risk import risk_from_scores
 
-__all__ = ["HISTORY_MESSAGES", "assess_for_storage", "history_for", "risk_from_scores"]
+__all__ = [
+    "HISTORY_MESSAGES",
+    "assess_for_storage",
+    "history_for",
+    "history_for_assess",
+    "risk_from_scores",
+]
 
 HISTORY_MESSAGES = 12
 
@@ -29,7 +35,27 @@ def history_for(messages: Iterable[Message]) -> list[tuple[str, str]]:
     return history[-HISTORY_MESSAGES:]
 
 
-def assess_for_storage(text: str, *, history: list[tuple[str, str]]) -> dict[str, Any]:
+def history_for_assess(messages: Iterable[Message]) -> list[dict[str, Any]]:
+    """`history_for`, with each customer message's stored scores when it has them
+    (see `recent_dialogue(..., with_scores=True)`), so the engine need not read it again."""
+    history: list[dict[str, Any]] = []
+    for message in messages:
+        if message.direction == Direction.NOTE:
+            continue
+        turn: dict[str, Any] = {
+            "role": "customer" if message.direction == Direction.INBOUND else "agent",
+            "text": message.body_text,
+        }
+        scores = getattr(message, "stored_scores", None)
+        if message.direction == Direction.INBOUND and isinstance(scores, dict):
+            turn["scores"] = scores
+        history.append(turn)
+    return history[-HISTORY_MESSAGES:]
+
+
+def assess_for_storage(
+    text: str, *, history: Sequence[tuple[str, str] | Mapping[str, Any]]
+) -> dict[str, Any]:
     from calmdesk.engine import assess
 
     result: dict[str, Any] = assess(text, history=history).to_dict()

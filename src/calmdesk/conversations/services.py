@@ -18,7 +18,11 @@ from calmdesk.conversations.models import (
     Priority,
     Status,
 )
-from calmdesk.conversations.reading import assess_for_storage, history_for, risk_from_scores
+from calmdesk.conversations.reading import (
+    assess_for_storage,
+    history_for_assess,
+    risk_from_scores,
+)
 from calmdesk.conversations.selectors import recent_dialogue
 from calmdesk.customers.models import Customer
 from calmdesk.customers.services import customer_and_identities_find_or_create
@@ -169,9 +173,9 @@ def _receive_new(
         )
 
     # A new conversation has no history to read.
-    earlier = [] if new_conversation else recent_dialogue(conversation)
+    earlier = [] if new_conversation else recent_dialogue(conversation, with_scores=True)
     text_for_engine = body_text if body_text.strip() else nh3.clean(body_html, tags=set())
-    assessment = assess_for_storage(text_for_engine, history=history_for(earlier))
+    assessment = assess_for_storage(text_for_engine, history=history_for_assess(earlier))
     scores = assessment.get("scores", {})
     anger = float(scores.get("anger", 0.0))
     risk = risk_from_scores(scores)

@@ -149,10 +149,19 @@ class Turn:
 
     role: str  # "customer" or "agent"
     text: str
+    # The scores the message was given when it arrived, when the caller kept them: its
+    # heat is then taken from them instead of reading the message again.
+    scores: Mapping[str, float] | None = None
 
 
 def assess(text: str, *, history: Iterable[Any] = ()) -> Assessment:
-    """Read a customer message. Never raises on any text; see `Assessment` for the fields."""
+    """Read a customer message. Never raises on any text; see `Assessment` for the fields.
+
+    `history` holds the earlier messages, oldest first: texts (the customer's), (role,
+    text) pairs or mappings with "role" and "text". A mapping may also carry the "scores"
+    that message was given when it arrived; its heat is then read from them rather than
+    by assessing it again (a helpdesk keeps them; a thread is read on every new message).
+    """
     text = _as_text(text)
     model = default_model()
     probs = model.predict(text) if model is not None and text.strip() else {}
@@ -197,10 +206,12 @@ def _turns(history: Iterable[Any]) -> tuple[Turn, ...]:
     for item in history or ():
         role: object
         body: object
+        scores: Mapping[str, float] | None = None
         if isinstance(item, str | bytes):
             role, body = "customer", item
         elif isinstance(item, Mapping):
             role, body = item.get("role", "customer"), item.get("text", "")
+            scores = _heat_scores(item.get("scores"))
         elif isinstance(item, tuple | list) and len(item) == 2:
             role, body = item
         elif hasattr(item, "role") and hasattr(item, "text"):
@@ -208,8 +219,24 @@ def _turns(history: Iterable[Any]) -> tuple[Turn, ...]:
         else:
             continue
         normalised = str(role).strip().lower()
-        turns.append(Turn("agent" if normalised == "agent" else "customer", _as_text(body)))
+        turns.append(Turn("agent" if normalised == "agent" else "customer", _as_text(body), scores))
     return tuple(turns)
+
+
+_HEAT_KEYS: Final = ("anger", "abuse", "threat", "frustration")
+
+
+def _heat_scores(scores: object) -> Mapping[str, float] | None:
+    """Stored scores fit to give a heat (every key, each a probability), else None."""
+    if not isinstance(scores, Mapping):
+        return None
+    values = {key: scores.get(key) for key in _HEAT_KEYS}
+    if all(
+        isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0
+        for value in values.values()
+    ):
+        return {key: float(value) for key, value in values.items()}  # type: ignore[arg-type]
+    return None
 
 
 def _heat(scores: Mapping[str, float]) -> float:
@@ -224,8 +251,13 @@ def _customer_heats(
 ) -> list[tuple[int, float, bool]]:
     """(turn index, heat, abusive) for each earlier customer message."""
     heats = []
-    customer_turns = [(i, turn.text) for i, turn in enumerate(turns) if turn.role == "customer"]
-    for index, body in customer_turns:
+    for index, turn in enumerate(turns):
+        if turn.role != "customer":
+            continue
+        if turn.scores is not None:
+            heats.append((index, _heat(turn.scores), turn.scores["abuse"] >= PRESENT))
+            continue
+        body = turn.text
         probs = model.predict(body) if model is not None and body.strip() else {}
         earlier = _assemble(body, probs, model, (), [])
         heats.append((index, _heat(earlier.scores), earlier.scores["abuse"] >= PRESENT))
