@@ -36,6 +36,7 @@ MODEL_MAX_CHARS: Final = 20_000
 _URL: Final = re.compile(r"https?://\S+|www\.\S+")
 _EMAIL: Final = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
 _DIGITS: Final = re.compile(r"\d+")
+_ASCII_DIGITS: Final = "0123456789"
 # A letter and two or more copies of it; `\1\1+` finds the same runs as `\1{2,}`, faster.
 _REPEATS: Final = re.compile(r"(\w)\1\1+")
 _TOKEN: Final = re.compile(
@@ -183,7 +184,10 @@ def _normalised(text: str) -> tuple[str, int]:
     if "@" in lowered:
         lowered = _EMAIL.sub(" _email_ ", lowered)
     if ascii_safe(lowered):
-        return _REPEATS_ASCII.subn(r"\1\1", _DIGITS_ASCII.sub("0", lowered))
+        # Most messages hold no digit: ten substring tests cost less than a regex pass.
+        if any(map(lowered.__contains__, _ASCII_DIGITS)):
+            lowered = _DIGITS_ASCII.sub("0", lowered)
+        return _REPEATS_ASCII.subn(r"\1\1", lowered)
     return _REPEATS.subn(r"\1\1", _DIGITS.sub("0", lowered))
 
 
@@ -243,11 +247,27 @@ def analyse_tokens(text: str) -> tuple[set[str], list[str], tuple[float, ...]]:
     morphology help). Dense features: a few character-level cues that survive the move from
     Reddit/Twitter to support email (capitals, !, ?, length, second person, elongation).
     """
-    normalised, elongations = _normalised(text)
-    words = _TOKEN.findall(normalised)
+    words, dense = tokens_and_dense(text)
     found = set(words)
     found.update(map(" ".join, pairwise(words)))
-    found.update(["~" + w[:5] for w in words if len(w) > 6])
+    found.update([stem(w) for w in words if len(w) > STEM_FROM])
+    return found, words, dense
+
+
+# Words longer than this also count by their first five letters.
+STEM_FROM: Final = 6
+
+
+def stem(word: str) -> str:
+    """The stem feature of a long word (a key that no unigram or bigram can be)."""
+    return "~" + word[:5]
+
+
+def tokens_and_dense(text: str) -> tuple[list[str], tuple[float, ...]]:
+    """The model's tokens and its dense cues; `analyse_tokens` without the feature set, for
+    the scorer, which looks features up by word (see `LinearModel`)."""
+    normalised, elongations = _normalised(text)
+    words = _TOKEN.findall(normalised)
     head = text[:MODEL_MAX_CHARS]
     letters = count_letters(head)
     caps = 0
@@ -264,7 +284,7 @@ def analyse_tokens(text: str) -> tuple[set[str], list[str], tuple[float, ...]]:
         min(sum(map(_SECOND_PERSON_WORDS.__contains__, words)), 5) / 5.0,
         min(elongations, 3) / 3.0,
     )
-    return found, words, dense
+    return words, dense
 
 
 def features(text: str) -> set[str]:
