@@ -39,8 +39,10 @@ _DIGITS: Final = re.compile(r"\d+")
 _ASCII_DIGITS: Final = "0123456789"
 # A letter and two or more copies of it; `\1\1+` finds the same runs as `\1{2,}`, faster.
 _REPEATS: Final = re.compile(r"(\w)\1\1+")
+# `(?:'[a-z]+|)` is `(?:'[a-z]+)?` (greedy: the apostrophe part first, else nothing), but
+# `re` runs an alternation without the bookkeeping of a general repeat.
 _TOKEN: Final = re.compile(
-    r"[a-z0-9_]+(?:'[a-z]+)?|[!?]|[\u2600-\u27bf\U0001f300-\U0001faff]",
+    r"[a-z0-9_]+(?:'[a-z]+|)|[!?]|[\u2600-\u27bf\U0001f300-\U0001faff]",
 )
 _CAPS_WORD: Final = re.compile(r"\b[A-Z][A-Z']{2,}\b")
 # ASCII-mode twins, for text where they match the same (see `ascii_safe`).
@@ -143,11 +145,12 @@ def ascii_safe(text: str) -> bool:
     )
 
 
+@lru_cache(maxsize=8)
 def has_capitals_run(text: str) -> bool:
     """Whether the text has a capital followed by two capitals or apostrophes.
 
     Every shouted word has one, and most messages have none: one byte translation then
-    saves the regex passes that look for shouting.
+    saves the regex passes that look for shouting. Cached like `count_letters`.
     """
     marked = text.encode("utf-8", "surrogatepass").translate(_CAPITALS_BYTES)
     return b"AAA" in marked or b"AA'" in marked or b"A'A" in marked or b"A''" in marked
@@ -200,8 +203,12 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(model_text(text))
 
 
+@lru_cache(maxsize=8)
 def count_letters(text: str) -> int:
-    """ASCII letters in the text (one C-level byte deletion, no regex pass)."""
+    """ASCII letters in the text (one C-level byte deletion, no regex pass).
+
+    Cached for the few most recent texts: the model and the intensity cues both count.
+    """
     return len(text.encode("utf-8", "surrogatepass").translate(None, _NOT_LETTER_BYTES))
 
 
