@@ -192,22 +192,24 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         for first in range(0, len(analysed), BATCH_SLICE):
             part = analysed[first : first + BATCH_SLICE]
             blocks: list[IntArray] = []
-            scales: list[float] = []
-            counts: list[int] = []
             offsets: list[int] = []
             total = 0
-            for rows, words, _dense in part:
+            for rows, _words, _dense in part:
                 offsets.append(total)
-                chars = len(rows) - words
                 blocks.append(rows)
-                scales += [_norm(words), _norm(chars)]
-                counts += [words, chars]
                 total += len(rows)
             if not total:
                 continue
             gathered = self.weights[np.concatenate(blocks)]
-            # The scales as float32, each repeated over its block: as np.full gave them.
-            gathered *= np.repeat(np.asarray(scales, dtype=np.float32), counts)[:, None]
+            # Each block scaled in place by its float32 scale (as np.full gave it): a column
+            # of scales broadcast over the heads made numpy copy it through a buffer per row.
+            for (rows, words, _dense), offset in zip(part, offsets, strict=True):
+                if words:
+                    gathered[offset : offset + words] *= np.float32(_norm(words))
+                if len(rows) > words:
+                    gathered[offset + words : offset + len(rows)] *= np.float32(
+                        _norm(len(rows) - words)
+                    )
             starts = np.asarray(offsets, dtype=np.intp)
             has_ids = np.diff(np.append(starts, total)) > 0
             rows = np.flatnonzero(has_ids) + first
