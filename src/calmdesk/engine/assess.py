@@ -25,6 +25,7 @@ from calmdesk.engine.text import (
     MODEL_MAX_CHARS,
     ascii_safe,
     count_letters,
+    folded_lower,
     has_capitals_run,
 )
 from calmdesk.engine.types import (
@@ -136,7 +137,14 @@ _SECOND_PERSON: Final = re.compile(
     r"\b(?:you(?:r(?:e|s|self|selves)?)?|ur?|th(?:is|e) agent|the manager)\b",
     re.IGNORECASE,
 )
-_SECOND_PERSON_ASCII: Final = re.compile(_SECOND_PERSON.pattern, re.IGNORECASE | re.ASCII)
+# The same search for ASCII text, run on its lower-cased copy: each alternative opens with
+# a letter (the word boundary before it checked just after), so `re` skips ahead to the
+# letters y, u and t instead of trying the whole pattern at every position.
+_SECOND_PERSON_LOWER: Final = re.compile(
+    r"(?:y(?<!\wy)ou(?:r(?:e|s|self|selves)?)?|u(?<!\wu)r?|t(?<!\wt)h(?:is|e) agent"
+    r"|t(?<!\wt)he manager)\b",
+    re.ASCII,
+)
 _MAX_FLAGS_PER_CUE: Final = 6
 # A thanks in the last characters of a message of at least this length is a sign-off.
 _CLOSING_MIN_MESSAGE: Final = 120
@@ -332,7 +340,10 @@ def _assemble(
     r_threat_soft = r("threat_soft", 0.0)
     m_anger = m("emo:anger", 0.0)
 
-    aimed = (_SECOND_PERSON_ASCII if ascii else _SECOND_PERSON).search(text) is not None
+    if ascii:
+        aimed = _SECOND_PERSON_LOWER.search(folded_lower(text)) is not None
+    else:
+        aimed = _SECOND_PERSON.search(text) is not None
     shift = float(model.metadata.get("offensive_support_shift", 0.0)) if model is not None else 0.0
     offensive = _sigmoid_shift(m("dav:offensive", 0.0), shift) if probs else 0.0
     shouting = min(caps_share * 1.5, 1.0) if caps_share >= 0.2 else 0.0

@@ -15,13 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from calmdesk.engine.text import analyse_tokens, char_grams
+from calmdesk.engine.text import STEM_FROM, analyse_tokens, char_grams, stem, tokens_and_dense
 
 ARTEFACT_NAME: Final = "assess_model"
 FORMATS: Final = (1, 2)  # 2 adds the character n-gram vocabulary
@@ -32,6 +33,7 @@ BATCH_SLICE: Final = 64  # messages whose gathered weight rows are summed at onc
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.intp]
 _NO_ROWS: Final[IntArray] = np.zeros(0, dtype=np.intp)
+_FIRST: Final = np.ones(1, dtype=np.bool_)
 
 
 class ModelFormatError(ValueError):
@@ -57,39 +59,92 @@ class LinearModel:  # not slotted: cached_property needs __dict__
     stacked: FloatArray | None = None
 
     @cached_property
-    def _char_memo(self) -> dict[str, tuple[int, ...]]:
+    def _token_memo(self) -> dict[str, IntArray]:
         return {}
 
-    def _char_ids(self, words: list[str]) -> IntArray:
-        """Sorted rows of the character n-grams of these words (each row once)."""
-        memo = self._char_memo
+    @cached_property
+    def _first_char_row(self) -> int | None:
+        """Every word row lies below it and every character row at or above it, as `_read`
+        lays them out; None if the blocks interleave (then each is gathered on its own)."""
+        last_word = max(self.vocabulary.values(), default=-1)
+        first_char = min(self.char_vocabulary.values(), default=last_word + 1)
+        return first_char if last_word < first_char else None
+
+    def _token_rows(self, word: str) -> IntArray:
+        """The rows one token brings whatever its neighbours: itself, its stem, its n-grams."""
+        lookup = self.char_vocabulary.get
+        found = {i for gram in char_grams(word) if (i := lookup(gram)) is not None}
+        vocabulary = self.vocabulary
+        if (i := vocabulary.get(word)) is not None:
+            found.add(i)
+        if len(word) > STEM_FROM and (i := vocabulary.get(stem(word))) is not None:
+            found.add(i)
+        return np.fromiter(found, dtype=np.intp, count=len(found))
+
+    def _rows(self, words: list[str], tail: IntArray = _NO_ROWS) -> tuple[IntArray, int]:
+        """The message's feature rows, sorted and each once, then `tail` (rows above every
+        feature row); and how many of the feature rows are word rows (they sort first).
+
+        One memo lookup per distinct token gives its word, stem and character n-gram rows
+        together, as an array; only the bigrams are looked up per message. Joining and
+        sorting the arrays in numpy costs about half what a set of Python ints did.
+        """
+        memo = self._token_memo
         distinct = set(words)
         missing = distinct.difference(memo)  # the dict itself: a keys view would be scanned whole
         if missing:
-            lookup = self.char_vocabulary.get
-            found = {
-                word: tuple({i for gram in char_grams(word) if (i := lookup(gram)) is not None})
-                for word in missing
-            }
-            if len(memo) + len(found) > CHAR_MEMO_WORDS:
+            if len(memo) + len(missing) > CHAR_MEMO_WORDS:
                 memo.clear()
-            memo.update(found)
-        ids: set[int] = set()
-        ids.update(*map(memo.__getitem__, distinct))
+                missing = distinct
+            token_rows = self._token_rows
+            memo.update({word: token_rows(word) for word in missing})
+        parts = list(map(memo.__getitem__, distinct))
+        if len(words) > 1:
+            vocabulary = self.vocabulary
+            bigrams = vocabulary.keys() & map(" ".join, pairwise(words))
+            if bigrams:
+                parts.append(
+                    np.fromiter(map(vocabulary.__getitem__, bigrams), np.intp, len(bigrams))
+                )
+        parts.append(tail)
+        rows = np.concatenate(parts)
         # Sorted, so that the sums run in the same order in every process (string hash seeds
         # differ, and with them the order the set was filled in).
-        rows = np.fromiter(ids, dtype=np.intp, count=len(ids))
         rows.sort()
-        return rows
+        if len(rows) > 1:
+            # Each row once: a token's rows are distinct, but two tokens may share n-grams.
+            repeated = rows[1:] == rows[:-1]
+            if repeated.any():
+                rows = rows[np.concatenate((_FIRST, ~repeated))]
+        word_rows = int(rows.searchsorted(self._first_char_row or 0))
+        return rows, word_rows
 
     def features(self, text: str) -> tuple[list[int], IntArray, tuple[float, ...]]:
         """Sorted word-feature rows, sorted character n-gram rows, and the dense cues."""
+        if self._first_char_row is None:
+            return self._features_apart(text)
+        words, dense = tokens_and_dense(text)
+        rows, word_rows = self._rows(words)
+        return rows[:word_rows].tolist(), rows[word_rows:], dense
+
+    def _feature_rows(self, text: str) -> tuple[IntArray, int, tuple[float, ...]]:
+        """The feature rows (word rows first), how many are word rows, and the dense cues."""
+        if self._first_char_row is None:
+            ids, char_ids, dense = self._features_apart(text)
+            return np.concatenate((np.asarray(ids, dtype=np.intp), char_ids)), len(ids), dense
+        words, dense = tokens_and_dense(text)
+        rows, word_rows = self._rows(words)
+        return rows, word_rows, dense
+
+    def _features_apart(self, text: str) -> tuple[list[int], IntArray, tuple[float, ...]]:
+        """`features` for a model whose word and character rows interleave."""
         found, words, dense = analyse_tokens(text)
-        # Set intersection and map run in C; a Python-level filter was the hot spot here.
         ids = sorted(map(self.vocabulary.__getitem__, self.vocabulary.keys() & found))
-        if not self.char_vocabulary:
-            return ids, _NO_ROWS, dense
-        return ids, self._char_ids(words), dense
+        lookup = self.char_vocabulary.get
+        grams = {i for word in set(words) for g in char_grams(word) if (i := lookup(g)) is not None}
+        char_ids = np.fromiter(grams, dtype=np.intp, count=len(grams))
+        char_ids.sort()
+        return ids, char_ids, dense
 
     @cached_property
     def _stacked(self) -> FloatArray:
@@ -107,16 +162,21 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         return np.arange(width, width + self.dense_weights.shape[0] + 1, dtype=np.intp)
 
     def logits(self, text: str) -> FloatArray:
-        ids, char_ids, dense = self.features(text)
+        if self._first_char_row is None:
+            ids, char_ids, dense = self._features_apart(text)
+            rows = np.concatenate((np.asarray(ids, dtype=np.intp), char_ids, self._tail_rows))
+            count, words = len(ids) + len(char_ids), len(ids)
+        else:
+            tokens, dense = tokens_and_dense(text)
+            rows, words = self._rows(tokens, self._tail_rows)
+            count = len(rows) - len(self._tail_rows)
         # Binary features, each block (words, character n-grams) L2-normalised on its own:
         # the same scaling the trainer used. Built in numpy: a few hundred character rows
         # made Python lists the slow part.
-        words, chars = len(ids), len(char_ids)
-        rows = np.concatenate((np.asarray(ids, dtype=np.intp), char_ids, self._tail_rows))
         values = np.empty(len(rows), dtype=np.float32)
         values[:words] = _norm(words)
-        values[words : words + chars] = _norm(chars)
-        values[words + chars : -1] = dense
+        values[words:count] = _norm(count - words)
+        values[count:-1] = dense
         values[-1] = 1.0
         result: FloatArray = values @ self._stacked.take(rows, axis=0)
         return result
@@ -124,7 +184,7 @@ class LinearModel:  # not slotted: cached_property needs __dict__
     def logits_many(self, texts: Sequence[str]) -> FloatArray:
         if not texts:
             return np.zeros((0, len(self.heads)), dtype=np.float32)
-        analysed = [self.features(text) for text in texts]
+        analysed = [self._feature_rows(text) for text in texts]
         dense = np.asarray([row[2] for row in analysed], dtype=np.float32)
         out = dense @ self.dense_weights + self.bias
         # Gathered rows are (features x heads) floats per message: a few hundred with the
@@ -132,21 +192,24 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         for first in range(0, len(analysed), BATCH_SLICE):
             part = analysed[first : first + BATCH_SLICE]
             blocks: list[IntArray] = []
-            scales: list[FloatArray] = []
             offsets: list[int] = []
             total = 0
-            for ids, char_ids, _dense in part:
+            for rows, _words, _dense in part:
                 offsets.append(total)
-                blocks += [np.asarray(ids, dtype=np.intp), char_ids]
-                scales += [
-                    np.full(len(ids), _norm(len(ids)), dtype=np.float32),
-                    np.full(len(char_ids), _norm(len(char_ids)), dtype=np.float32),
-                ]
-                total += len(ids) + len(char_ids)
+                blocks.append(rows)
+                total += len(rows)
             if not total:
                 continue
             gathered = self.weights[np.concatenate(blocks)]
-            gathered *= np.concatenate(scales)[:, None]
+            # Each block scaled in place by its float32 scale (as np.full gave it): a column
+            # of scales broadcast over the heads made numpy copy it through a buffer per row.
+            for (rows, words, _dense), offset in zip(part, offsets, strict=True):
+                if words:
+                    gathered[offset : offset + words] *= np.float32(_norm(words))
+                if len(rows) > words:
+                    gathered[offset + words : offset + len(rows)] *= np.float32(
+                        _norm(len(rows) - words)
+                    )
             starts = np.asarray(offsets, dtype=np.intp)
             has_ids = np.diff(np.append(starts, total)) > 0
             rows = np.flatnonzero(has_ids) + first

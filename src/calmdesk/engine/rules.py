@@ -183,8 +183,15 @@ _NEGATIONS: Final = {
 }
 
 
+# Every negation phrase holds one of these (each alternative of `_NEGATION` spelled out):
+# a window without them cannot match, and seven substring tests cost less than its search.
+_NEGATION_CUES: Final = ("no", "don", "won", "wouldn", "never", "isn", "without")
+
+
 def _is_negated(folded: str, start: int, negation: re.Pattern[str] = _NEGATION) -> bool:
     window = folded[max(0, start - _NEGATION_WINDOW) : start]
+    if not any(map(window.__contains__, _NEGATION_CUES)):
+        return False
     return negation.search(window) is not None
 
 
@@ -228,14 +235,27 @@ def _group(index: _Index, positions: tuple[int, ...], entries: tuple[_Entry, ...
     return group
 
 
+# One match: (kind, start, end, rule id, weight).
+_Hit = tuple[str, int, int, str, float]
+
+
 def _scan(text: str, indexes: Callable[[bool], _Index]) -> list[Flag]:
     """At each word start, try only the rules whose pattern can open with the text there."""
+    return [
+        Flag(kind, start, end, text[start:end], rule_id, weight)
+        for kind, start, end, rule_id, weight in _hits(text, indexes)
+    ]
+
+
+def _hits(text: str, indexes: Callable[[bool], _Index]) -> list[_Hit]:
+    """`_scan` without the `Flag`s, which cost more to build than the tuple: topic cues need
+    only their kind and weight."""
     folded = folded_lower(text)
     ascii = ascii_safe(folded)
     index = indexes(ascii)
     negation = _NEGATIONS[ascii]
     words = _WORDS[ascii]
-    flags: list[Flag] = []
+    hits: list[_Hit] = []
     per_kind: dict[str, int] = {}
     # Where each rule's last match ended, by key id: matches of one rule never overlap.
     rule_end = [-1] * index.key_count
@@ -257,27 +277,37 @@ def _scan(text: str, indexes: Callable[[bool], _Index]) -> list[Flag]:
             candidates, any_match = found
             if not candidates:
                 continue
+            # The end of the first candidate's match, when the alternation has found it.
+            known = -1
             if any_match is not None:
                 first = any_match(folded, start)
                 if first is None:
                     continue
-                # The candidates before the alternative that matched do not match here.
-                candidates = candidates[(first.lastindex or 1) - 1 :]
+                # The candidates before the alternative that matched do not match here, and
+                # that alternative matched as its pattern alone would (nothing follows it).
+                chosen = first.lastindex or 1
+                candidates = candidates[chosen - 1 :]
+                known = first.end(chosen)
             for key_id, match_at, kind, negatable, rule_id, weight in candidates:
-                if rule_end[key_id] > start:
-                    continue
-                match = match_at(folded, start)
-                if match is None:
-                    continue
-                end = match.end()
+                if known >= 0:
+                    end, known = known, -1
+                    if rule_end[key_id] > start:
+                        continue
+                else:
+                    if rule_end[key_id] > start:
+                        continue
+                    match = match_at(folded, start)
+                    if match is None:
+                        continue
+                    end = match.end()
                 if end == start or per_kind.get(kind, 0) >= MAX_FLAGS_PER_KIND:
                     continue
                 if negatable and _is_negated(folded, start, negation):
                     continue
                 rule_end[key_id] = end
                 per_kind[kind] = per_kind.get(kind, 0) + 1
-                flags.append(Flag(kind, start, end, text[start:end], rule_id, weight))
-    return flags
+                hits.append((kind, start, end, rule_id, weight))
+    return hits
 
 
 TOPIC_PREFIX: Final = "topic:"
@@ -298,11 +328,11 @@ def scan(text: str) -> tuple[list[Flag], list[tuple[str, float]]]:
     signals: list[Flag] = []
     topics: list[tuple[str, float]] = []
     cut = len(TOPIC_PREFIX)
-    for flag in _scan(text, _combined_index):
-        if flag.kind.startswith(TOPIC_PREFIX):
-            topics.append((flag.kind[cut:], flag.weight))
+    for kind, start, end, rule_id, weight in _hits(text, _combined_index):
+        if kind.startswith(TOPIC_PREFIX):
+            topics.append((kind[cut:], weight))
         else:
-            signals.append(flag)
+            signals.append(Flag(kind, start, end, text[start:end], rule_id, weight))
     return signals, topics
 
 

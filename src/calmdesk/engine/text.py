@@ -36,10 +36,13 @@ MODEL_MAX_CHARS: Final = 20_000
 _URL: Final = re.compile(r"https?://\S+|www\.\S+")
 _EMAIL: Final = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
 _DIGITS: Final = re.compile(r"\d+")
+_ASCII_DIGITS: Final = "0123456789"
 # A letter and two or more copies of it; `\1\1+` finds the same runs as `\1{2,}`, faster.
 _REPEATS: Final = re.compile(r"(\w)\1\1+")
+# `(?:'[a-z]+|)` is `(?:'[a-z]+)?` (greedy: the apostrophe part first, else nothing), but
+# `re` runs an alternation without the bookkeeping of a general repeat.
 _TOKEN: Final = re.compile(
-    r"[a-z0-9_]+(?:'[a-z]+)?|[!?]|[\u2600-\u27bf\U0001f300-\U0001faff]",
+    r"[a-z0-9_]+(?:'[a-z]+|)|[!?]|[\u2600-\u27bf\U0001f300-\U0001faff]",
 )
 _CAPS_WORD: Final = re.compile(r"\b[A-Z][A-Z']{2,}\b")
 # ASCII-mode twins, for text where they match the same (see `ascii_safe`).
@@ -142,11 +145,12 @@ def ascii_safe(text: str) -> bool:
     )
 
 
+@lru_cache(maxsize=8)
 def has_capitals_run(text: str) -> bool:
     """Whether the text has a capital followed by two capitals or apostrophes.
 
     Every shouted word has one, and most messages have none: one byte translation then
-    saves the regex passes that look for shouting.
+    saves the regex passes that look for shouting. Cached like `count_letters`.
     """
     marked = text.encode("utf-8", "surrogatepass").translate(_CAPITALS_BYTES)
     return b"AAA" in marked or b"AA'" in marked or b"A'A" in marked or b"A''" in marked
@@ -183,7 +187,10 @@ def _normalised(text: str) -> tuple[str, int]:
     if "@" in lowered:
         lowered = _EMAIL.sub(" _email_ ", lowered)
     if ascii_safe(lowered):
-        return _REPEATS_ASCII.subn(r"\1\1", _DIGITS_ASCII.sub("0", lowered))
+        # Most messages hold no digit: ten substring tests cost less than a regex pass.
+        if any(map(lowered.__contains__, _ASCII_DIGITS)):
+            lowered = _DIGITS_ASCII.sub("0", lowered)
+        return _REPEATS_ASCII.subn(r"\1\1", lowered)
     return _REPEATS.subn(r"\1\1", _DIGITS.sub("0", lowered))
 
 
@@ -196,8 +203,12 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(model_text(text))
 
 
+@lru_cache(maxsize=8)
 def count_letters(text: str) -> int:
-    """ASCII letters in the text (one C-level byte deletion, no regex pass)."""
+    """ASCII letters in the text (one C-level byte deletion, no regex pass).
+
+    Cached for the few most recent texts: the model and the intensity cues both count.
+    """
     return len(text.encode("utf-8", "surrogatepass").translate(None, _NOT_LETTER_BYTES))
 
 
@@ -243,11 +254,27 @@ def analyse_tokens(text: str) -> tuple[set[str], list[str], tuple[float, ...]]:
     morphology help). Dense features: a few character-level cues that survive the move from
     Reddit/Twitter to support email (capitals, !, ?, length, second person, elongation).
     """
-    normalised, elongations = _normalised(text)
-    words = _TOKEN.findall(normalised)
+    words, dense = tokens_and_dense(text)
     found = set(words)
     found.update(map(" ".join, pairwise(words)))
-    found.update(["~" + w[:5] for w in words if len(w) > 6])
+    found.update([stem(w) for w in words if len(w) > STEM_FROM])
+    return found, words, dense
+
+
+# Words longer than this also count by their first five letters.
+STEM_FROM: Final = 6
+
+
+def stem(word: str) -> str:
+    """The stem feature of a long word (a key that no unigram or bigram can be)."""
+    return "~" + word[:5]
+
+
+def tokens_and_dense(text: str) -> tuple[list[str], tuple[float, ...]]:
+    """The model's tokens and its dense cues; `analyse_tokens` without the feature set, for
+    the scorer, which looks features up by word (see `LinearModel`)."""
+    normalised, elongations = _normalised(text)
+    words = _TOKEN.findall(normalised)
     head = text[:MODEL_MAX_CHARS]
     letters = count_letters(head)
     caps = 0
@@ -264,7 +291,7 @@ def analyse_tokens(text: str) -> tuple[set[str], list[str], tuple[float, ...]]:
         min(sum(map(_SECOND_PERSON_WORDS.__contains__, words)), 5) / 5.0,
         min(elongations, 3) / 3.0,
     )
-    return found, words, dense
+    return words, dense
 
 
 def features(text: str) -> set[str]:
