@@ -37,6 +37,9 @@ MAX_SENTENCE_CHARS: Final = 400
 MAX_SENTENCES: Final = 80
 # Distinct words whose character n-gram rows are remembered; past this the memo starts over.
 CHAR_MEMO_WORDS: Final = 50_000
+# Sentences whose scores are remembered: live coaching re-reads the same draft at every
+# pause in typing, and only its last sentence has changed.
+SCORE_MEMO_SENTENCES: Final = 4_096
 # Sarcasm's scare quotes: "your 'photos'", "you were in \"all day\"".
 _SCARE_QUOTES: Final = re.compile(r"(?:^|[\s(])['\"][a-z][a-z ]{0,24}[a-z]['\"](?=[\s.,!?;:)]|$)")
 FloatArray = npt.NDArray[np.float32]
@@ -72,6 +75,7 @@ class ToneModel:  # not slotted: the memo below lives in __dict__
     enabled: bool = True
     metadata: Mapping[str, Any] = field(default_factory=dict)
     _memo: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
+    _scores: dict[str, FloatArray] = field(default_factory=dict, compare=False, repr=False)
 
     def _char_rows(self, words: list[str]) -> set[int]:
         memo = self._memo
@@ -91,11 +95,28 @@ class ToneModel:  # not slotted: the memo below lives in __dict__
         return rows
 
     def probabilities(self, sentences: Sequence[str]) -> FloatArray:
-        """(sentences, rules) probabilities; an empty sentence scores the bias alone.
-
-        One gather and one segmented sum for the whole draft: per-sentence numpy calls cost
-        more than the arithmetic."""
+        """(sentences, rules) probabilities for at most MAX_SENTENCES sentences."""
         count = min(len(sentences), MAX_SENTENCES)
+        memo = self._scores
+        known = {text: memo[text] for text in sentences[:count] if text in memo}
+        missing = list(dict.fromkeys(text for text in sentences[:count] if text not in known))
+        if missing:
+            fresh = dict(zip(missing, self._score(missing), strict=True))
+            if len(memo) + len(fresh) > SCORE_MEMO_SENTENCES:
+                memo.clear()
+            memo.update(fresh)
+            known.update(fresh)
+        out: FloatArray = np.empty((count, len(self.rules)), dtype=np.float32)
+        for index in range(count):
+            out[index] = known[sentences[index]]
+        return out
+
+    def _score(self, sentences: Sequence[str]) -> FloatArray:
+        """Probabilities computed afresh; an empty sentence scores the bias alone.
+
+        One gather and one segmented sum for all sentences: per-sentence numpy calls cost
+        more than the arithmetic."""
+        count = len(sentences)
         rows: list[int] = []
         lengths: list[int] = []  # of each block: a sentence's words, then its n-grams
         starts: list[int] = []
