@@ -176,3 +176,15 @@ def test_coach_with_the_model_never_raises(draft: str) -> None:
     result = coach(draft, tone_model=every, now=NOW)
     for finding in result.findings:
         assert draft[finding.start : finding.end] == finding.text
+
+
+def test_cli_trains_the_coach_part(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from calmdesk.cli import main
+    from calmdesk.engine.trainer import coach_tone
+
+    monkeypatch.setattr(coach_tone, "read_replies", tiny_replies)
+    assert main(["train", "--part", "coach", "--enable", "--out", str(tmp_path)]) == 0
+    model = load_tone_model(tmp_path)
+    assert model is not None and model.enabled
+    assert model.metadata["training_replies"] == len(tiny_replies())
+    assert not (tmp_path / "assess_model.npz").exists()
