@@ -9,7 +9,8 @@ Target (issue 4): p99 under 5 ms in one process. Three figures are printed:
 - cold: the customer-reading cache cleared before every call, so `assess` runs on the
   messages the draft answers each time (first sight of a conversation).
 The machine and its load average are printed too: the machine is shared, so compare
-figures taken at similar load.
+figures taken at similar load. `--tone-model on` runs the coach with the packaged learned tone
+model even when it is off by default, `off` with the rules alone (default: as shipped).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from calmdesk.engine.coaching import coach
 from calmdesk.engine.coaching.customer import customer_mood
 from calmdesk.engine.coaching.rules import rulebook
 from calmdesk.engine.coaching.text import word_count
+from calmdesk.engine.coaching.tone import ToneModel, packaged_tone_model
 
 DRAFT = (
     "I'm really sorry you've had to chase us again about the broadband. So the connection "
@@ -79,7 +81,16 @@ def run(label: str, runs: int, call: Callable[[int], object]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--tone-model", choices=("default", "on", "off"), default="default")
     args = parser.parse_args()
+    tone: ToneModel | bool = args.tone_model != "off"
+    if args.tone_model == "on":
+        started = time.perf_counter()
+        packaged = packaged_tone_model()
+        if packaged is None:
+            parser.error("no tone model is packaged (calmdesk train --part coach)")
+        tone = packaged
+        print(f"tone model: loaded in {(time.perf_counter() - started) * 1000:.1f} ms")
 
     for line in machine_lines():
         print(line)
@@ -90,18 +101,21 @@ def main() -> None:
     phrasings = sum(len(rule.gated) for rule in book.rules.values())
     print(f"rules: {len(book.rules)} rules, {phrasings} phrasings, loaded in {load_ms:.1f} ms")
     print(f"draft: {word_count(DRAFT)} words; conversation: {len(CONVERSATION)} messages")
-    coach(DRAFT, conversation=CONVERSATION)  # warm-up: assess model load, caches
+    print(f"tone model: {args.tone_model}")
+    coach(DRAFT, conversation=CONVERSATION, tone_model=tone)  # warm-up: model loads, caches
 
-    run("warm", args.runs, lambda index: coach(DRAFT, conversation=CONVERSATION))
+    run("warm", args.runs, lambda index: coach(DRAFT, conversation=CONVERSATION, tone_model=tone))
     run(
         "varied",
         args.runs,
-        lambda index: coach(f"{DRAFT} Reference {index}.", conversation=CONVERSATION),
+        lambda index: coach(
+            f"{DRAFT} Reference {index}.", conversation=CONVERSATION, tone_model=tone
+        ),
     )
 
     def cold(index: int) -> None:
         customer_mood.cache_clear()
-        coach(DRAFT, conversation=CONVERSATION)
+        coach(DRAFT, conversation=CONVERSATION, tone_model=tone)
 
     run("cold", max(200, args.runs // 5), cold)
     print(f"load average (1/5/15 min) at end:   {load_average()}")

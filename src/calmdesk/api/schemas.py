@@ -236,6 +236,8 @@ class FindingOut(Schema):
     text: str
     explanation: str
     rewrites: list[str]
+    # "rule": a phrasing rule matched; "model": the learned tone model read it (the sentence).
+    evidence: Literal["rule", "model"] = "rule"
 
 
 class ScoreReasonOut(Schema):

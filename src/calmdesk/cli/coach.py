@@ -119,6 +119,8 @@ def _print_text(draft: str, result: Any) -> None:
             f"  [{finding.severity}] {finding.rule}: ", style=SEVERITY_STYLES[finding.severity]
         )
         line.append(repr(finding.text), style="default")
+        if finding.evidence == "model":
+            line.append("  (tone model)", style="dim")
         console.print(line)
         console.print(Text(f"      why: {finding.explanation}"))
         for rewrite in finding.rewrites:

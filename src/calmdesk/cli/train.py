@@ -1,4 +1,8 @@
-"""`calmdesk train`: fit the assess model from the public training data (needs the `train` extra)."""
+"""`calmdesk train`: fit the engine's models (needs the `train` extra).
+
+`--part assess` (the default) fits the assess model from the public training data;
+`--part coach` fits the reply coach's tone model from the labelled reply sets.
+"""
 
 from __future__ import annotations
 
@@ -13,23 +17,53 @@ DEFAULT_OUT = Path(__file__).resolve().parent.parent / "engine" / "models"
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train the engine's assess model from GoEmotions, Davidson and Bitext",
+        help="train the engine's assess model (GoEmotions, Davidson, Bitext) or coach tone model",
         description=(
-            "Train the assess model. Reads GoEmotions, Davidson and Bitext from --data "
-            "(default: $CALMDESK_TRAINING_DATA or ../shared/data) and writes "
-            "assess_model.npz/.json to --out (default: the package's engine/models)."
+            "Train the engine's models. --part assess (default) reads GoEmotions, Davidson and "
+            "Bitext from --data (default: $CALMDESK_TRAINING_DATA or ../shared/data) and writes "
+            "assess_model.npz/.json; --part coach trains the reply coach's tone model on the "
+            "packaged development, third, fourth and fifth reply sets (never the held-out set) "
+            "and writes coach_tone.npz/.json. Both write to --out (default: the package's "
+            "engine/models)."
         ),
     )
+    parser.add_argument("--part", choices=("assess", "coach", "all"), default="assess")
     parser.add_argument("--data", type=Path, default=None, help="training data directory")
     parser.add_argument("--out", type=Path, default=None, help="directory for the artefact")
+    parser.add_argument(
+        "--enable",
+        action="store_true",
+        help="(--part coach) write a tone model the coach uses by default (it is off otherwise)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
+    part = getattr(args, "part", "assess")
+    status = 0
+    if part in ("assess", "all"):
+        status = _train_assess(args, console)
+    if status == 0 and part in ("coach", "all"):
+        status = _train_coach(args, console)
+    return status
+
+
+def _progress(console: Any) -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    return Progress(*columns, console=console)
+
+
+def _train_assess(args: argparse.Namespace, console: Any) -> int:
     try:
         from calmdesk.engine.trainer.data import TrainingDataError, default_data_dir, load_corpus
         from calmdesk.engine.trainer.fit import train_model, training_steps
@@ -51,13 +85,7 @@ def run(args: argparse.Namespace) -> int:
         f"Davidson {len(corpus.davidson_train)} train / {len(corpus.davidson_calibration)} "
         f"calibration ({len(corpus.davidson_test)} held out), Bitext {len(corpus.bitext)}"
     )
-    columns = (
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
+    with _progress(console) as progress:
         task = progress.add_task("training", total=training_steps(corpus))
 
         def report(step: str, units: int) -> None:
@@ -73,5 +101,47 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_coach(args: argparse.Namespace, console: Any) -> int:
+    try:
+        from calmdesk.engine.trainer.coach_tone import train_tone_model, training_steps
+    except ImportError as exc:
+        console.print(
+            f"[red]calmdesk train needs the train extra: pip install 'calmdesk[train]' ({exc})"
+        )
+        return 2
+    out_dir: Path = args.out or DEFAULT_OUT
+    with _progress(console) as progress:
+        task = progress.add_task("training the tone model", total=training_steps())
+
+        def report(step: str, units: int) -> None:
+            progress.update(task, description=step, advance=units)
+
+        result = train_tone_model(out_dir, report, enabled=bool(getattr(args, "enable", False)))
+    metadata = result.metadata
+    npz = out_dir / "coach_tone.npz"
+    cv = metadata["cross_validation"]
+    console.print(
+        f"wrote {npz} ({npz.stat().st_size / 1e3:.0f} kB, {metadata['vocabulary_size']} word and "
+        f"{metadata['char_vocabulary_size']} character n-gram features, "
+        f"{metadata['training_sentences']} sentences of {metadata['training_replies']} replies, "
+        f"C={metadata['C']:g}); {'on' if metadata['enabled'] else 'off'} by default"
+    )
+    for rule, row in cv["rules"].items():
+        blend = cv["blend"]
+        before, after = blend["rules"][rule], blend["rules+model"][rule]
+        threshold = "none" if row["threshold"] is None else f"{row['threshold']:.3f}"
+        console.print(
+            f"  {rule:<20} threshold {threshold:>6}  cross-validated recall "
+            f"{_ratio(before[3], before[2])} -> {_ratio(after[3], after[2])}, precision "
+            f"{_ratio(before[1], before[0])} -> {_ratio(after[1], after[0])}"
+        )
+    console.print("measure it on the held-out set: calmdesk evaluate --part coach")
+    return 0
+
+
+def _ratio(part: int, whole: int) -> str:
+    return f"{part / whole:.2f}" if whole else "-"
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run(argparse.Namespace(data=None, out=None)))
+    sys.exit(run(argparse.Namespace(data=None, out=None, part="assess", enable=False)))

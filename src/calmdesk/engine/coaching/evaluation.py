@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from calmdesk.engine.coaching.reply_coach import coach
+from calmdesk.engine.coaching.tone import ToneModel, packaged_tone_model
 from calmdesk.engine.coaching.types import GOOD_RULES, RULE_IDS, TECHNIQUES
 
 TECHNIQUE_THRESHOLD = 0.5
@@ -60,6 +61,8 @@ class EvaluationResult:
     skipped_labels: int
     source: str
     problems: tuple[str, ...] = field(default_factory=tuple)
+    # Findings the learned tone model added (evidence "model"): predicted and matched.
+    model_added: Mapping[str, Counts] = field(default_factory=dict)
 
 
 DEV_SET = "agent_replies.jsonl"
@@ -112,17 +115,33 @@ def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def evaluate(path: Path | None = None) -> EvaluationResult | None:
-    """Compare the coach with the labels; None when there is no development set."""
+def evaluate(
+    path: Path | None = None, *, tone_model: ToneModel | bool = True
+) -> EvaluationResult | None:
+    """Compare the coach with the labels; None when there is no development set.
+
+    `tone_model` as for `coach`: True (the default) measures the coach as it ships, False the
+    rules alone, a `ToneModel` the rules with that model."""
     path = path or _default_path()
     if path is None or not path.is_file():
         return None
+    return evaluate_records(_records(path), str(path), tone_model=tone_model)
+
+
+def evaluate_records(
+    records: Iterable[tuple[int, dict[str, Any] | None]],
+    source: str,
+    *,
+    tone_model: ToneModel | bool = True,
+) -> EvaluationResult:
+    """`evaluate` over (line number, record) pairs already read."""
     rules = {rule_id: Counts() for rule_id in RULE_IDS}
+    model_added = {rule_id: Counts() for rule_id in RULE_IDS}
     techniques = {technique: Counts() for technique in TECHNIQUES}
     blocking = Counts()
     replies = skipped = 0
     problems: list[str] = []
-    for number, record in _records(path):
+    for number, record in records:
         draft = record.get("draft") if record else None
         if record is None or not isinstance(draft, str):
             problems.append(f"line {number}: not a reply record")
@@ -130,7 +149,7 @@ def evaluate(path: Path | None = None) -> EvaluationResult | None:
         replies += 1
         customer = record.get("customer")
         conversation = [("customer", customer)] if isinstance(customer, str) and customer else []
-        coaching = coach(draft, conversation=conversation)
+        coaching = coach(draft, conversation=conversation, tone_model=tone_model)
 
         labelled: list[tuple[str, tuple[int, int]]] = []
         for label in record.get("findings") or []:
@@ -141,10 +160,16 @@ def evaluate(path: Path | None = None) -> EvaluationResult | None:
                 continue
             labelled.append((rule, (position, position + len(text))))
         predicted = [(f.rule, (f.start, f.end)) for f in coaching.findings]
-        for rule, span in predicted:
+        for finding in coaching.findings:
+            rule, span = finding.rule, (finding.start, finding.end)
+            matched = any(
+                rule == other and _overlap(span, other_span) for other, other_span in labelled
+            )
             rules[rule].predicted += 1
-            if any(rule == other and _overlap(span, other_span) for other, other_span in labelled):
-                rules[rule].predicted_matched += 1
+            rules[rule].predicted_matched += matched
+            if finding.evidence == "model":
+                model_added[rule].predicted += 1
+                model_added[rule].predicted_matched += matched
         for rule, span in labelled:
             rules[rule].labelled += 1
             if any(rule == other and _overlap(span, other_span) for other, other_span in predicted):
@@ -171,8 +196,9 @@ def evaluate(path: Path | None = None) -> EvaluationResult | None:
         techniques=techniques,
         blocking=blocking,
         skipped_labels=skipped,
-        source=str(path),
+        source=source,
         problems=tuple(problems),
+        model_added=model_added,
     )
 
 
@@ -184,33 +210,60 @@ def report(console: Console, path: Path | None = None) -> EvaluationResult | Non
     """Print per-rule precision/recall and per-technique P/R/F1 for the reply coach.
 
     With no `path`, the packaged development set and then the held-out, third, fourth and fifth
-    sets (when packaged); the development set's result is returned.
+    sets (when packaged); the development set's result is returned (the coach as it ships).
+    When a tone model is packaged, each rule table shows the rules alone next to the rules
+    with the model, whether or not the model is switched on by default.
     """
+    model = packaged_tone_model()
     result = evaluate(path)
     if result is None:
         console.print("[yellow]reply coach: no development set (devsets/agent_replies.jsonl)[/]")
         return None
-    _print_result(console, result, "Reply coach", "")
+    if model is not None:
+        training = ", ".join(model.metadata.get("training_sets", ()))
+        console.print(
+            f"Tone model: {'on' if model.enabled else 'off'} by default, thresholds for "
+            f"{', '.join(sorted(model.thresholds)) or 'no rule'}; trained on {training}: "
+            "the held-out set is the only honest column for it."
+        )
+    sets: list[tuple[Path | None, str, str]] = [(path, "Reply coach", "")]
     if path is None:
-        for name, title, which in EXTRA_SETS:
-            extra_path = packaged_set(name)
-            extra = evaluate(extra_path) if extra_path is not None else None
-            if extra is not None:
-                _print_result(console, extra, title, which)
+        sets += [(packaged_set(name), title, which) for name, title, which in EXTRA_SETS]
+    for index, (set_path, title, which) in enumerate(sets):
+        if index and set_path is None:
+            continue
+        if model is None:
+            rules_only = evaluate(set_path, tone_model=False)
+            blended = None
+        else:
+            rules_only = evaluate(set_path, tone_model=False)
+            blended = evaluate(set_path, tone_model=model)
+        if rules_only is not None:
+            _print_result(console, rules_only, title, which, blended)
     return result
 
 
-def _print_result(console: Console, result: EvaluationResult, title: str, which: str) -> None:
+def _print_result(
+    console: Console,
+    result: EvaluationResult,
+    title: str,
+    which: str,
+    blended: EvaluationResult | None = None,
+) -> None:
+    """`result` is the rules alone; `blended`, when given, the rules with the tone model."""
     console.print(
         f"[bold]{title}[/] on {result.replies} labelled replies ({result.source}); "
         "a finding matches a label with the same rule and an overlapping span."
     )
     rules_table = Table(title=f"Coach rules{which}: precision / recall")
-    for column in ("rule", "kind", "predicted", "labelled", "precision", "recall", "F1"):
+    columns = ["rule", "kind", "predicted", "labelled", "precision", "recall", "F1"]
+    if blended is not None:
+        columns += ["model added (matched)", "+model P", "+model R", "+model F1"]
+    for column in columns:
         rules_table.add_column(column, justify="left" if column in ("rule", "kind") else "right")
     for rule_id, counts in result.rules.items():
         kind = "good" if rule_id in GOOD_RULES else "avoid"
-        rules_table.add_row(
+        row = [
             rule_id,
             kind,
             str(counts.predicted),
@@ -218,7 +271,17 @@ def _print_result(console: Console, result: EvaluationResult, title: str, which:
             _cell(counts.precision),
             _cell(counts.recall),
             _cell(counts.f1),
-        )
+        ]
+        if blended is not None:
+            both = blended.rules[rule_id]
+            added = blended.model_added.get(rule_id, Counts())
+            row += [
+                f"{added.predicted} ({added.predicted_matched})" if added.predicted else "-",
+                _cell(both.precision),
+                _cell(both.recall),
+                _cell(both.f1),
+            ]
+        rules_table.add_row(*row)
     console.print(rules_table)
     techniques_table = Table(title=f"Coach techniques{which} at p >= {TECHNIQUE_THRESHOLD}")
     for column in ("technique", "predicted", "labelled", "precision", "recall", "F1"):
@@ -241,6 +304,16 @@ def _print_result(console: Console, result: EvaluationResult, title: str, which:
         _cell(blocking.recall),
         _cell(blocking.f1),
     )
+    if blended is not None:
+        both = blended.blocking
+        techniques_table.add_row(
+            "[bold]blocking, rules + model[/]",
+            str(both.predicted),
+            str(both.labelled),
+            _cell(both.precision),
+            _cell(both.recall),
+            _cell(both.f1),
+        )
     console.print(techniques_table)
     if result.skipped_labels:
         console.print(

@@ -11,6 +11,8 @@ from functools import lru_cache
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+
 from calmdesk.engine.coaching.conversation import as_text, customer_texts_answered, read_turns
 from calmdesk.engine.coaching.customer import CALM, CustomerMood, combined_mood
 from calmdesk.engine.coaching.promises import find_promises, time_expression_starts
@@ -24,12 +26,15 @@ from calmdesk.engine.coaching.text import (
     stem,
     word_count,
 )
+from calmdesk.engine.coaching.tone import ToneModel, packaged_tone_model
 from calmdesk.engine.coaching.types import (
     RULE_IDS,
     TECHNIQUES,
     Coaching,
     Finding,
+    FindingEvidence,
     ScoreReason,
+    Severity,
 )
 
 # Probabilities reported for a technique, by the strength of the evidence. Hand-set: a cue
@@ -351,6 +356,7 @@ class _Hit:
     match_end: int
     sentence: Sentence
     strength: float = P_FOUND
+    evidence: FindingEvidence = "rule"
 
 
 @lru_cache(maxsize=512)
@@ -780,18 +786,72 @@ def _rewrites(draft: _Draft, hit: _Hit) -> tuple[str, ...]:
     return tuple(rewrites)
 
 
-def _finding(draft: _Draft, hit: _Hit) -> Finding:
+def _finding(draft: _Draft, hit: _Hit, model_severity: Mapping[str, Severity]) -> Finding:
     rule = hit.rule
+    severity = rule.severity
+    if hit.evidence == "model":
+        # A model finding blocks a reply only when the artefact says the model was measured
+        # precise enough for that; otherwise a blocking rule's model finding is a strong warning.
+        severity = model_severity.get(rule.id, "high" if severity == "blocking" else severity)
     return Finding(
         rule=rule.id,
         kind=rule.kind,
-        severity=rule.severity,
+        severity=severity,
         start=hit.start,
         end=hit.end,
         text=draft.text[hit.start : hit.end],
         explanation=rule.explanation,
         rewrites=_rewrites(draft, hit) if rule.kind == "avoid" else (),
+        evidence=hit.evidence,
     )
+
+
+def _model_hits(
+    book: RuleBook, draft: _Draft, hits: list[_Hit], model: ToneModel | None
+) -> list[_Hit]:
+    """Sentences the learned tone model reads as a tone rule the rules missed there.
+
+    A sentence already flagged for that rule, or holding the rule's own exception (an
+    apology, "you're right"), gets nothing: the model fills the rules' gaps, it does not
+    second-guess them.
+    """
+    if model is None or not model.thresholds or not draft.sentences:
+        return []
+    probabilities = model.probabilities([sentence.text for sentence in draft.sentences])
+    flagged: dict[str, list[tuple[int, int]]] = {}
+    for hit in hits:
+        flagged.setdefault(hit.rule.id, []).append((hit.start, hit.end))
+    found: list[_Hit] = []
+    for column, rule_id in enumerate(model.rules):
+        threshold = model.thresholds.get(rule_id)
+        rule = book.rules.get(rule_id)
+        if threshold is None or rule is None or rule.kind != "avoid":
+            continue
+        for row in np.flatnonzero(probabilities[:, column] >= threshold).tolist():
+            sentence = draft.sentences[row]
+            if any(
+                _overlaps(sentence.start, sentence.end, start, end)
+                for start, end in flagged.get(rule_id, ())
+            ):
+                continue
+            if rule.exception is not None and rule.exception.search(
+                draft.norm[sentence.start : sentence.end]
+            ):
+                continue
+            strength = float(probabilities[row, column])
+            found.append(
+                _Hit(
+                    rule,
+                    sentence.start,
+                    sentence.end,
+                    sentence.start,
+                    sentence.end,
+                    sentence,
+                    strength,
+                    "model",
+                )
+            )
+    return found
 
 
 def _dedupe(hits: list[_Hit]) -> list[_Hit]:
@@ -873,6 +933,15 @@ def _context(conversation: Iterable[Any]) -> _Context:
     )
 
 
+def _tone(choice: ToneModel | bool) -> ToneModel | None:
+    if isinstance(choice, ToneModel):
+        return choice
+    if not choice:
+        return None
+    packaged = packaged_tone_model()
+    return packaged if packaged is not None and packaged.enabled else None
+
+
 def _draft_of(text: str, book: RuleBook) -> _Draft:
     norm = normalise(text)
     sentences = split_sentences(text)
@@ -892,12 +961,15 @@ def coach(
     now: datetime | None = None,
     timezone: str = "UTC",
     book: RuleBook | None = None,
+    tone_model: ToneModel | bool = True,
 ) -> Coaching:
     """Coach one draft reply to a (possibly upset) customer.
 
     `conversation` is the thread so far, oldest first: (role, text) pairs or objects with
     `.role`/`.text`, role "customer" or "agent". `now` is the draft's timestamp (naive means
     in `timezone`); promises' due times are resolved against it. Any text is accepted.
+    `tone_model`: True for the packaged learned tone model (when shipped and enabled), False
+    for the rules alone, or a `ToneModel` to use instead.
     """
     moment = _resolve_now(now, timezone)
     rules = book or rulebook()
@@ -912,6 +984,8 @@ def coach(
     hits.extend(_other_customer_hits(rules["other_customer_data"], the_draft, context))
     hits.extend(_mirroring_hits(rules["mirroring_hostility"], the_draft, context))
     hits.extend(_denials_of_the_customer(rules["arguing"], the_draft, context, rules.macros))
+    model = _tone(tone_model)
+    hits.extend(_model_hits(rules, the_draft, hits, model))
 
     hostile = [hit for hit in hits if hit.rule.id in _HOSTILE_RULES]
     hits.extend(_question_hits(rules["clarifying_question"], the_draft, hostile))
@@ -969,7 +1043,8 @@ def coach(
         hits.extend(_abbreviation_hits(rules["jargon"], the_draft, context))
     hits.extend(_long_sentence_hits(rules["long_sentences"], the_draft, context))
 
-    findings = [_finding(the_draft, hit) for hit in _dedupe(hits)]
+    model_severity: Mapping[str, Severity] = model.severity if model is not None else {}
+    findings = [_finding(the_draft, hit, model_severity) for hit in _dedupe(hits)]
     findings.sort(key=lambda finding: (finding.start, finding.end, _RULE_ORDER[finding.rule]))
     avoid = [finding for finding in findings if finding.kind == "avoid"]
     score, reasons = _score(techniques, avoid, context)

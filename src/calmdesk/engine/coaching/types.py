@@ -50,6 +50,8 @@ GOOD_RULES: Final[tuple[str, ...]] = (
 RULE_IDS: Final[tuple[str, ...]] = AVOID_RULES + GOOD_RULES
 
 Kind = Literal["avoid", "good"]
+# What a finding rests on: a rule's phrasing, or the learned tone model (`coaching.tone`).
+FindingEvidence = Literal["rule", "model"]
 Severity = Literal["info", "low", "medium", "high", "blocking"]
 SEVERITIES: Final[tuple[str, ...]] = ("info", "low", "medium", "high", "blocking")
 
@@ -77,6 +79,7 @@ class Finding:
     text: str
     explanation: str
     rewrites: tuple[str, ...] = ()
+    evidence: FindingEvidence = "rule"
 
     @property
     def blocking(self) -> bool:
@@ -91,6 +94,7 @@ class Finding:
             "text": self.text,
             "explanation": self.explanation,
             "rewrites": list(self.rewrites),
+            "evidence": self.evidence,
         }
 
 
