@@ -184,11 +184,105 @@ class LinearModel:  # not slotted: cached_property needs __dict__
     def logits_many(self, texts: Sequence[str]) -> FloatArray:
         if not texts:
             return np.zeros((0, len(self.heads)), dtype=np.float32)
+        if self._first_char_row is None:
+            return self._logits_many_apart(texts)
+        # Python reads each message's tokens and looks up each distinct one in the memo;
+        # everything after that (joining, sorting and de-duplicating the rows, the sums)
+        # runs once for the whole batch, not as a dozen small numpy calls per message.
+        parts: list[IntArray] = []
+        parts_per_text: list[int] = []
+        dense: list[tuple[float, ...]] = []
+        for text in texts:
+            words, cues = tokens_and_dense(text)
+            dense.append(cues)
+            found = self._token_parts(words)
+            parts += found
+            parts_per_text.append(len(found))
+        out = np.asarray(dense, dtype=np.float32) @ self.dense_weights
+        out += self.bias
+        if parts:
+            self._add_sparse(out, parts, parts_per_text)
+        return out
+
+    def _token_parts(self, words: list[str]) -> list[IntArray]:
+        """The row arrays of a message's distinct tokens and of its known bigrams (rows
+        may repeat across arrays)."""
+        memo = self._token_memo
+        distinct = set(words)
+        missing = distinct.difference(memo)
+        if missing:
+            if len(memo) + len(missing) > CHAR_MEMO_WORDS:
+                memo.clear()
+                missing = distinct
+            token_rows = self._token_rows
+            memo.update({word: token_rows(word) for word in missing})
+        parts = list(map(memo.__getitem__, distinct))
+        if len(words) > 1:
+            vocabulary = self.vocabulary
+            bigrams = vocabulary.keys() & map(" ".join, pairwise(words))
+            if bigrams:
+                parts.append(
+                    np.fromiter(map(vocabulary.__getitem__, bigrams), np.intp, len(bigrams))
+                )
+        return parts
+
+    def _add_sparse(
+        self, out: FloatArray, parts: list[IntArray], parts_per_text: list[int]
+    ) -> None:
+        """Add each message's binary, block-normalised feature rows to its row of `out`.
+
+        Every row is keyed by (message, row) in one int64, so one sort orders the whole
+        batch by message, word rows before character rows, and one comparison drops the
+        repeats: each message's features stay binary, as one by one.
+        """
+        count = len(parts_per_text)
+        first_char = self._first_char_row or 0
+        shift = max(int(self.weights.shape[0]).bit_length(), 1)
+        rows = np.concatenate(parts).astype(np.int64, copy=False)
+        lengths = np.fromiter(map(len, parts), np.intp, len(parts))
+        owner = np.repeat(np.repeat(np.arange(count, dtype=np.int64), parts_per_text), lengths)
+        keys = (owner << shift) | rows
+        keys.sort()
+        if len(keys) > 1:
+            fresh = np.empty(len(keys), dtype=np.bool_)
+            fresh[0] = True
+            np.not_equal(keys[1:], keys[:-1], out=fresh[1:])
+            keys = keys[fresh]
+        bases = np.arange(count + 1, dtype=np.int64) << shift
+        starts = keys.searchsorted(bases)
+        chars = keys.searchsorted(bases[:-1] | first_char)
+        word_count = chars - starts[:-1]
+        char_count = starts[1:] - chars
+        with np.errstate(divide="ignore"):
+            word_scale = np.where(word_count > 0, 1.0 / np.sqrt(word_count), 0.0)
+            char_scale = np.where(char_count > 0, 1.0 / np.sqrt(char_count), 0.0)
+        rows = keys & ((1 << shift) - 1)
+        owner = keys >> shift
+        scale = np.where(rows < first_char, word_scale.take(owner), char_scale.take(owner)).astype(
+            np.float32
+        )
+        weights = self.weights
+        bounds = starts.tolist()
+        # One gather per slice of messages (bounding the rows held at once), then one
+        # vector-matrix product per message: numpy's reductions along the rows of a
+        # gathered block walk it column by column and cost several times more.
+        for first in range(0, count, BATCH_SLICE):
+            last = min(first + BATCH_SLICE, count)
+            low, high = bounds[first], bounds[last]
+            if low == high:
+                continue
+            gathered = weights.take(rows[low:high], axis=0)
+            values = scale[low:high]
+            for i in range(first, last):
+                a, b = bounds[i] - low, bounds[i + 1] - low
+                if a != b:
+                    out[i] += values[a:b] @ gathered[a:b]
+
+    def _logits_many_apart(self, texts: Sequence[str]) -> FloatArray:
+        """`logits_many` for a model whose word and character rows interleave."""
         analysed = [self._feature_rows(text) for text in texts]
         dense = np.asarray([row[2] for row in analysed], dtype=np.float32)
         out = dense @ self.dense_weights + self.bias
-        # Gathered rows are (features x heads) floats per message: a few hundred with the
-        # character n-grams, so a batch of thousands is scored in slices to bound memory.
         for first in range(0, len(analysed), BATCH_SLICE):
             part = analysed[first : first + BATCH_SLICE]
             blocks: list[IntArray] = []
@@ -201,8 +295,6 @@ class LinearModel:  # not slotted: cached_property needs __dict__
             if not total:
                 continue
             gathered = self.weights[np.concatenate(blocks)]
-            # Each block scaled in place by its float32 scale (as np.full gave it): a column
-            # of scales broadcast over the heads made numpy copy it through a buffer per row.
             for (rows, words, _dense), offset in zip(part, offsets, strict=True):
                 if words:
                     gathered[offset : offset + words] *= np.float32(_norm(words))
