@@ -60,9 +60,11 @@ _Entry = tuple[int, _Match, str, bool, str, float]
 # The candidates at one window, and the `match` of their alternation (None for fewer than
 # two): where that alternation fails, no candidate can match, so one C-level call replaces
 # one Python-level call per candidate; where it succeeds, the alternative that matched is
-# the first candidate that does (alternatives are tried in order).
-_Candidates = tuple[tuple[_Entry, ...], _Match | None]
-_NO_CANDIDATES: Final[_Candidates] = ((), None)
+# the first candidate that does (alternatives are tried in order). Then the candidates'
+# rule positions, so that the candidates after the one that matched can be looked up as a
+# group of their own.
+_Candidates = tuple[tuple[_Entry, ...], _Match | None, tuple[int, ...]]
+_NO_CANDIDATES: Final[_Candidates] = ((), None, ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,14 +229,15 @@ def _group(index: _Index, positions: tuple[int, ...], entries: tuple[_Entry, ...
     if not entries:
         return _NO_CANDIDATES
     if len(entries) == 1 or len(index.groups) >= _GROUP_LIMIT:
-        return entries, None
+        return entries, None, positions
     # No pattern has groups of its own (checked), so group i is candidate i - 1.
     alternation = re.compile("|".join(f"({index.patterns[p]})" for p in positions), index.flags)
-    group: _Candidates = (entries, alternation.match)
+    group: _Candidates = (entries, alternation.match, positions)
     index.groups[positions] = group
     return group
 
 
+_START: Final = re.Match.start
 # One match: (kind, start, end, rule id, weight).
 _Hit = tuple[str, int, int, str, float]
 
@@ -260,46 +263,61 @@ def _hits(text: str, indexes: Callable[[bool], _Index]) -> list[_Hit]:
     # Where each rule's last match ended, by key id: matches of one rule never overlap.
     rule_end = [-1] * index.key_count
     memo_get = index.memo.get
+    groups_get = index.groups.get
+    size = len(folded)
     for low, high in _ranges(folded):
         if low and words.match(folded, low - 1):
             # The range starts inside a word: its first word start is after that word.
             inside = words.match(folded, low)
             if inside is not None:
                 low = inside.end()
-        for word in words.finditer(folded, low, high):
-            start = word.start()
+        clipped = high < size
+        for start in map(_START, words.finditer(folded, low, high)):
             # The (up to) four characters from the word start, within the range.
-            stop = start + 4
-            window = folded[start:stop] if stop <= high else folded[start:high]
+            window = folded[start : min(start + 4, high)] if clipped else folded[start : start + 4]
             found = memo_get(window)
             if found is None:
                 found = _candidates(index, window)
-            candidates, any_match = found
-            if not candidates:
+            if found is _NO_CANDIDATES:
                 continue
-            # The end of the first candidate's match, when the alternation has found it.
-            known = -1
-            if any_match is not None:
+            candidates, any_match, positions = found
+            # Each alternation call finds the first candidate that matches here, as its
+            # pattern alone would (nothing follows it in the alternation); the ones before
+            # it do not match. The search goes on with the group of the candidates after
+            # it: one C-level call per match instead of one Python-level call per rule.
+            while any_match is not None:
                 first = any_match(folded, start)
                 if first is None:
-                    continue
-                # The candidates before the alternative that matched do not match here, and
-                # that alternative matched as its pattern alone would (nothing follows it).
+                    candidates = ()
+                    break
                 chosen = first.lastindex or 1
-                candidates = candidates[chosen - 1 :]
-                known = first.end(chosen)
+                key_id, _match_at, kind, negatable, rule_id, weight = candidates[chosen - 1]
+                end = first.end(chosen)
+                if (
+                    rule_end[key_id] <= start
+                    and end != start
+                    and per_kind.get(kind, 0) < MAX_FLAGS_PER_KIND
+                    and not (negatable and _is_negated(folded, start, negation))
+                ):
+                    rule_end[key_id] = end
+                    per_kind[kind] = per_kind.get(kind, 0) + 1
+                    hits.append((kind, start, end, rule_id, weight))
+                rest = positions[chosen:]
+                if not rest:
+                    candidates = ()
+                    break
+                found = groups_get(rest)
+                if found is None:
+                    found = _group(index, rest, candidates[chosen:])
+                candidates, any_match, positions = found
+            # A lone candidate, or candidates past the limit of compiled groups.
             for key_id, match_at, kind, negatable, rule_id, weight in candidates:
-                if known >= 0:
-                    end, known = known, -1
-                    if rule_end[key_id] > start:
-                        continue
-                else:
-                    if rule_end[key_id] > start:
-                        continue
-                    match = match_at(folded, start)
-                    if match is None:
-                        continue
-                    end = match.end()
+                if rule_end[key_id] > start:
+                    continue
+                match = match_at(folded, start)
+                if match is None:
+                    continue
+                end = match.end()
                 if end == start or per_kind.get(kind, 0) >= MAX_FLAGS_PER_KIND:
                     continue
                 if negatable and _is_negated(folded, start, negation):
