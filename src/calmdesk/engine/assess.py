@@ -650,14 +650,14 @@ def _topic(topic_cues: list[tuple[str, float]], probs: Mapping[str, float]) -> s
         if len(found) < 4:
             found.append(weight)
     cues = {topic: noisy_or(found) for topic, found in weights.items()}
+    cue = cues.get
     m = probs.get
     combined: dict[str, float] = {}
     for topic, heads in _TOPIC_INTENT_HEADS:
-        # Intent support added in `_INTENT_TOPICS` order, from 0.0, as a running sum would.
-        support = 0.0
-        for head in heads:
-            support = support + m(head, 0.0)
-        combined[topic] = 1.0 - (1.0 - cues.get(topic, 0.0)) * (1.0 - 0.6 * support)
+        # Intent support in `_INTENT_TOPICS` order, from 0.0, in one C-level `sum` (from
+        # Python 3.12 it compensates rounding: a difference of the order of 1e-16).
+        support = sum(map(m, heads, repeat(0.0)), 0.0) if probs else 0.0
+        combined[topic] = 1.0 - (1.0 - cue(topic, 0.0)) * (1.0 - 0.6 * support)
     best = max(_TOPIC_PRIORITY, key=combined.__getitem__)
     return best if combined[best] >= _TOPIC_MINIMUM else "other"
 

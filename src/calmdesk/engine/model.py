@@ -231,16 +231,21 @@ class LinearModel:  # not slotted: cached_property needs __dict__
     ) -> None:
         """Add each message's binary, block-normalised feature rows to its row of `out`.
 
-        Every row is keyed by (message, row) in one int64, so one sort orders the whole
+        Every row is keyed by (message, row) in one integer, so one sort orders the whole
         batch by message, word rows before character rows, and one comparison drops the
         repeats: each message's features stay binary, as one by one.
         """
         count = len(parts_per_text)
         first_char = self._first_char_row or 0
         shift = max(int(self.weights.shape[0]).bit_length(), 1)
-        rows = np.concatenate(parts).astype(np.int64, copy=False)
+        # 32-bit keys when they fit (batches of up to ~16,000 messages): they sort twice
+        # as many to a vector register.
+        key_type: type[np.signedinteger[Any]] = (
+            np.int32 if (count + 1) << shift < 2**31 else np.int64
+        )
+        rows = np.concatenate(parts).astype(key_type)
         lengths = np.fromiter(map(len, parts), np.intp, len(parts))
-        owner = np.repeat(np.repeat(np.arange(count, dtype=np.int64), parts_per_text), lengths)
+        owner = np.repeat(np.repeat(np.arange(count, dtype=key_type), parts_per_text), lengths)
         keys = (owner << shift) | rows
         keys.sort()
         if len(keys) > 1:
@@ -248,7 +253,7 @@ class LinearModel:  # not slotted: cached_property needs __dict__
             fresh[0] = True
             np.not_equal(keys[1:], keys[:-1], out=fresh[1:])
             keys = keys[fresh]
-        bases = np.arange(count + 1, dtype=np.int64) << shift
+        bases = np.arange(count + 1, dtype=key_type) << shift
         starts = keys.searchsorted(bases)
         chars = keys.searchsorted(bases[:-1] | first_char)
         word_count = chars - starts[:-1]
