@@ -89,23 +89,7 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         together, as an array; only the bigrams are looked up per message. Joining and
         sorting the arrays in numpy costs about half what a set of Python ints did.
         """
-        memo = self._token_memo
-        distinct = set(words)
-        missing = distinct.difference(memo)  # the dict itself: a keys view would be scanned whole
-        if missing:
-            if len(memo) + len(missing) > CHAR_MEMO_WORDS:
-                memo.clear()
-                missing = distinct
-            token_rows = self._token_rows
-            memo.update({word: token_rows(word) for word in missing})
-        parts = list(map(memo.__getitem__, distinct))
-        if len(words) > 1:
-            vocabulary = self.vocabulary
-            bigrams = vocabulary.keys() & map(" ".join, pairwise(words))
-            if bigrams:
-                parts.append(
-                    np.fromiter(map(vocabulary.__getitem__, bigrams), np.intp, len(bigrams))
-                )
+        parts = self._token_parts(words)
         parts.append(tail)
         rows = np.concatenate(parts)
         # Sorted, so that the sums run in the same order in every process (string hash seeds
@@ -209,7 +193,7 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         may repeat across arrays)."""
         memo = self._token_memo
         distinct = set(words)
-        missing = distinct.difference(memo)
+        missing = distinct.difference(memo)  # the dict itself: a keys view would be scanned whole
         if missing:
             if len(memo) + len(missing) > CHAR_MEMO_WORDS:
                 memo.clear()

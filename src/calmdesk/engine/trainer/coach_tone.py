@@ -15,7 +15,6 @@ data gives a byte-identical file.
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
@@ -45,7 +43,7 @@ from calmdesk.engine.coaching.tone import (
     sentence_features,
 )
 from calmdesk.engine.text import DENSE_FEATURE_NAMES, char_grams
-from calmdesk.engine.trainer.fit import _ZIP_EPOCH
+from calmdesk.engine.trainer.fit import _ZIP_EPOCH, block_rows_matrix
 
 TRAINING_SETS: Final = (DEV_SET, THIRD_SET, FOURTH_SET, FIFTH_SET)
 # The tone rules the model may add findings for. Rules whose cross-validated precision never
@@ -187,27 +185,15 @@ def featurise(texts: Sequence[str], words: Sequence[str], grams: Sequence[str]) 
     the dense cues."""
     word_index = {word: i for i, word in enumerate(words)}
     gram_index = {gram: len(words) + i for i, gram in enumerate(grams)}
-    width = len(words) + len(grams)
-    indptr, indices, values = [0], [], []
+    rows: list[tuple[list[int], list[int], Sequence[float]]] = []
     for text in texts:
         found, tokens, dense = sentence_features(text)
         ids = sorted({word_index[f] for f in found if f in word_index})
         char_ids = sorted(
             {gram_index[g] for t in set(tokens) for g in char_grams(t) if g in gram_index}
         )
-        for block in (ids, char_ids):
-            weight = 1.0 / math.sqrt(len(block)) if block else 0.0
-            indices.extend(block)
-            values.extend([weight] * len(block))
-        for offset, value in enumerate(dense):
-            if value:
-                indices.append(width + offset)
-                values.append(value)
-        indptr.append(len(indices))
-    return sparse.csr_matrix(
-        (np.asarray(values, dtype=np.float64), np.asarray(indices), np.asarray(indptr)),
-        shape=(len(texts), width + len(DENSE_FEATURE_NAMES)),
-    )
+        rows.append((ids, char_ids, dense))
+    return block_rows_matrix(rows, len(words) + len(grams))
 
 
 @dataclass(frozen=True)

@@ -128,8 +128,7 @@ def featurise(
 ) -> Any:
     """Rows: binary word features and binary character n-grams, each block L2-normalised,
     then the dense cues (as in `LinearModel`). `char_vocabulary` maps to rows after the words."""
-    indptr, indices, values = [0], [], []
-    width = len(vocabulary) + len(char_vocabulary)
+    rows: list[tuple[list[int], list[int], Sequence[float]]] = []
     for text in texts:
         sparse_features, words, dense = analyse_tokens(text)
         ids = sorted({vocabulary[f] for f in sparse_features if f in vocabulary})
@@ -141,6 +140,17 @@ def featurise(
                 if gram in char_vocabulary
             }
         )
+        rows.append((ids, char_ids, dense))
+    return block_rows_matrix(rows, len(vocabulary) + len(char_vocabulary))
+
+
+def block_rows_matrix(
+    rows: Sequence[tuple[list[int], list[int], Sequence[float]]], width: int
+) -> Any:
+    """A CSR matrix from each text's (word ids, character n-gram ids, dense cues): each id
+    block binary and L2-normalised on its own, the dense cues in the columns after `width`."""
+    indptr, indices, values = [0], [], []
+    for ids, char_ids, dense in rows:
         for block in (ids, char_ids):
             weight = 1.0 / math.sqrt(len(block)) if block else 0.0
             indices.extend(block)
@@ -152,7 +162,7 @@ def featurise(
         indptr.append(len(indices))
     return sparse.csr_matrix(
         (np.asarray(values, dtype=np.float64), np.asarray(indices), np.asarray(indptr)),
-        shape=(len(texts), width + len(DENSE_FEATURE_NAMES)),
+        shape=(len(rows), width + len(DENSE_FEATURE_NAMES)),
     )
 
 
