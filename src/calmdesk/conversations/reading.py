@@ -24,33 +24,31 @@ __all__ = [
 HISTORY_MESSAGES = 12
 
 
+def _dialogue(messages: Iterable[Message]) -> list[Message]:
+    """The newest messages of the dialogue the engine reads; internal notes are not part of it."""
+    return [m for m in messages if m.direction != Direction.NOTE][-HISTORY_MESSAGES:]
+
+
+def _role(message: Message) -> str:
+    return "customer" if message.direction == Direction.INBOUND else "agent"
+
+
 def history_for(messages: Iterable[Message]) -> list[tuple[str, str]]:
-    """Earlier messages as (role, text) pairs; internal notes are not part of the dialogue."""
-    history: list[tuple[str, str]] = []
-    for message in messages:
-        if message.direction == Direction.NOTE:
-            continue
-        role = "customer" if message.direction == Direction.INBOUND else "agent"
-        history.append((role, message.body_text))
-    return history[-HISTORY_MESSAGES:]
+    """Earlier messages as (role, text) pairs."""
+    return [(_role(message), message.body_text) for message in _dialogue(messages)]
 
 
 def history_for_assess(messages: Iterable[Message]) -> list[dict[str, Any]]:
     """`history_for`, with each customer message's stored scores when it has them
     (see `recent_dialogue(..., with_scores=True)`), so the engine need not read it again."""
     history: list[dict[str, Any]] = []
-    for message in messages:
-        if message.direction == Direction.NOTE:
-            continue
-        turn: dict[str, Any] = {
-            "role": "customer" if message.direction == Direction.INBOUND else "agent",
-            "text": message.body_text,
-        }
+    for message in _dialogue(messages):
+        turn: dict[str, Any] = {"role": _role(message), "text": message.body_text}
         scores = getattr(message, "stored_scores", None)
         if message.direction == Direction.INBOUND and isinstance(scores, dict):
             turn["scores"] = scores
         history.append(turn)
-    return history[-HISTORY_MESSAGES:]
+    return history
 
 
 def assess_for_storage(

@@ -43,7 +43,7 @@ from calmdesk.engine.coaching.tone import (
     sentence_features,
 )
 from calmdesk.engine.text import DENSE_FEATURE_NAMES, char_grams
-from calmdesk.engine.trainer.fit import _ZIP_EPOCH, block_rows_matrix
+from calmdesk.engine.trainer.fit import block_rows_matrix, write_reproducible_npz
 
 TRAINING_SETS: Final = (DEV_SET, THIRD_SET, FOURTH_SET, FIFTH_SET)
 # The tone rules the model may add findings for. Rules whose cross-validated precision never
@@ -503,8 +503,6 @@ def as_tone_model(fitted: Fitted, metadata: dict[str, Any]) -> ToneModel:
 def write_tone_artefact(out_dir: Path, fitted: Fitted, metadata: dict[str, Any]) -> None:
     """`coach_tone.npz` with fixed zip timestamps (byte-identical for the same data) and
     `coach_tone.json`."""
-    import io
-    import zipfile
 
     quantised, scales = _quantise(fitted)
     width = len(fitted.words) + len(fitted.grams)
@@ -517,16 +515,7 @@ def write_tone_artefact(out_dir: Path, fitted: Fitted, metadata: dict[str, Any])
         "dense_weights": fitted.coef[width:].astype(np.float32),
         "bias": fitted.intercept.astype(np.float32),
     }
-    with zipfile.ZipFile(
-        out_dir / f"{TONE_ARTEFACT}.npz", "w", compression=zipfile.ZIP_DEFLATED
-    ) as archive:
-        for name, array in arrays.items():
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, buffer.getvalue(), compresslevel=9)
+    write_reproducible_npz(out_dir / f"{TONE_ARTEFACT}.npz", arrays)
     (out_dir / f"{TONE_ARTEFACT}.json").write_text(
         json.dumps(metadata, indent=1, sort_keys=True) + "\n", encoding="utf-8"
     )

@@ -25,7 +25,7 @@ import json
 import math
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -142,6 +142,19 @@ def featurise(
         )
         rows.append((ids, char_ids, dense))
     return block_rows_matrix(rows, len(vocabulary) + len(char_vocabulary))
+
+
+def write_reproducible_npz(path: Path, arrays: Mapping[str, Any]) -> None:
+    """`numpy.savez_compressed`, but with fixed timestamps and modes, so the same arrays
+    always give a byte-identical file."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, buffer.getvalue(), compresslevel=9)
 
 
 def block_rows_matrix(
@@ -399,13 +412,6 @@ def write_artefact(
         "bias": bias,
     }
     npz_path = out_dir / f"{ARTEFACT_NAME}.npz"
-    with zipfile.ZipFile(npz_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, array in arrays.items():
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, buffer.getvalue(), compresslevel=9)
+    write_reproducible_npz(npz_path, arrays)
     json_path = out_dir / f"{ARTEFACT_NAME}.json"
     json_path.write_text(json.dumps(metadata, indent=1, sort_keys=True) + "\n", encoding="utf-8")
