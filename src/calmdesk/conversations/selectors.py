@@ -33,6 +33,20 @@ def visible_conversations(user: User) -> QuerySet[Conversation]:
     return in_org.filter(rule)
 
 
+def check_conversation_access(user: User, conversation_id: int) -> None:
+    """Http404 unless `user` may see the conversation, for callers that load it themselves.
+
+    An id-only query: no joined rows are built only to be thrown away.
+    """
+    if (
+        not visible_conversations(user)
+        .filter(pk=conversation_id)
+        .order_by()[:1]
+        .values_list("pk", flat=True)
+    ):
+        raise Http404("No such conversation.")
+
+
 def access_conversation(user: User, conversation_id: int) -> Conversation:
     """The conversation, or Http404 when it does not exist or the user may not see it.
 

@@ -241,19 +241,32 @@ HANDOVER_FLAG_KINDS: Final[tuple[str, ...]] = (
 HANDOVER_SCORES: Final[tuple[str, ...]] = ("anger", "abuse", "threat", "legal", "public", "churn")
 
 
-def handover_build(*, conversation: Conversation, reasons: list[str]) -> dict[str, Any]:
-    """The whole context of an escalated case, so the customer never has to repeat it."""
+def handover_build(
+    *,
+    conversation: Conversation,
+    reasons: list[str],
+    messages: list[Message] | None = None,
+    incident_recorded: bool | None = None,
+) -> dict[str, Any]:
+    """The whole context of an escalated case, so the customer never has to repeat it.
+
+    A caller that already holds the whole thread (oldest first) or knows whether an
+    incident is on record passes it, and is spared the query.
+    """
     from calmdesk.conversations.reading import history_for
     from calmdesk.engine.coaching import playbook
     from calmdesk.incidents.selectors import incident_on_record
     from calmdesk.incidents.services import agent_attempts, customer_quotes
 
-    messages = list(conversation.messages.order_by("created_at", "id"))
+    if messages is None:
+        messages = list(conversation.messages.order_by("created_at", "id"))
+    if incident_recorded is None:
+        incident_recorded = incident_on_record(conversation.pk)
     latest = next((m for m in reversed(messages) if m.direction == Direction.INBOUND), None)
     scores = (latest.assessment or {}).get("scores", {}) if latest else {}
     state = playbook(
         history_for(messages),
-        incident_recorded=incident_on_record(conversation.pk),
+        incident_recorded=incident_recorded,
     )
     return {
         "reasons": list(reasons),
@@ -298,11 +311,19 @@ class _Apply:
     """Collects what one message's policy run does, then writes it once."""
 
     def __init__(
-        self, *, message: Message, conversation: Conversation, state: ConversationState
+        self,
+        *,
+        message: Message,
+        conversation: Conversation,
+        state: ConversationState,
+        first_message: bool = False,
     ) -> None:
         self.message = message
         self.conversation = conversation
         self.state = state
+        # The message opened the conversation: it is the whole thread, and only this
+        # run can have filed an incident on it.
+        self.first_message = first_message
         # Most messages change nothing the policy keeps: then its row is not rewritten.
         self.state_as_loaded = _stored_values(state) if state.pk is not None else None
         self.organisation = conversation.organisation
@@ -503,7 +524,10 @@ class _Apply:
             self.state.suggested_reply, self.state.suggested_reply_reason = self.suggested
         if self.escalated:
             self.state.handover = handover_build(
-                conversation=self.conversation, reasons=self.state.escalation_reasons
+                conversation=self.conversation,
+                reasons=self.state.escalation_reasons,
+                messages=[self.message] if self.first_message else None,
+                incident_recorded=bool(self.incident_ids) if self.first_message else None,
             )
         if self.state_as_loaded is None or _stored_values(self.state) != self.state_as_loaded:
             self.state.save()
@@ -581,7 +605,12 @@ def inbound_policy_apply_in_transaction(
         if context.new_conversation
         else conversation_state_for(conversation, lock=True)
     )
-    run = _Apply(message=message, conversation=conversation, state=state)
+    run = _Apply(
+        message=message,
+        conversation=conversation,
+        state=state,
+        first_message=context.new_conversation,
+    )
     # Nobody can have blocked an identity that did not exist before this message.
     block = None if context.new_sender else _active_block_for(message, conversation)
     if block is not None:
@@ -760,7 +789,8 @@ def _active_block_for(message: Message, conversation: Conversation) -> IdentityB
     """
     active = IdentityBlock.objects.filter(unblocked_at__isnull=True)
     if message.sender_id is not None:
-        return active.filter(identity_id=message.sender_id).first()
+        # An identity has at most one active block (a unique constraint): no ordering needed.
+        return next(iter(active.filter(identity_id=message.sender_id).order_by()[:1]), None)
     kinds = CHANNEL_IDENTITY_KINDS.get(conversation.channel, tuple(IdentityKind.values))
     return (
         active.filter(identity__customer_id=conversation.customer_id, identity__kind__in=kinds)

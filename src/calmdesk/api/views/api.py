@@ -62,6 +62,7 @@ from calmdesk.conversations.reading import history_for
 from calmdesk.conversations.selectors import (
     InboxFilters,
     access_conversation,
+    check_conversation_access,
     conversation_messages,
     inbox_conversations,
     recent_dialogue,
@@ -186,7 +187,7 @@ def inbound(request: HttpRequest, payload: InboundIn) -> Status[InboundOut]:
     user = request_user(request)
     if payload.conversation_id is not None:
         # 404 for conversations the token may not see, as everywhere else.
-        access_conversation(user, payload.conversation_id)
+        check_conversation_access(user, payload.conversation_id)
     result = inbound_message_receive(
         organisation=user.organisation,  # type: ignore[arg-type]
         channel=payload.channel,
