@@ -26,7 +26,7 @@ def test_prefix_regex_finds_every_word_start_a_rule_matches(ascii: bool) -> None
     compiled = [re.compile(pattern, flags) for pattern in index.patterns]
     for text in TEXTS:
         folded = folded_lower(text)
-        found = {match.start() for match in index.starts.finditer(folded)}
+        found = set(rules._word_starts(index.starts, folded, 0, len(folded)))
         for word in re.finditer(r"\w+", folded, flags):
             if any((m := p.match(folded, word.start())) and m.end() > m.start() for p in compiled):
                 assert word.start() in found, (text, word.group())
