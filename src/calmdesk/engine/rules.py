@@ -100,7 +100,7 @@ class _Index:
     groups: dict[tuple[int, ...], _Candidates]
     # Finds the word starts where the first characters of some rule's match occur (see
     # `_prefixes.prefix_union`); None when a rule gives no bound (every word start is tried).
-    starts: _Starts | None
+    starts: re.Pattern[str] | None
 
 
 def _read_tsv(name: str) -> Iterator[list[str]]:
@@ -176,29 +176,20 @@ def _prefix_source(patterns: tuple[str, ...]) -> str | None:
     return prefix_union(list(patterns))
 
 
-@dataclass(frozen=True, slots=True)
-class _Starts:
-    """The word starts (as `_WORDS` finds them) where the first characters of some rule's
-    match follow: `after_gap` matches the non-word character before such a start (the
-    start is where it ends), `at_text_start` a start at the beginning of the text.
+def _starts(patterns: tuple[str, ...], flags: int) -> re.Pattern[str] | None:
+    """A regex matching the non-word character before each word start where the first
+    characters of some rule's match follow (the start is where the match ends).
 
-    `after_gap` opens with a character class, so `re` skips along the text to each
-    non-word character in C; `\\b(?=...)` was tried at every position and cost twice as
-    much (callgrind: about 100k instructions a message against 70k).
+    It opens with a character class, so `re` skips along the text to each non-word
+    character in C; `\\b(?=\\w)(?=...)`, tried at every position, cost more (callgrind:
+    about 100k instructions a message against 70k). It may also report a position after
+    a non-word character where a non-word character follows: no rule matches there, as
+    every pattern opens with \\b (checked in `_compile`).
     """
-
-    after_gap: re.Pattern[str]
-    at_text_start: re.Pattern[str]
-
-
-def _starts(patterns: tuple[str, ...], flags: int) -> _Starts | None:
     source = _prefix_source(patterns)
     if source is None:
         return None
-    return _Starts(
-        after_gap=re.compile(rf"\W(?={source})", flags),
-        at_text_start=re.compile(rf"(?=\w)(?={source})", flags),
-    )
+    return re.compile(rf"\W(?={source})", flags)
 
 
 # Most support text, once quotes are folded, is ASCII; ASCII-mode regexes then test \w and
@@ -279,15 +270,16 @@ _START: Final = re.Match.start
 _END: Final = re.Match.end
 
 
-def _word_starts(starts: _Starts, folded: str, low: int, high: int) -> Iterator[int]:
+def _word_starts(starts: re.Pattern[str], folded: str, low: int, high: int) -> Iterator[int]:
     """The word starts in [low, high) where some rule's prefix follows (`low` is not
-    inside a word)."""
+    inside a word), and perhaps a few positions where no rule can match (see `_starts`)."""
     size = len(folded)
     # The prefixes may read past the range's end, as the rules' matches do.
     endpos = min(high + PREFIX_LENGTH, size) if high < size else size
-    # A start at `low` follows the non-word character at `low - 1`, or the text's start.
-    found: Iterator[int] = map(_END, starts.after_gap.finditer(folded, max(low - 1, 0), endpos))
-    if low == 0 and starts.at_text_start.match(folded, 0, endpos) is not None:
+    # A start at `low` follows the non-word character at `low - 1`, or the text's start,
+    # which a space put in front stands for.
+    found: Iterator[int] = map(_END, starts.finditer(folded, max(low - 1, 0), endpos))
+    if low == 0 and starts.match(" " + folded[:PREFIX_LENGTH]) is not None:
         found = chain((0,), found)
     if high < size:
         found = takewhile(high.__gt__, found)
