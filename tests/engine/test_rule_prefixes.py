@@ -7,7 +7,7 @@ import re
 import pytest
 
 from calmdesk.engine import rules
-from calmdesk.engine._prefixes import prefix_sequences, prefix_union
+from calmdesk.engine._prefixes import PREFIX_LENGTH, prefix_sequences, prefix_union
 from calmdesk.engine.text import folded_lower
 
 TEXTS = [
@@ -42,3 +42,21 @@ def test_prefixes_keep_character_classes_as_one_atom() -> None:
     source = prefix_union([r"\bab", r"\babc", r"\bx"])
     assert source is not None
     assert re.fullmatch(source, "ab") and re.fullmatch(source, "x")
+
+
+@pytest.mark.parametrize("ascii", [False, True])
+def test_narrowed_candidates_keep_every_rule_that_matches(ascii: bool) -> None:
+    index = rules._combined_index(ascii)
+    flags = re.ASCII if ascii else 0
+    compiled = [re.compile(pattern, flags) for pattern in index.patterns]
+    for text in TEXTS:
+        folded = folded_lower(text)
+        for word in re.finditer(r"\w+", folded, flags):
+            start = word.start()
+            kept = rules._narrowed(index, folded[start : start + PREFIX_LENGTH])[2]
+            wide = rules._candidates(index, folded[start : start + 4])[2]
+            assert set(kept) <= set(wide)
+            for position in wide:
+                match = compiled[position].match(folded, start)
+                if match and match.end() > start:
+                    assert position in kept, (text, word.group(), index.patterns[position])

@@ -96,6 +96,11 @@ class _Index:
     key_count: int
     # Four-character window -> candidates, filled as texts are seen (bounded).
     memo: dict[str, _Candidates]
+    # Eight-character window -> the candidates of its first four whose prefix (see
+    # `_prefixes.prefix_union`) the window holds, filled as texts are seen (bounded).
+    narrowed: dict[str, _Candidates]
+    # Each rule's prefix regex, by position, compiled when a window first needs it.
+    prefixes: dict[int, re.Pattern[str]]
     # Rule positions -> candidates: few distinct sets occur, each alternation compiled once.
     groups: dict[tuple[int, ...], _Candidates]
     # Finds the word starts where the first characters of some rule's match occur (see
@@ -165,6 +170,8 @@ def _compile(rules: tuple[Rule, ...], flags: int = 0) -> _Index:
         flags=flags,
         key_count=len(key_ids),
         memo={},
+        narrowed={},
+        prefixes={},
         groups={},
         starts=_starts(tuple(rule.pattern for rule in rules), flags),
     )
@@ -254,6 +261,43 @@ def _candidates(index: _Index, window: str) -> _Candidates:
     return found
 
 
+@cache
+def _rule_prefix_source(pattern: str) -> str | None:
+    return prefix_union([pattern])
+
+
+def _narrowed(index: _Index, window: str) -> _Candidates:
+    """The candidates of `window[:4]` that can match where `window` (the next
+    PREFIX_LENGTH characters of the text, or all that is left of it) starts; memoised.
+
+    A rule whose first characters are not those of the window cannot match there; fewer
+    candidates make each alternation shorter and end the chain of alternations sooner.
+    """
+    found = index.narrowed.get(window)
+    if found is None:
+        wide = _candidates(index, window[:4])
+        kept: list[int] = []
+        for position in wide[2]:
+            prefix = index.prefixes.get(position)
+            if prefix is None:
+                source = _rule_prefix_source(index.patterns[position])
+                # A rule without a bound is kept everywhere (`starts` is None then anyway).
+                prefix = re.compile(source if source is not None else "", index.flags)
+                index.prefixes[position] = prefix
+            if prefix.match(window) is not None:
+                kept.append(position)
+        positions = tuple(kept)
+        if positions == wide[2]:
+            found = wide
+        else:
+            found = index.groups.get(positions)
+            if found is None:
+                found = _group(index, positions, tuple(index.entries[p] for p in positions))
+        if len(index.narrowed) < _MEMO_LIMIT:
+            index.narrowed[window] = found
+    return found
+
+
 def _group(index: _Index, positions: tuple[int, ...], entries: tuple[_Entry, ...]) -> _Candidates:
     if not entries:
         return _NO_CANDIDATES
@@ -311,6 +355,7 @@ def _hits(text: str, indexes: Callable[[bool], _Index]) -> list[_Hit]:
     # Where each rule's last match ended, by key id: matches of one rule never overlap.
     rule_end = [-1] * index.key_count
     memo_get = index.memo.get
+    narrowed_get = index.narrowed.get
     groups_get = index.groups.get
     size = len(folded)
     for low, high in _ranges(folded):
@@ -330,10 +375,21 @@ def _hits(text: str, indexes: Callable[[bool], _Index]) -> list[_Hit]:
         )
         for start in found_starts:
             # The (up to) four characters from the word start, within the range.
-            window = folded[start : min(start + 4, high)] if clipped else folded[start : start + 4]
-            found = memo_get(window)
-            if found is None:
-                found = _candidates(index, window)
+            if clipped:
+                # (Only in megabyte texts: the candidates of the window within the range.)
+                window = folded[start : min(start + 4, high)]
+                found = memo_get(window)
+                if found is None:
+                    found = _candidates(index, window)
+            else:
+                window = folded[start : start + PREFIX_LENGTH]
+                found = narrowed_get(window)
+                if found is None:
+                    found = (
+                        _narrowed(index, window)
+                        if index.starts is not None
+                        else _candidates(index, window[:4])
+                    )
             if found is _NO_CANDIDATES:
                 continue
             candidates, any_match, positions = found
