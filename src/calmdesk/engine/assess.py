@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
-from itertools import repeat
-from operator import attrgetter
+from itertools import accumulate, repeat
+from operator import attrgetter, itemgetter
 from typing import Any, Final
 
 from calmdesk.engine.model import LinearModel, default_model
@@ -71,6 +71,7 @@ EMOTION_LABELS: Final = [
 ]
 
 _EMOTION_HEADS: Final = tuple(f"emo:{label}" for label in EMOTION_LABELS)
+_emotion_values: Final = itemgetter(*_EMOTION_HEADS)
 
 # A score at or above this counts as "present" for flags, types and escalation. Model heads
 # are calibrated by the trainer so that their best-F1 threshold on held-out data sits here.
@@ -126,6 +127,18 @@ _TOPIC_INTENT_HEADS: Final = tuple(
     (topic, tuple(f"intent:{name}" for name, of in _INTENT_TOPICS.items() if of == topic))
     for topic in TOPICS
     if topic != "other"
+)
+
+# The same heads laid end to end, read with one itemgetter call, and each topic's slice.
+_TOPIC_INTENTS: Final = tuple(head for _topic, heads in _TOPIC_INTENT_HEADS for head in heads)
+_topic_intent_values: Final = itemgetter(*_TOPIC_INTENTS)
+_TOPIC_INTENT_SLICES: Final = tuple(
+    (topic, high - len(heads), high)
+    for (topic, heads), high in zip(
+        _TOPIC_INTENT_HEADS,
+        accumulate(len(heads) for _t, heads in _TOPIC_INTENT_HEADS),
+        strict=True,
+    )
 )
 
 _SHOUTING: Final = re.compile(r"\b[A-Z][A-Z']{2,}(?:[\s,.!?;:-]+[A-Z][A-Z']{1,})+\b|\b[A-Z]{4,}\b")
@@ -479,16 +492,9 @@ def _assemble(
     trajectory, effect = _trajectory(scores, turns, earlier)
     escalate = _escalation(scores, rule, earlier, trajectory)
     emotions = _emotions(probs, scores)
-    return Assessment(
-        scores=scores,
-        emotions=emotions,
-        intensity=intensity,
-        flags=all_flags,
-        customer_type=customer_type,
-        topic=topic,
-        trajectory=trajectory,
-        last_reply_effect=effect,
-        escalate=escalate,
+    # Both dicts were built above for this result alone: wrapped, not copied.
+    return Assessment._owning(
+        scores, emotions, intensity, all_flags, customer_type, topic, trajectory, effect, escalate
     )
 
 
@@ -522,8 +528,13 @@ def _empty(turns: Sequence[Turn]) -> Assessment:
 
 def _emotions(probs: Mapping[str, float], scores: Mapping[str, float]) -> dict[str, float]:
     if probs:
-        # Model probabilities are already in [0, 1] (sigmoids of finite logits).
-        return dict(zip(EMOTION_LABELS, map(probs.get, _EMOTION_HEADS, repeat(0.0)), strict=True))
+        # Model probabilities are already in [0, 1] (sigmoids of finite logits). One C-level
+        # itemgetter call reads all 28 when the model has every head (it always has).
+        try:
+            values = _emotion_values(probs)
+        except KeyError:
+            values = tuple(map(probs.get, _EMOTION_HEADS, repeat(0.0)))
+        return dict(zip(EMOTION_LABELS, values, strict=True))
     # Without a trained model, the rule-driven scores stand in for their emotions.
     emotions = dict.fromkeys(EMOTION_LABELS, 0.0)
     emotions.update(
@@ -651,12 +662,18 @@ def _topic(topic_cues: list[tuple[str, float]], probs: Mapping[str, float]) -> s
             found.append(weight)
     cues = {topic: noisy_or(found) for topic, found in weights.items()}
     cue = cues.get
-    m = probs.get
     combined: dict[str, float] = {}
-    for topic, heads in _TOPIC_INTENT_HEADS:
+    intents: tuple[float, ...] = ()
+    if probs:
+        try:
+            intents = _topic_intent_values(probs)
+        except KeyError:
+            intents = tuple(map(probs.get, _TOPIC_INTENTS, repeat(0.0)))
+    for topic, low, high in _TOPIC_INTENT_SLICES:
         # Intent support in `_INTENT_TOPICS` order, from 0.0, in one C-level `sum` (from
-        # Python 3.12 it compensates rounding: a difference of the order of 1e-16).
-        support = sum(map(m, heads, repeat(0.0)), 0.0) if probs else 0.0
+        # Python 3.12 it compensates rounding: a difference of the order of 1e-16); 0.0
+        # without a model, as the empty slice sums to.
+        support = sum(intents[low:high], 0.0)
         combined[topic] = 1.0 - (1.0 - cue(topic, 0.0)) * (1.0 - 0.6 * support)
     best = max(_TOPIC_PRIORITY, key=combined.__getitem__)
     return best if combined[best] >= _TOPIC_MINIMUM else "other"

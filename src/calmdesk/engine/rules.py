@@ -3,7 +3,9 @@
 Patterns are matched against the lower-cased text. Running ~70 patterns (or one big
 alternation) over every message costs hundreds of microseconds in `re`; instead each rule is
 indexed by the four-character openings its pattern allows (see `_prefixes`), at each word
-start only the rules indexed under the text there are tried, anchored at that position.
+start only the rules indexed under the text there are tried, anchored at that position. The
+word starts themselves come from one C-level pass of a regex made of every rule's first
+eight characters (`_prefixes.prefix_union`): the Python loop skips the words no rule opens.
 Where several rules are candidates, one alternation of just those patterns is tried first
 (few distinct candidate sets occur), and ASCII text uses ASCII-mode twins of every regex.
 """
@@ -15,9 +17,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import chain, takewhile
 from typing import Final
 
-from calmdesk.engine._prefixes import openings
+from calmdesk.engine._prefixes import PREFIX_LENGTH, openings, prefix_union
 from calmdesk.engine.text import ascii_safe, folded_lower
 from calmdesk.engine.types import Flag
 
@@ -93,8 +96,16 @@ class _Index:
     key_count: int
     # Four-character window -> candidates, filled as texts are seen (bounded).
     memo: dict[str, _Candidates]
+    # Eight-character window -> the candidates of its first four whose prefix (see
+    # `_prefixes.prefix_union`) the window holds, filled as texts are seen (bounded).
+    narrowed: dict[str, _Candidates]
+    # Each rule's prefix regex, by position, compiled when a window first needs it.
+    prefixes: dict[int, re.Pattern[str]]
     # Rule positions -> candidates: few distinct sets occur, each alternation compiled once.
     groups: dict[tuple[int, ...], _Candidates]
+    # Finds the word starts where the first characters of some rule's match occur (see
+    # `_prefixes.prefix_union`); None when a rule gives no bound (every word start is tried).
+    starts: re.Pattern[str] | None
 
 
 def _read_tsv(name: str) -> Iterator[list[str]]:
@@ -159,8 +170,33 @@ def _compile(rules: tuple[Rule, ...], flags: int = 0) -> _Index:
         flags=flags,
         key_count=len(key_ids),
         memo={},
+        narrowed={},
+        prefixes={},
         groups={},
+        starts=_starts(tuple(rule.pattern for rule in rules), flags),
     )
+
+
+@cache
+def _prefix_source(patterns: tuple[str, ...]) -> str | None:
+    # The same for the ASCII and the Unicode index: only the flags they compile with differ.
+    return prefix_union(list(patterns))
+
+
+def _starts(patterns: tuple[str, ...], flags: int) -> re.Pattern[str] | None:
+    """A regex matching the non-word character before each word start where the first
+    characters of some rule's match follow (the start is where the match ends).
+
+    It opens with a character class, so `re` skips along the text to each non-word
+    character in C; `\\b(?=\\w)(?=...)`, tried at every position, cost more (callgrind:
+    about 100k instructions a message against 70k). It may also report a position after
+    a non-word character where a non-word character follows: no rule matches there, as
+    every pattern opens with \\b (checked in `_compile`).
+    """
+    source = _prefix_source(patterns)
+    if source is None:
+        return None
+    return re.compile(rf"\W(?={source})", flags)
 
 
 # Most support text, once quotes are folded, is ASCII; ASCII-mode regexes then test \w and
@@ -225,6 +261,43 @@ def _candidates(index: _Index, window: str) -> _Candidates:
     return found
 
 
+@cache
+def _rule_prefix_source(pattern: str) -> str | None:
+    return prefix_union([pattern])
+
+
+def _narrowed(index: _Index, window: str) -> _Candidates:
+    """The candidates of `window[:4]` that can match where `window` (the next
+    PREFIX_LENGTH characters of the text, or all that is left of it) starts; memoised.
+
+    A rule whose first characters are not those of the window cannot match there; fewer
+    candidates make each alternation shorter and end the chain of alternations sooner.
+    """
+    found = index.narrowed.get(window)
+    if found is None:
+        wide = _candidates(index, window[:4])
+        kept: list[int] = []
+        for position in wide[2]:
+            prefix = index.prefixes.get(position)
+            if prefix is None:
+                source = _rule_prefix_source(index.patterns[position])
+                # A rule without a bound is kept everywhere (`starts` is None then anyway).
+                prefix = re.compile(source if source is not None else "", index.flags)
+                index.prefixes[position] = prefix
+            if prefix.match(window) is not None:
+                kept.append(position)
+        positions = tuple(kept)
+        if positions == wide[2]:
+            found = wide
+        else:
+            found = index.groups.get(positions)
+            if found is None:
+                found = _group(index, positions, tuple(index.entries[p] for p in positions))
+        if len(index.narrowed) < _MEMO_LIMIT:
+            index.narrowed[window] = found
+    return found
+
+
 def _group(index: _Index, positions: tuple[int, ...], entries: tuple[_Entry, ...]) -> _Candidates:
     if not entries:
         return _NO_CANDIDATES
@@ -238,6 +311,25 @@ def _group(index: _Index, positions: tuple[int, ...], entries: tuple[_Entry, ...
 
 
 _START: Final = re.Match.start
+_END: Final = re.Match.end
+
+
+def _word_starts(starts: re.Pattern[str], folded: str, low: int, high: int) -> Iterator[int]:
+    """The word starts in [low, high) where some rule's prefix follows (`low` is not
+    inside a word), and perhaps a few positions where no rule can match (see `_starts`)."""
+    size = len(folded)
+    # The prefixes may read past the range's end, as the rules' matches do.
+    endpos = min(high + PREFIX_LENGTH, size) if high < size else size
+    # A start at `low` follows the non-word character at `low - 1`, or the text's start,
+    # which a space put in front stands for.
+    found: Iterator[int] = map(_END, starts.finditer(folded, max(low - 1, 0), endpos))
+    if low == 0 and starts.match(" " + folded[:PREFIX_LENGTH]) is not None:
+        found = chain((0,), found)
+    if high < size:
+        found = takewhile(high.__gt__, found)
+    return found
+
+
 # One match: (kind, start, end, rule id, weight).
 _Hit = tuple[str, int, int, str, float]
 
@@ -263,6 +355,7 @@ def _hits(text: str, indexes: Callable[[bool], _Index]) -> list[_Hit]:
     # Where each rule's last match ended, by key id: matches of one rule never overlap.
     rule_end = [-1] * index.key_count
     memo_get = index.memo.get
+    narrowed_get = index.narrowed.get
     groups_get = index.groups.get
     size = len(folded)
     for low, high in _ranges(folded):
@@ -272,12 +365,31 @@ def _hits(text: str, indexes: Callable[[bool], _Index]) -> list[_Hit]:
             if inside is not None:
                 low = inside.end()
         clipped = high < size
-        for start in map(_START, words.finditer(folded, low, high)):
+        starts = index.starts
+        # Most word starts open no rule's match: one C-level pass finds the others, so the
+        # loop below runs for about a quarter of the words.
+        found_starts = (
+            map(_START, words.finditer(folded, low, high))
+            if starts is None
+            else _word_starts(starts, folded, low, high)
+        )
+        for start in found_starts:
             # The (up to) four characters from the word start, within the range.
-            window = folded[start : min(start + 4, high)] if clipped else folded[start : start + 4]
-            found = memo_get(window)
-            if found is None:
-                found = _candidates(index, window)
+            if clipped:
+                # (Only in megabyte texts: the candidates of the window within the range.)
+                window = folded[start : min(start + 4, high)]
+                found = memo_get(window)
+                if found is None:
+                    found = _candidates(index, window)
+            else:
+                window = folded[start : start + PREFIX_LENGTH]
+                found = narrowed_get(window)
+                if found is None:
+                    found = (
+                        _narrowed(index, window)
+                        if index.starts is not None
+                        else _candidates(index, window[:4])
+                    )
             if found is _NO_CANDIDATES:
                 continue
             candidates, any_match, positions = found

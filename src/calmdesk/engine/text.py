@@ -44,6 +44,8 @@ _REPEATS: Final = re.compile(r"(\w)\1\1+")
 _TOKEN: Final = re.compile(
     r"[a-z0-9_]+(?:'[a-z]+|)|[!?]|[\u2600-\u27bf\U0001f300-\U0001faff]",
 )
+# `_TOKEN` for ASCII text, where its emoji alternative never matches.
+_TOKEN_ASCII: Final = re.compile(r"[a-z0-9_]+(?:'[a-z]+|)|[!?]")
 _CAPS_WORD: Final = re.compile(r"\b[A-Z][A-Z']{2,}\b")
 # ASCII-mode twins, for text where they match the same (see `ascii_safe`).
 _REPEATS_ASCII: Final = re.compile(_REPEATS.pattern, re.ASCII)
@@ -178,8 +180,9 @@ def folded_lower(text: str) -> str:
     return "".join(char if len(char.lower()) != 1 else char.lower() for char in folded)
 
 
-def _normalised(text: str) -> tuple[str, int]:
-    """The model's view of the text, and how many letter runs were shortened."""
+def _substituted(text: str) -> tuple[str, bool]:
+    """The model's view of the text before letter runs are shortened, and whether it is
+    ASCII-safe (see `ascii_safe`)."""
     lowered = folded_lower(text)[:MODEL_MAX_CHARS]
     # The substring tests skip two regex passes for the many messages without links.
     if "http" in lowered or "www." in lowered:
@@ -190,8 +193,59 @@ def _normalised(text: str) -> tuple[str, int]:
         # Most messages hold no digit: ten substring tests cost less than a regex pass.
         if any(map(lowered.__contains__, _ASCII_DIGITS)):
             lowered = _DIGITS_ASCII.sub("0", lowered)
-        return _REPEATS_ASCII.subn(r"\1\1", lowered)
-    return _REPEATS.subn(r"\1\1", _DIGITS.sub("0", lowered))
+        return lowered, True
+    return _DIGITS.sub("0", lowered), False
+
+
+def _normalised(text: str) -> tuple[str, int]:
+    """The model's view of the text, and how many letter runs were shortened."""
+    lowered, ascii = _substituted(text)
+    return (_REPEATS_ASCII if ascii else _REPEATS).subn(r"\1\1", lowered)
+
+
+# Tokens known to hold no run of three of one character, and those that do (with their
+# shortened form and how many runs were shortened), for `_shortened_tokens`; bounded.
+_TOKEN_MEMO_LIMIT: Final = 100_000
+_plain_tokens: set[str] = set()
+_long_runs: dict[str, tuple[str, int]] = {}
+
+
+def _shortened_tokens(words: list[str]) -> tuple[list[str], int]:
+    """The tokens of ASCII text with every letter run shortened to two, and how many were:
+    the tokens and count that shortening the whole text first gives.
+
+    In ASCII text every \\w character is in a token and a run of one character never
+    crosses from one token into the next (a token ends at a \\W character or where a
+    letter meets a digit or underscore; digit runs are already one "0"), so shortening
+    token by token finds the same runs. Each distinct token is checked once: the regex
+    pass over the whole text cost several times more than these set operations.
+    """
+    distinct = set(words)
+    new = distinct.difference(_plain_tokens)
+    if new:
+        new.difference_update(_long_runs)
+        if len(_plain_tokens) + len(new) > _TOKEN_MEMO_LIMIT:
+            _plain_tokens.clear()
+        if len(_long_runs) > _TOKEN_MEMO_LIMIT:
+            _long_runs.clear()
+        for word in new:
+            shortened, runs = _REPEATS_ASCII.subn(r"\1\1", word)
+            if runs:
+                _long_runs[word] = (shortened, runs)
+            else:
+                _plain_tokens.add(word)
+    if not _long_runs or distinct.isdisjoint(_long_runs):
+        return words, 0
+    tokens: list[str] = []
+    total = 0
+    for word in words:
+        found = _long_runs.get(word)
+        if found is None:
+            tokens.append(word)
+        else:
+            tokens.append(found[0])
+            total += found[1]
+    return tokens, total
 
 
 def model_text(text: str) -> str:
@@ -273,8 +327,12 @@ def stem(word: str) -> str:
 def tokens_and_dense(text: str) -> tuple[list[str], tuple[float, ...]]:
     """The model's tokens and its dense cues; `analyse_tokens` without the feature set, for
     the scorer, which looks features up by word (see `LinearModel`)."""
-    normalised, elongations = _normalised(text)
-    words = _TOKEN.findall(normalised)
+    lowered, ascii = _substituted(text)
+    if ascii:
+        words, elongations = _shortened_tokens(_TOKEN_ASCII.findall(lowered))
+    else:
+        normalised, elongations = _REPEATS.subn(r"\1\1", lowered)
+        words = _TOKEN.findall(normalised)
     head = text[:MODEL_MAX_CHARS]
     letters = count_letters(head)
     caps = 0
