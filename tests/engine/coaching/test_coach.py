@@ -147,13 +147,16 @@ def test_what_counts_as_acknowledgement_before_a_fix(
     assert "solution_before_acknowledgement" not in rules_of(
         coach("I understand. " + fix, conversation=conversation)
     )
-    # An apology later in the fix's own sentence still counts; one after it does not.
+    # An apology later in the fix's own sentence counts, and so does one after it: the rule
+    # is about a fix with no acknowledgement at all (the labelled sets' convention).
     same_sentence = "I've booked an engineer for tomorrow morning, and I'm so sorry."
     assert "solution_before_acknowledgement" not in rules_of(
         coach(same_sentence, conversation=conversation)
     )
     late = coach(fix + " I'm so sorry about the wait.", conversation=conversation)
-    assert [f.text for f in late.findings_of("solution_before_acknowledgement")] == [fix]
+    assert "solution_before_acknowledgement" not in rules_of(late)
+    bare = coach(fix, conversation=conversation)
+    assert [f.text for f in bare.findings_of("solution_before_acknowledgement")] == [fix]
     # A dismissal is not the fix: the finding marks the sentence that offers the fix.
     dismissed = coach("Take a deep breath. " + fix, conversation=conversation)
     assert [f.text for f in dismissed.findings_of("solution_before_acknowledgement")] == [fix]

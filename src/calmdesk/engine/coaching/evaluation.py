@@ -1,11 +1,12 @@
 """Measure the coach on the hand-labelled reply sets (`devsets/agent_replies.jsonl`, the
 held-out `devsets/coach_replies_holdout.jsonl`, `devsets/coach_replies_third.jsonl`,
-`devsets/coach_replies_fourth.jsonl` and `devsets/coach_replies_fifth.jsonl`).
+`devsets/coach_replies_fourth.jsonl`, `devsets/coach_replies_fifth.jsonl` and
+`devsets/coach_replies_sixth.jsonl`).
 
 A predicted finding matches a labelled one when the rule is the same and the spans overlap.
 Techniques are compared at probability 0.5. `report(console)` prints the tables that
-`calmdesk evaluate` shows, for the development set and then the held-out, third, fourth and fifth sets;
-`evaluate()` returns the numbers for one set.
+`calmdesk evaluate` shows, for the development set and then the held-out, third, fourth, fifth
+and sixth sets; `evaluate()` returns the numbers for one set.
 """
 
 from __future__ import annotations
@@ -78,12 +79,16 @@ FOURTH_SET = "coach_replies_fourth.jsonl"
 # Written and committed before a second round of rule changes, by a writer who had not read the
 # rules, because the fourth set's writers went on to write rules and it is no longer independent.
 FIFTH_SET = "coach_replies_fifth.jsonl"
+# Written and committed before the third round of rule changes by a writer who had not opened the
+# rule files; with the held-out set, the check that this round's changes generalise.
+SIXTH_SET = "coach_replies_sixth.jsonl"
 # The sets reported after the development set, with their table titles and suffixes.
 EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (HOLDOUT_SET, "Reply coach, held-out set", " (held-out set)"),
     (THIRD_SET, "Reply coach, third set (second writer)", " (third set)"),
     (FOURTH_SET, "Reply coach, fourth set (written before the broadening)", " (fourth set)"),
     (FIFTH_SET, "Reply coach, fifth set (written before the second broadening)", " (fifth set)"),
+    (SIXTH_SET, "Reply coach, sixth set (written before the third round)", " (sixth set)"),
 )
 
 
@@ -209,8 +214,8 @@ def _cell(value: float | None) -> str:
 def report(console: Console, path: Path | None = None) -> EvaluationResult | None:
     """Print per-rule precision/recall and per-technique P/R/F1 for the reply coach.
 
-    With no `path`, the packaged development set and then the held-out, third, fourth and fifth
-    sets (when packaged); the development set's result is returned (the coach as it ships).
+    With no `path`, the packaged development set and then the held-out, third, fourth, fifth and
+    sixth sets (when packaged); the development set's result is returned (the coach as it ships).
     When a tone model is packaged, each rule table shows the rules alone next to the rules
     with the model, whether or not the model is switched on by default.
     """

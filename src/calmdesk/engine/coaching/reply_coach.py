@@ -535,8 +535,8 @@ def _solution_first_hits(
     acknowledged: list[int],
     reactions: frozenset[int],
 ) -> list[_Hit]:
-    """The first sentence that offers a fix, when nothing before it (or in it) acknowledged
-    the customer's feeling. Sentences in `reactions` (their starts) answer the customer's
+    """The first sentence that offers a fix, when nothing in the reply acknowledged the
+    customer's feeling. Sentences in `reactions` (their starts) answer the customer's
     tone, not the problem ("Calm down", an insult back), so they are not the fix."""
     rule = book["solution_before_acknowledgement"]
     if not context.known or context.mood.heat < rule.param("min_customer_heat", 0.4):
@@ -545,9 +545,10 @@ def _solution_first_hits(
     if not solutions:
         return []
     first = min(solutions, key=lambda hit: hit.match_start)
-    # An apology or "I'm sorry this happened" later in the same sentence still comes first
-    # to the reader's eye; only an acknowledgement after the fix's sentence is too late.
-    if any(position < first.sentence.end for position in acknowledged):
+    # The rule is about a reply that offers a fix with no acknowledgement at all: an apology
+    # or a named feeling anywhere in the reply (the sentence after the fix included) means
+    # the agent did not skip the customer's feeling.
+    if acknowledged:
         return []
     # An earlier reply already apologised or named the feeling: moving on to the fix now
     # is the right order, not a rush past the customer.
