@@ -100,6 +100,23 @@ def test_swearing_in_a_complaint_still_adds_to_anger() -> None:
     assert result.scores["anger"] > result.emotions["anger"] + 0.1
 
 
+def test_pressing_the_company_reads_as_anger_without_anger_words() -> None:
+    # No anger word, no capitals: two ways of pressing the company (money back, a
+    # regulator) after a third message make anger present; one on its own does not.
+    pressed = assess("This is the third time I write. Refund me or I go to the ombudsman.")
+    assert not any(flag.kind == "anger" for flag in pressed.flags)
+    assert present(pressed, "anger")
+    assert not present(assess("Could you refund the second delivery charge, please?"), "anger")
+
+
+def test_capitals_without_a_complaint_are_not_anger() -> None:
+    # Capitals and "!!" press a complaint home; on their own they are excitement.
+    result = assess("WHAT A TWIST!! SIGN HIM UP")
+    assert result.scores["anger"] == pytest.approx(result.emotions["anger"])
+    shouted = assess("WHERE IS MY REFUND, THE PARCEL NEVER ARRIVED")
+    assert shouted.scores["anger"] > shouted.emotions["anger"] + 0.1
+
+
 def test_naming_a_platform_is_not_negative_but_threatening_to_post_there_is() -> None:
     mention = assess("Is there a Facebook group for owners of this model?")
     threat = assess("Everyone on Twitter is going to hear how you treat people.")
@@ -283,6 +300,17 @@ def test_thanks_as_a_sign_off_is_not_gratitude() -> None:
     )
     assert assess(complaint).scores["gratitude"] < 0.5
     assert assess(grateful).scores["gratitude"] >= 0.5
+
+
+def test_thanks_that_names_its_reason_is_meant_even_at_the_end() -> None:
+    # A bare "Thanks" closing a longer message, or one on its own line, is a formula; a
+    # thanks for something, in a line of running text, is not.
+    story = (
+        "I had the same thing happen with my old car last winter and never worked out what "
+        "caused it, so this was really helpful, thanks again for the write-up!"
+    )
+    letter = story.replace(", thanks again for the write-up!", ".\n\nThanks,\nSam")
+    assert assess(story).scores["gratitude"] > assess(letter).scores["gratitude"]
 
 
 def test_fold_of_ascii_text_is_the_table_translation() -> None:
