@@ -100,14 +100,6 @@ def test_swearing_in_a_complaint_still_adds_to_anger() -> None:
     assert result.scores["anger"] > result.emotions["anger"] + 0.1
 
 
-def test_capitals_without_a_complaint_are_not_anger() -> None:
-    # Capitals and "!!" press a complaint home; on their own they are excitement.
-    result = assess("WHAT A TWIST!! SIGN HIM UP")
-    assert result.scores["anger"] == pytest.approx(result.emotions["anger"])
-    shouted = assess("WHERE IS MY REFUND, THE PARCEL NEVER ARRIVED")
-    assert shouted.scores["anger"] > shouted.emotions["anger"] + 0.1
-
-
 def test_naming_a_platform_is_not_negative_but_threatening_to_post_there_is() -> None:
     mention = assess("Is there a Facebook group for owners of this model?")
     threat = assess("Everyone on Twitter is going to hear how you treat people.")
