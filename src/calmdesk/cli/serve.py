@@ -122,7 +122,9 @@ def _run_gunicorn(args: argparse.Namespace) -> None:
         def load(self) -> Any:
             from calmdesk.engine import assess, coach
 
+            # Plain and non-ASCII text take different scan paths, each built on first use.
             assess("warm up", history=())
+            assess("warm up — café", history=())
             coach("warm up", conversation=())
             return application
 
