@@ -152,7 +152,12 @@ def run(args: argparse.Namespace) -> int:
             print("calmdesk coach: give the draft as TEXT or with --input FILE|-", file=sys.stderr)
             return 2
         coach("", now=now, timezone=args.timezone)  # validates the time zone up front
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        # "cannot read FILE: No such file or directory", not Python's "[Errno 2] ..."
+        where = exc.filename if exc.filename is not None else args.input
+        print(f"calmdesk coach: cannot read {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
         print(f"calmdesk coach: {exc}", file=sys.stderr)
         return 2
 
