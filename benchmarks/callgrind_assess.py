@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 PARTS = ("one", "many", "scan", "tokens", "logits_many", "predict_many", "predict", "assemble")
@@ -38,29 +39,27 @@ def run_part(part: str, count: int) -> None:
     model = default_model()
     assert model is not None
     run = messages[1000 : 1000 + count]
+    # Run with 0 messages too, so it cancels out: the rows `assemble` reads, and a warm
+    # token memo for the model's parts.
     probs = [model.predict(text) for text in messages[1000:3000]][:count]
     batches = [run[start : start + 1000] for start in range(0, len(run), 1000)]
-    if part == "one":
+    per_text: dict[str, Callable[[str], object]] = {
+        "one": assess,
+        "scan": scan,
+        "tokens": tokens_and_dense,
+        "predict": model.predict,
+    }
+    per_batch: dict[str, Callable[[list[str]], object]] = {
+        "many": assess_many,
+        "logits_many": model.logits_many,
+        "predict_many": model.predict_many,
+    }
+    if part in per_text:
         for text in run:
-            assess(text)
-    elif part == "many":
+            per_text[part](text)
+    elif part in per_batch:
         for batch in batches:
-            assess_many(batch)
-    elif part == "scan":
-        for text in run:
-            scan(text)
-    elif part == "tokens":
-        for text in run:
-            tokens_and_dense(text)
-    elif part == "logits_many":
-        for batch in batches:
-            model.logits_many(batch)
-    elif part == "predict_many":
-        for batch in batches:
-            model.predict_many(batch)
-    elif part == "predict":
-        for text in run:
-            model.predict(text)
+            per_batch[part](batch)
     elif part == "assemble":
         for text, row in zip(run, probs, strict=True):
             _assemble(text, row, model, (), [])

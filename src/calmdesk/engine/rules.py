@@ -252,10 +252,7 @@ def _candidates(index: _Index, window: str) -> _Candidates:
         merged = set(table.everywhere)
         for length in table.lengths:
             merged.update(table.by_opening.get(window[:length], ()))
-        positions = tuple(sorted(merged))
-        found = index.groups.get(positions)
-        if found is None:
-            found = _group(index, positions, tuple(index.entries[p] for p in positions))
+        found = _group_of(index, tuple(sorted(merged)))
         if len(index.memo) < _MEMO_LIMIT:
             index.memo[window] = found
     return found
@@ -287,14 +284,17 @@ def _narrowed(index: _Index, window: str) -> _Candidates:
             if prefix.match(window) is not None:
                 kept.append(position)
         positions = tuple(kept)
-        if positions == wide[2]:
-            found = wide
-        else:
-            found = index.groups.get(positions)
-            if found is None:
-                found = _group(index, positions, tuple(index.entries[p] for p in positions))
+        found = wide if positions == wide[2] else _group_of(index, positions)
         if len(index.narrowed) < _MEMO_LIMIT:
             index.narrowed[window] = found
+    return found
+
+
+def _group_of(index: _Index, positions: tuple[int, ...]) -> _Candidates:
+    """The candidates at these rule positions, compiled once per distinct set."""
+    found = index.groups.get(positions)
+    if found is None:
+        found = _group(index, positions, tuple(index.entries[p] for p in positions))
     return found
 
 
@@ -387,7 +387,7 @@ def _hits(text: str, indexes: Callable[[bool], _Index]) -> list[_Hit]:
                 if found is None:
                     found = (
                         _narrowed(index, window)
-                        if index.starts is not None
+                        if starts is not None
                         else _candidates(index, window[:4])
                     )
             if found is _NO_CANDIDATES:
