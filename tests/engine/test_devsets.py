@@ -41,7 +41,11 @@ def _rows(name: str) -> list[dict[str, object]]:
 
 @pytest.mark.parametrize(
     ("name", "prefix", "minimum"),
-    [("customer_messages.jsonl", "c", 400), ("customer_messages_holdout.jsonl", "m", 200)],
+    [
+        ("customer_messages.jsonl", "c", 400),
+        ("customer_messages_holdout.jsonl", "m", 200),
+        ("customer_messages_blind.jsonl", "b", 160),
+    ],
 )
 def test_customer_set_schema(name: str, prefix: str, minimum: int) -> None:
     rows = _rows(name)
@@ -63,3 +67,9 @@ def test_holdout_shares_no_message_with_dev_set() -> None:
     dev = {str(row["text"]).strip().lower() for row in _rows("customer_messages.jsonl")}
     held = {str(row["text"]).strip().lower() for row in _rows("customer_messages_holdout.jsonl")}
     assert not dev & held
+
+
+def test_blind_set_shares_no_message_with_the_other_sets() -> None:
+    blind = {str(row["text"]).strip().lower() for row in _rows("customer_messages_blind.jsonl")}
+    for name in ("customer_messages.jsonl", "customer_messages_holdout.jsonl"):
+        assert not blind & {str(row["text"]).strip().lower() for row in _rows(name)}, name

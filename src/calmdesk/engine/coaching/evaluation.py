@@ -82,6 +82,9 @@ FIFTH_SET = "coach_replies_fifth.jsonl"
 # Written and committed before the third round of rule changes by a writer who had not opened the
 # rule files; with the held-out set, the check that this round's changes generalise.
 SIXTH_SET = "coach_replies_sixth.jsonl"
+# Written by a writer who had opened neither the rule files nor the other sets' lines, and
+# scored only after this round's rule changes were decided: the cleanest test of generalising.
+BLIND_SET = "coach_replies_blind.jsonl"
 # The sets reported after the development set, with their table titles and suffixes.
 EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (HOLDOUT_SET, "Reply coach, held-out set", " (held-out set)"),
@@ -89,6 +92,7 @@ EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (FOURTH_SET, "Reply coach, fourth set (written before the broadening)", " (fourth set)"),
     (FIFTH_SET, "Reply coach, fifth set (written before the second broadening)", " (fifth set)"),
     (SIXTH_SET, "Reply coach, sixth set (written before the third round)", " (sixth set)"),
+    (BLIND_SET, "Reply coach, blind set (writer never read the rules)", " (blind set)"),
 )
 
 

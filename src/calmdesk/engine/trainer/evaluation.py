@@ -177,6 +177,8 @@ def devset_path(name: str = "customer_messages.jsonl") -> Path | None:
 CUSTOMER_SETS: Final = (
     ("customer_messages.jsonl", "Customer-service dev set"),
     ("customer_messages_holdout.jsonl", "Customer-service held-out set"),
+    # Written by someone who had read neither the rules nor the other sets' lines.
+    ("customer_messages_blind.jsonl", "Customer-service blind set"),
 )
 
 
