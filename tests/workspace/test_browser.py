@@ -178,6 +178,10 @@ def test_live_coach_rewrites_and_guards_a_blocking_send(
     page = browser_page
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    # htmx reports a misconfigured request (such as a selector that finds nothing) only on
+    # the console, so the live coach's requests are checked there.
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     conversation = receive(
         "This is the third time I write!! My parcel is two weeks late and nobody answers.",
         team=team_a,
@@ -215,6 +219,7 @@ def test_live_coach_rewrites_and_guards_a_blocking_send(
     sent = conversation.messages.get(direction=Direction.OUTBOUND)
     assert sent.coaching and sent.coaching["blocking"]
     assert dialogs == []
+    assert console_errors == []
 
 
 def test_the_policy_suggested_boundary_reply_goes_into_the_reply_box(
