@@ -199,6 +199,16 @@ def test_customer_types(text: str, expected: str) -> None:
         ),
         ("The app crashes with an error every time I open it.", "technical"),
         ("Hello, nice weather today.", "other"),
+        # Everyday wording and inflections, not only the textbook word for each topic.
+        ("I seem to have two accounts, which one has my orders?", "account"),
+        ("My card has been frozen and I'm stood at the till, unfreeze it.", "account"),
+        ("The sofa never turned up and nobody rang to say why.", "delivery"),
+        ("It says held at the depot, do I have to pick it up myself?", "delivery"),
+        ("Which plan is cheaper for someone who barely uses data?", "billing"),
+        ("Since yesterday the fridge makes a loud clicking noise.", "defect"),
+        ("The wifi keeps dropping out every evening.", "technical"),
+        ("You still owe me £85, I want my deposit back this week.", "refund"),
+        ("Why did my contract auto-renew without asking me?", "cancellation"),
     ],
 )
 def test_topics(text: str, topic: str) -> None:
