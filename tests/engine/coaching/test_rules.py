@@ -95,3 +95,31 @@ def test_blocking_is_reserved_for_the_three_blocking_rules() -> None:
     )
     with pytest.raises(RuleError, match="blocking"):
         load_rulebook(files)
+
+
+def test_patterns_accept_contractions_written_without_apostrophes() -> None:
+    import re
+
+    from calmdesk.engine.coaching.rules import _tolerate_dropped_apostrophes
+
+    widened = re.compile(
+        _tolerate_dropped_apostrophes(r"\b(?:you(?:'re| are)|i'm|don't|that's|i've|they'll) x")
+    )
+    for text in ("youre x", "you're x", "im x", "dont x", "thats x", "ive x", "theyll x"):
+        assert widened.search(text), text
+    # Contractions whose apostrophe-less spelling is an ordinary word keep their apostrophe.
+    kept = re.compile(_tolerate_dropped_apostrophes(r"\b(?:we'll|we're|i'll|i'd) x"))
+    for text in ("well x", "were x", "ill x", "id x"):
+        assert kept.search(text) is None, text
+    assert _tolerate_dropped_apostrophes(r"[\w'-]") == r"[\w'-]"
+
+
+def test_a_gate_reads_past_an_optional_piece() -> None:
+    from calmdesk.engine.coaching.gate import gate_for
+
+    gate = gate_for(r"\bdon'?t (?:really )?care\b")
+    assert not gate.always
+    for word in ("dont", "don't"):
+        phrases = gate.firsts[word]
+        assert phrases is not None
+        assert phrases.pairs == {f"{word} care", f"{word} really"}

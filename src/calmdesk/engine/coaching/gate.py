@@ -135,7 +135,11 @@ def _expand(
             low, high, item = av
             if low == 0:
                 _expand(following, prefix, out)
-            if high != 0:
+            if high == 1:
+                # An optional piece ("'?" in "don'?t", "(?:very )?"): one repetition is all
+                # there can be, so what follows it is known.
+                _expand((*following, (list(item), 0)), prefix, out)
+            elif high != 0:
                 # One repetition, then stop: what follows more repetitions is unknown.
                 _expand(((([(_STOP, None)]), 0), (list(item), 0)), prefix, out)
             return

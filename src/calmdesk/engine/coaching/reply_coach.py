@@ -99,6 +99,8 @@ _REACTION_RULES: Final[frozenset[str]] = frozenset(
         "mirroring_hostility",
     }
 )
+# Findings that make a sentence a statement of policy or of whose job it is, not a fix.
+_STATEMENT_RULES: Final[frozenset[str]] = frozenset({"policy_hiding", "refusing_ownership"})
 _ACTION_AFTER: Final = re.compile(r"(?:\bto|\bmust|\bshould|\bthat|\byou|\bis)\s*$")
 _EMAIL: Final = re.compile(
     r"\b[a-z0-9][a-z0-9._%+-]{0,63}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,5}\b"
@@ -534,15 +536,20 @@ def _solution_first_hits(
     context: _Context,
     acknowledged: list[int],
     reactions: frozenset[int],
+    statements: frozenset[int] = frozenset(),
 ) -> list[_Hit]:
     """The first sentence that offers a fix, when nothing in the reply acknowledged the
     customer's feeling. Sentences in `reactions` (their starts) answer the customer's
-    tone, not the problem ("Calm down", an insult back), so they are not the fix."""
+    tone, not the problem ("Calm down", an insult back), so they are not the fix. Sentences in
+    `statements` state a policy or whose job it is ("Our claims process states assessments
+    take up to 90 days"): a reply made only of those explains and offers no fix, so it is not
+    solution-first (it is policy hiding or refusing ownership); followed by a fix, the
+    statement is where the fix begins."""
     rule = book["solution_before_acknowledgement"]
     if not context.known or context.mood.heat < rule.param("min_customer_heat", 0.4):
         return []
     solutions = [hit for hit in _pattern_hits(rule, draft) if hit.sentence.start not in reactions]
-    if not solutions:
+    if all(hit.sentence.start in statements for hit in solutions):
         return []
     first = min(solutions, key=lambda hit: hit.match_start)
     # The rule is about a reply that offers a fix with no acknowledgement at all: an apology
@@ -1037,7 +1044,14 @@ def coach(
         for hit in hits
         if hit.rule.id in _REACTION_RULES
     )
-    hits.extend(_solution_first_hits(rules, the_draft, context, acknowledged, reactions))
+    statements = frozenset(
+        the_draft.sentence_of(hit.start, hit.end).start
+        for hit in hits
+        if hit.rule.id in _STATEMENT_RULES
+    )
+    hits.extend(
+        _solution_first_hits(rules, the_draft, context, acknowledged, reactions, statements)
+    )
     hits.extend(_no_next_step_hits(rules["no_next_step"], the_draft, context, techniques))
     if context.upset:
         hits.extend(_pattern_hits(rules["jargon"], the_draft))

@@ -54,6 +54,26 @@ _PLACEHOLDER: Final = re.compile(r"\{(after|sentence|match)\}")
 
 _NON_WORD: Final = re.compile(r"[^\w]|_")
 
+# Chat drafts drop the apostrophe of a contraction ("dont", "cant", "im", "youre", "thats",
+# "ive"); every pattern accepts those spellings too. Only contractions whose apostrophe-less
+# form is not an ordinary word are widened: "we'll", "we're", "i'll", "i'd", "we'd", "he'll"
+# ("well", "were", "ill", "id", "wed", "hell") keep their apostrophe.
+_WORD_BEFORE: Final = r"(?:(?<![a-z])|(?<=\\b))"
+_DROPPABLE_APOSTROPHES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+    (re.compile(r"(?<=[a-z])n't"), "n'?t"),
+    (re.compile(_WORD_BEFORE + r"i'm\b"), "i'?m"),
+    (re.compile(_WORD_BEFORE + r"(you|they)'(re|ll|d)\b"), r"\1'?\2"),
+    (re.compile(_WORD_BEFORE + r"(that|what|it|there|here|who)'s\b"), r"\1'?s"),
+    (re.compile(_WORD_BEFORE + r"(you|they)\(\?:'(re|ll|d)\b"), r"\1(?:'?\2"),
+    (re.compile(r"'ve(?![a-z])"), "'?ve"),
+)
+
+
+def _tolerate_dropped_apostrophes(pattern: str) -> str:
+    for contraction, optional in _DROPPABLE_APOSTROPHES:
+        pattern = contraction.sub(optional, pattern)
+    return pattern.replace("'??", "'?")
+
 
 class RuleError(ValueError):
     """A rule file does not follow the schema; the message names the file and rule."""
@@ -238,32 +258,36 @@ def _compile(patterns: Sequence[str], macros: Mapping[str, str], where: str) -> 
         body = raw[3:] if anchor else raw
         if "{S}" in body or "{C}" in body:
             raise RuleError(f"{where}: {{S}} and {{C}} may only start a pattern: {raw!r}")
-        expanded = _expand(body, macros, where)
+        expanded = _tolerate_dropped_apostrophes(_expand(body, macros, where))
         if _UNBOUNDED.search(raw):
             raise RuleError(f"{where}: unbounded run in {raw!r}; use a bounded gap")
         bare = _MACRO.sub("", re.sub(r"\\[A-Za-z]", "", raw))
         if bare != bare.lower():
             raise RuleError(f"{where}: patterns match normalised (lower-case) text: {raw!r}")
+        # Each phrasing is compiled once, in the form it is scanned with (compiling is most of
+        # the rule book's load time); an anchored one is checked on its own first, because
+        # wrapping it in a group could hide an unbalanced parenthesis.
         try:
-            re.compile(expanded)
+            if anchor:
+                re.compile(expanded)
+            gate = gate_for(expanded)
+            if anchor:
+                at_start.append(f"(?:{expanded})")
+                after_punctuation = f"{_AFTER_PUNCTUATION[anchor]}(?:{expanded})"
+                anywhere.append(after_punctuation)
+                gated.append(GatedPattern(re.compile(after_punctuation), gate, False))
+            else:
+                anywhere.append(f"(?:{expanded})")
+                word_start = (
+                    expanded.startswith("\\b")
+                    and not gate.always
+                    and all(word[:1].isalnum() for word in gate.firsts)
+                    and all(fragment[:1].isalnum() for fragment, _ in gate.fragments)
+                )
+                body = expanded[2:] if word_start else expanded
+                gated.append(GatedPattern(re.compile(body), gate, word_start))
         except re.error as exc:
             raise RuleError(f"{where}: bad pattern {raw!r}: {exc}") from exc
-        gate = gate_for(expanded)
-        if anchor:
-            at_start.append(f"(?:{expanded})")
-            after_punctuation = f"{_AFTER_PUNCTUATION[anchor]}(?:{expanded})"
-            anywhere.append(after_punctuation)
-            gated.append(GatedPattern(re.compile(after_punctuation), gate, False))
-        else:
-            anywhere.append(f"(?:{expanded})")
-            word_start = (
-                expanded.startswith("\\b")
-                and not gate.always
-                and all(word[:1].isalnum() for word in gate.firsts)
-                and all(fragment[:1].isalnum() for fragment, _ in gate.fragments)
-            )
-            body = expanded[2:] if word_start else expanded
-            gated.append(GatedPattern(re.compile(body), gate, word_start))
     return Compiled(
         anywhere=re.compile("|".join(anywhere)) if anywhere else None,
         at_start=re.compile("|".join(at_start)) if at_start else None,
