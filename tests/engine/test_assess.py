@@ -175,6 +175,14 @@ def test_empty_message_scores_zero() -> None:
         ("I don't understand this letter at all, what am I supposed to do with it?", "confused"),
         ("Every single time I order something it's late. As usual.", "chronic_complainer"),
         ("Just tell me the opening hours of the Leeds branch.", "none"),
+        # The know-it-all without "I know": quoting the company's own pages, credentials,
+        # and the technical diagnosis done for the agent.
+        ("Your own returns page says 30 days, so I think you'll find I'm right.", "know_it_all"),
+        (
+            "I'm a software engineer: that's a CORS error from your CDN, not my browser.",
+            "know_it_all",
+        ),
+        ("Could you tell me which plan includes international calls?", "none"),
     ],
 )
 def test_customer_types(text: str, expected: str) -> None:
