@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Final
@@ -862,15 +862,38 @@ def _model_hits(
     return found
 
 
-def _dedupe(hits: list[_Hit]) -> list[_Hit]:
-    """One finding per rule per place: overlapping hits of the same rule keep the first."""
+# Rules whose findings in one sentence or the next are one problem told in two ways ("It's
+# the restaurant's fault, not ours. We just deliver it."): they become one finding over both.
+_PASSAGE_RULES: Final[frozenset[str]] = frozenset(
+    {"arguing", "refusing_ownership", "dismissing_emotion", "mirroring_hostility"}
+)
+# At most this many sentence ends between two hits of a passage rule for them to be merged.
+_PASSAGE_BREAKS: Final = 1
+_SENTENCE_END: Final = re.compile(r"[.!?]+(?=\s|$)|\n")
+
+
+def _dedupe(hits: list[_Hit], text: str = "") -> list[_Hit]:
+    """One finding per rule per place: overlapping hits of the same rule keep the first; hits
+    of a passage rule in the same or the next sentence become one finding over both."""
     kept: list[_Hit] = []
-    last_end: dict[str, int] = {}
+    last: dict[str, int] = {}  # rule id -> index in `kept` of its latest hit
     for hit in sorted(hits, key=lambda item: (item.start, -item.end)):
-        if hit.start < last_end.get(hit.rule.id, -1):
+        index = last.get(hit.rule.id)
+        previous = kept[index] if index is not None else None
+        if previous is not None and hit.start < previous.end:
+            if hit.end > previous.end and hit.rule.id in _PASSAGE_RULES:
+                kept[index] = replace(previous, end=hit.end)
             continue
+        if (
+            previous is not None
+            and hit.rule.id in _PASSAGE_RULES
+            and hit.evidence == previous.evidence
+            and len(_SENTENCE_END.findall(text, previous.end, hit.start)) <= _PASSAGE_BREAKS
+        ):
+            kept[index] = replace(previous, end=hit.end)
+            continue
+        last[hit.rule.id] = len(kept)
         kept.append(hit)
-        last_end[hit.rule.id] = hit.end
     return kept
 
 
@@ -1059,7 +1082,7 @@ def coach(
     hits.extend(_long_sentence_hits(rules["long_sentences"], the_draft, context))
 
     model_severity: Mapping[str, Severity] = model.severity if model is not None else {}
-    findings = [_finding(the_draft, hit, model_severity) for hit in _dedupe(hits)]
+    findings = [_finding(the_draft, hit, model_severity) for hit in _dedupe(hits, text)]
     findings.sort(key=lambda finding: (finding.start, finding.end, _RULE_ORDER[finding.rule]))
     avoid = [finding for finding in findings if finding.kind == "avoid"]
     score, reasons = _score(techniques, avoid, context)
