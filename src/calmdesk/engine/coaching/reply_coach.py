@@ -738,9 +738,11 @@ _NEGATION_REACH: Final = 4
 
 @lru_cache(maxsize=512)
 def _asserted_stems(customer_norm: str, negated: str) -> frozenset[str]:
-    """Stems of the content words the customer stated positively (no negation just before)."""
+    """Stems of the content words the customer stated positively (no negation just before)
+    and never denied."""
     negation = _regex(negated)
     asserted: set[str] = set()
+    denied: set[str] = set()
     for clause in re.split(r"[.!?;\n]+", customer_norm):
         words = clause.split()
         joined = " ".join(words)
@@ -748,12 +750,15 @@ def _asserted_stems(customer_norm: str, negated: str) -> frozenset[str]:
         negated_at = [joined.count(" ", 0, match.end()) for match in negation.finditer(joined)]
         for index, raw in enumerate(words):
             word = raw.strip(",:\"'()")
-            if len(word) <= 2 or word in STOPWORDS or not word.isalpha():
+            if len(word) <= 2 or word in STOPWORDS or not word.replace("-", "").isalpha():
                 continue
             if any(0 < index - at <= _NEGATION_REACH for at in negated_at):
+                denied.add(stem(word))
                 continue
             asserted.add(stem(word))
-    return frozenset(asserted)
+    # A word the customer also denied somewhere ("my phone is not working ... I need it for
+    # work"): a reply denying it agrees with them.
+    return frozenset(asserted - denied)
 
 
 # --- assembling the result ------------------------------------------------------------------
