@@ -216,7 +216,8 @@ def test_mirroring_hostility(customer_feels: Callable[..., None]) -> None:
     result = coach("I HAVE ALREADY TOLD YOU!!! It was sent.", conversation=[("customer", ANGRY)])
     spans = [f.text for f in result.findings_of("mirroring_hostility")]
     assert any("HAVE ALREADY" in text for text in spans)
-    assert "!!!" in spans
+    # Capitals and the "!!!" after them are one passage of shouting: one finding over both.
+    assert any("!!!" in text for text in spans)
     customer_feels(anger=0.0, gratitude=0.9)
     happy = coach("Great news!! So glad it worked.", conversation=[("customer", "Thanks so much!")])
     assert "mirroring_hostility" not in rules_of(happy)

@@ -116,8 +116,10 @@ _ROLE_MAILBOXES: Final = re.compile(
 _CAPS_WORD: Final = re.compile(r"\b[A-Z]{2,}(?:'[A-Z]+)?\b")
 # Short words that are shouting when capitalised at a hostile customer ("No, YOU read it").
 _SHOUTED_PRONOUNS: Final[frozenset[str]] = frozenset(
-    ["YOU", "YOUR", "YOU'RE", "YOU'VE", "ME", "MY"]
+    ["YOU", "YOUR", "YOU'RE", "YOU'VE", "YOU'LL", "YOU'D", "YOURSELF", "ME", "MY"]
 )
+# "Thank YOU": a capitalised pronoun after thanks is warmth, not shouting.
+_THANKED: Final = re.compile(r"\b(?:thank|thanks to|grateful to)\s+$", re.IGNORECASE)
 # Capitalised words that are names of things, not shouting.
 _ACRONYMS: Final[frozenset[str]] = frozenset(
     [
@@ -602,16 +604,24 @@ def _long_sentence_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_H
 
 
 def _mirroring_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
-    hostile_customer = not context.known or context.mood.hostile >= rule.param(
+    mood = context.mood
+    hostile_customer = not context.known or mood.hostile >= rule.param(
         "min_customer_hostility", 0.5
     )
+    # A plainly upset customer ("where the f*** is my sofa") whom the hostility score rates
+    # low: capitals shouted back at them are mirroring too, but only unmistakable shouting (a
+    # run of capitalised words, "YOU", "MY"), since a lone long capitalised word is as often
+    # an abbreviation and "!!" as often warmth.
+    upset_customer = hostile_customer or mood.upset >= rule.param("min_customer_upset", 1.01)
     hits: list[_Hit] = []
     for hit in _pattern_hits(rule, draft):
         shouting_marks = draft.norm[hit.match_start : hit.match_end].strip("!?") == ""
         if hostile_customer or not shouting_marks:
             hits.append(hit)
-    if not hostile_customer:
+    if not upset_customer:
         return hits
+    if context.known:
+        hits.extend(_echo_hits(rule, draft, context))
     # Shouting in capitals: two capitalised words in a row, or one long one, not an acronym.
     run: list[re.Match[str]] = []
     for match in _CAPS_WORD.finditer(draft.text):
@@ -623,9 +633,49 @@ def _mirroring_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
             run.append(match)
         else:
             run = [match]
-        if len(run) == 2 or (len(run) == 1 and (len(word) >= 4 or word in _SHOUTED_PRONOUNS)):
+        lone = len(run) == 1 and (
+            (word in _SHOUTED_PRONOUNS and not _THANKED.search(draft.text, 0, match.start()))
+            or (hostile_customer and len(word) >= 4)
+        )
+        if len(run) == 2 or lone:
             start = run[0].start()
             hits.append(_span_hit(rule, start, match.end(), draft.sentence_of(start, match.end())))
+    return hits
+
+
+# An echo question ("Useless, is it?", "You'll regret it?", "pathetic??") throws the
+# customer's own words back at them; a real question starts with a question word or names the
+# thing asked about ("The Lisbon flight?").
+_ECHO_MAX_WORDS: Final = 5
+_ECHO_TAGS: Final[frozenset[str]] = frozenset(
+    ["really", "eh", "huh", "is it", "was it", "are they", "were they", "did they", "did you"]
+)
+_ECHO_WORD: Final = re.compile(r"[a-z][a-z'*]*")
+_NOT_ECHO_START: Final[frozenset[str]] = frozenset(
+    [
+        *("what", "which", "when", "where", "who", "whom", "whose", "how", "why", "could"),
+        *("can", "would", "will", "do", "does", "did", "is", "are", "was", "were", "have"),
+        *("has", "shall", "should", "may", "might", "the", "your", "my", "our", "this"),
+        *("that", "these", "those", "a", "an", "any"),
+    ]
+)
+
+
+def _echo_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
+    hits: list[_Hit] = []
+    for sentence in draft.sentences:
+        norm = draft.norm[sentence.start : sentence.end].strip()
+        if not norm.endswith("?"):
+            continue
+        words = _ECHO_WORD.findall(norm)
+        if not words or len(words) > _ECHO_MAX_WORDS or words[0] in _NOT_ECHO_START:
+            continue
+        if words[-1] in _ECHO_TAGS or (len(words) > 1 and " ".join(words[-2:]) in _ECHO_TAGS):
+            continue  # "Fourth week, is it?", "Thieves, really?": sarcasm, not mirroring
+        content = [word for word in words if word not in STOPWORDS and len(word) > 2]
+        if content and all(stem(word) in context.customer_stems for word in content):
+            start, end = _trim(draft.norm, sentence.start, sentence.end)
+            hits.append(_span_hit(rule, start, end, sentence))
     return hits
 
 
@@ -883,8 +933,8 @@ def _dedupe(hits: list[_Hit], text: str = "") -> list[_Hit]:
     kept: list[_Hit] = []
     last: dict[str, int] = {}  # rule id -> index in `kept` of its latest hit
     for hit in sorted(hits, key=lambda item: (item.start, -item.end)):
-        index = last.get(hit.rule.id)
-        previous = kept[index] if index is not None else None
+        index = last.get(hit.rule.id, -1)
+        previous = kept[index] if index >= 0 else None
         if previous is not None and hit.start < previous.end:
             if hit.end > previous.end and hit.rule.id in _PASSAGE_RULES:
                 kept[index] = replace(previous, end=hit.end)
