@@ -787,9 +787,9 @@ _NEGATION_REACH: Final = 4
 
 
 @lru_cache(maxsize=512)
-def _asserted_stems(customer_norm: str, negated: str) -> frozenset[str]:
-    """Stems of the content words the customer stated positively (no negation just before)
-    and never denied."""
+def _customer_claims(customer_norm: str, negated: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Stems of the content words the customer stated positively and never denied, and of
+    those they only denied ("the engineer never came": came)."""
     negation = _regex(negated)
     asserted: set[str] = set()
     denied: set[str] = set()
@@ -808,7 +808,55 @@ def _asserted_stems(customer_norm: str, negated: str) -> frozenset[str]:
             asserted.add(stem(word))
     # A word the customer also denied somewhere ("my phone is not working ... I need it for
     # work"): a reply denying it agrees with them.
-    return frozenset(asserted - denied)
+    return frozenset(asserted - denied), frozenset(denied - asserted)
+
+
+def _asserted_stems(customer_norm: str, negated: str) -> frozenset[str]:
+    return _customer_claims(customer_norm, negated)[0]
+
+
+# The reply affirming what the customer denied: "the engineer did come", "there was a
+# warning", "you were told", "it was delivered". The affirmed word is captured.
+_AFFIRMED: Final = re.compile(
+    r"\b(?:did|was|were|has been|have been|had been|is|are|definitely|actually|clearly|"
+    r"certainly|already)\s+(?:(?:actually|definitely|clearly|already|in fact|properly|fully|"
+    r"successfully|correctly|been|a|an)\s+){0,2}([a-z][a-z'-]{2,})"
+    r"|\bthere (?:was|were|is|are|has been|have been) (?:a |an |some |one |two |several )?"
+    r"(?:clear |written |full |prior )?([a-z][a-z'-]{2,})"
+)
+_NEGATION_IN_SENTENCE: Final = re.compile(
+    r"\b(?:not|no|never|nothing|nobody|didn't|didnt|wasn't|wasnt|weren't|isn't|hasn't|haven't|"
+    r"hadn't|don't|doesn't|can't|cannot|won't|shouldn't|if|whether|sorry|apologi[sz]e|"
+    r"you're right|you are right)\b|\?"
+)
+
+
+def _affirmations_against_the_customer(
+    rule: Rule, draft: _Draft, context: _Context, macros: Mapping[str, str]
+) -> list[_Hit]:
+    """Arguing by affirmation: the customer denied something happened ("the engineer never
+    came", "no warning") and the reply affirms it ("the engineer did come", "there was a
+    warning"), in a sentence with no negation, condition, apology or question of its own."""
+    negated_macro = macros.get("NEGATED")
+    if not context.customer_norm or not negated_macro:
+        return []
+    denied = _customer_claims(context.customer_norm, negated_macro)[1]
+    if not denied:
+        return []
+    hits: list[_Hit] = []
+    for match in _AFFIRMED.finditer(draft.norm):
+        word = match.group(1) or match.group(2)
+        if word in STOPWORDS or stem(word) not in denied:
+            continue
+        start, end = _trim(draft.norm, match.start(), match.end())
+        sentence = draft.sentence_of(start, end)
+        norm = draft.norm[sentence.start : sentence.end]
+        if _NEGATION_IN_SENTENCE.search(norm):
+            continue
+        if rule.exception is not None and rule.exception.search(norm):
+            continue
+        hits.append(_span_hit(rule, start, end, sentence))
+    return hits
 
 
 # --- assembling the result ------------------------------------------------------------------
@@ -1070,6 +1118,9 @@ def coach(
     hits.extend(_other_customer_hits(rules["other_customer_data"], the_draft, context))
     hits.extend(_mirroring_hits(rules["mirroring_hostility"], the_draft, context))
     hits.extend(_denials_of_the_customer(rules["arguing"], the_draft, context, rules.macros))
+    hits.extend(
+        _affirmations_against_the_customer(rules["arguing"], the_draft, context, rules.macros)
+    )
     model = _tone(tone_model)
     hits.extend(_model_hits(rules, the_draft, hits, model))
 
