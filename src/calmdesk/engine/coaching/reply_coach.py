@@ -650,7 +650,7 @@ _ECHO_MAX_WORDS: Final = 5
 _ECHO_TAGS: Final[frozenset[str]] = frozenset(
     ["really", "eh", "huh", "is it", "was it", "are they", "were they", "did they", "did you"]
 )
-_ECHO_WORD: Final = re.compile(r"[a-z][a-z'*]*")
+_ECHO_WORD: Final = re.compile(r"[a-z][a-z']*")
 _NOT_ECHO_START: Final[frozenset[str]] = frozenset(
     [
         *("what", "which", "when", "where", "who", "whom", "whose", "how", "why", "could"),
