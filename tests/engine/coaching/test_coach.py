@@ -216,7 +216,8 @@ def test_mirroring_hostility(customer_feels: Callable[..., None]) -> None:
     result = coach("I HAVE ALREADY TOLD YOU!!! It was sent.", conversation=[("customer", ANGRY)])
     spans = [f.text for f in result.findings_of("mirroring_hostility")]
     assert any("HAVE ALREADY" in text for text in spans)
-    assert "!!!" in spans
+    # Capitals and the "!!!" after them are one passage of shouting: one finding over both.
+    assert any("!!!" in text for text in spans)
     customer_feels(anger=0.0, gratitude=0.9)
     happy = coach("Great news!! So glad it worked.", conversation=[("customer", "Thanks so much!")])
     assert "mirroring_hostility" not in rules_of(happy)
@@ -288,3 +289,19 @@ def test_having_to_wait_is_not_a_next_step() -> None:
     result = coach("There is nothing I can do, you will have to wait.")
     assert result.techniques["next_step"] < 0.5
     assert {"refusing_ownership", "command"} <= rules_of(result)
+
+
+def test_one_finding_per_passage_for_a_refusal_told_twice() -> None:
+    draft = "It's the restaurant's fault, not ours. They cook it, we just deliver it."
+    result = coach(draft, conversation=[("customer", "There was chicken in my vegan meal!")])
+    spans = [f.text for f in result.findings_of("refusing_ownership")]
+    assert spans == ["fault, not ours. They cook it, we just deliver it"]
+
+
+def test_refusals_in_sentences_far_apart_stay_two_findings() -> None:
+    draft = (
+        "It's the restaurant's fault, not ours. I know that's not what you want to hear. "
+        "The app has a form. Anyway, we just deliver it."
+    )
+    result = coach(draft, conversation=[("customer", "There was chicken in my vegan meal!")])
+    assert len(result.findings_of("refusing_ownership")) == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Final
@@ -116,8 +116,10 @@ _ROLE_MAILBOXES: Final = re.compile(
 _CAPS_WORD: Final = re.compile(r"\b[A-Z]{2,}(?:'[A-Z]+)?\b")
 # Short words that are shouting when capitalised at a hostile customer ("No, YOU read it").
 _SHOUTED_PRONOUNS: Final[frozenset[str]] = frozenset(
-    ["YOU", "YOUR", "YOU'RE", "YOU'VE", "ME", "MY"]
+    ["YOU", "YOUR", "YOU'RE", "YOU'VE", "YOU'LL", "YOU'D", "YOURSELF", "ME", "MY"]
 )
+# "Thank YOU": a capitalised pronoun after thanks is warmth, not shouting.
+_THANKED: Final = re.compile(r"\b(?:thank|thanks to|grateful to)\s+$", re.IGNORECASE)
 # Capitalised words that are names of things, not shouting.
 _ACRONYMS: Final[frozenset[str]] = frozenset(
     [
@@ -602,16 +604,24 @@ def _long_sentence_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_H
 
 
 def _mirroring_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
-    hostile_customer = not context.known or context.mood.hostile >= rule.param(
+    mood = context.mood
+    hostile_customer = not context.known or mood.hostile >= rule.param(
         "min_customer_hostility", 0.5
     )
+    # A plainly upset customer ("where the f*** is my sofa") whom the hostility score rates
+    # low: capitals shouted back at them are mirroring too, but only unmistakable shouting (a
+    # run of capitalised words, "YOU", "MY"), since a lone long capitalised word is as often
+    # an abbreviation and "!!" as often warmth.
+    upset_customer = hostile_customer or mood.upset >= rule.param("min_customer_upset", 1.01)
     hits: list[_Hit] = []
     for hit in _pattern_hits(rule, draft):
         shouting_marks = draft.norm[hit.match_start : hit.match_end].strip("!?") == ""
         if hostile_customer or not shouting_marks:
             hits.append(hit)
-    if not hostile_customer:
+    if not upset_customer:
         return hits
+    if context.known:
+        hits.extend(_echo_hits(rule, draft, context))
     # Shouting in capitals: two capitalised words in a row, or one long one, not an acronym.
     run: list[re.Match[str]] = []
     for match in _CAPS_WORD.finditer(draft.text):
@@ -623,9 +633,49 @@ def _mirroring_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
             run.append(match)
         else:
             run = [match]
-        if len(run) == 2 or (len(run) == 1 and (len(word) >= 4 or word in _SHOUTED_PRONOUNS)):
+        lone = len(run) == 1 and (
+            (word in _SHOUTED_PRONOUNS and not _THANKED.search(draft.text, 0, match.start()))
+            or (hostile_customer and len(word) >= 4)
+        )
+        if len(run) == 2 or lone:
             start = run[0].start()
             hits.append(_span_hit(rule, start, match.end(), draft.sentence_of(start, match.end())))
+    return hits
+
+
+# An echo question ("Useless, is it?", "You'll regret it?", "pathetic??") throws the
+# customer's own words back at them; a real question starts with a question word or names the
+# thing asked about ("The Lisbon flight?").
+_ECHO_MAX_WORDS: Final = 5
+_ECHO_TAGS: Final[frozenset[str]] = frozenset(
+    ["really", "eh", "huh", "is it", "was it", "are they", "were they", "did they", "did you"]
+)
+_ECHO_WORD: Final = re.compile(r"[a-z][a-z']*")
+_NOT_ECHO_START: Final[frozenset[str]] = frozenset(
+    [
+        *("what", "which", "when", "where", "who", "whom", "whose", "how", "why", "could"),
+        *("can", "would", "will", "do", "does", "did", "is", "are", "was", "were", "have"),
+        *("has", "shall", "should", "may", "might", "the", "your", "my", "our", "this"),
+        *("that", "these", "those", "a", "an", "any"),
+    ]
+)
+
+
+def _echo_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
+    hits: list[_Hit] = []
+    for sentence in draft.sentences:
+        norm = draft.norm[sentence.start : sentence.end].strip()
+        if not norm.endswith("?"):
+            continue
+        words = _ECHO_WORD.findall(norm)
+        if not words or len(words) > _ECHO_MAX_WORDS or words[0] in _NOT_ECHO_START:
+            continue
+        if words[-1] in _ECHO_TAGS or (len(words) > 1 and " ".join(words[-2:]) in _ECHO_TAGS):
+            continue  # "Fourth week, is it?", "Thieves, really?": sarcasm, not mirroring
+        content = [word for word in words if word not in STOPWORDS and len(word) > 2]
+        if content and all(stem(word) in context.customer_stems for word in content):
+            start, end = _trim(draft.norm, sentence.start, sentence.end)
+            hits.append(_span_hit(rule, start, end, sentence))
     return hits
 
 
@@ -737,10 +787,12 @@ _NEGATION_REACH: Final = 4
 
 
 @lru_cache(maxsize=512)
-def _asserted_stems(customer_norm: str, negated: str) -> frozenset[str]:
-    """Stems of the content words the customer stated positively (no negation just before)."""
+def _customer_claims(customer_norm: str, negated: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Stems of the content words the customer stated positively and never denied, and of
+    those they only denied ("the engineer never came": came)."""
     negation = _regex(negated)
     asserted: set[str] = set()
+    denied: set[str] = set()
     for clause in re.split(r"[.!?;\n]+", customer_norm):
         words = clause.split()
         joined = " ".join(words)
@@ -748,12 +800,63 @@ def _asserted_stems(customer_norm: str, negated: str) -> frozenset[str]:
         negated_at = [joined.count(" ", 0, match.end()) for match in negation.finditer(joined)]
         for index, raw in enumerate(words):
             word = raw.strip(",:\"'()")
-            if len(word) <= 2 or word in STOPWORDS or not word.isalpha():
+            if len(word) <= 2 or word in STOPWORDS or not word.replace("-", "").isalpha():
                 continue
             if any(0 < index - at <= _NEGATION_REACH for at in negated_at):
+                denied.add(stem(word))
                 continue
             asserted.add(stem(word))
-    return frozenset(asserted)
+    # A word the customer also denied somewhere ("my phone is not working ... I need it for
+    # work"): a reply denying it agrees with them.
+    return frozenset(asserted - denied), frozenset(denied - asserted)
+
+
+def _asserted_stems(customer_norm: str, negated: str) -> frozenset[str]:
+    return _customer_claims(customer_norm, negated)[0]
+
+
+# The reply affirming what the customer denied: "the engineer did come", "there was a
+# warning", "you were told", "it was delivered". The affirmed word is captured.
+_AFFIRMED: Final = re.compile(
+    r"\b(?:did|was|were|has been|have been|had been|is|are|definitely|actually|clearly|"
+    r"certainly|already)\s+(?:(?:actually|definitely|clearly|already|in fact|properly|fully|"
+    r"successfully|correctly|been|a|an)\s+){0,2}([a-z][a-z'-]{2,})"
+    r"|\bthere (?:was|were|is|are|has been|have been) (?:a |an |some |one |two |several )?"
+    r"(?:clear |written |full |prior )?([a-z][a-z'-]{2,})"
+)
+_NEGATION_IN_SENTENCE: Final = re.compile(
+    r"\b(?:not|no|never|nothing|nobody|didn't|didnt|wasn't|wasnt|weren't|isn't|hasn't|haven't|"
+    r"hadn't|don't|doesn't|can't|cannot|won't|shouldn't|if|whether|sorry|apologi[sz]e|"
+    r"you're right|you are right)\b|\?"
+)
+
+
+def _affirmations_against_the_customer(
+    rule: Rule, draft: _Draft, context: _Context, macros: Mapping[str, str]
+) -> list[_Hit]:
+    """Arguing by affirmation: the customer denied something happened ("the engineer never
+    came", "no warning") and the reply affirms it ("the engineer did come", "there was a
+    warning"), in a sentence with no negation, condition, apology or question of its own."""
+    negated_macro = macros.get("NEGATED")
+    if not context.customer_norm or not negated_macro:
+        return []
+    denied = _customer_claims(context.customer_norm, negated_macro)[1]
+    if not denied:
+        return []
+    hits: list[_Hit] = []
+    for match in _AFFIRMED.finditer(draft.norm):
+        word = match.group(1) or match.group(2)
+        if word in STOPWORDS or stem(word) not in denied:
+            continue
+        start, end = _trim(draft.norm, match.start(), match.end())
+        sentence = draft.sentence_of(start, end)
+        norm = draft.norm[sentence.start : sentence.end]
+        if _NEGATION_IN_SENTENCE.search(norm):
+            continue
+        if rule.exception is not None and rule.exception.search(norm):
+            continue
+        hits.append(_span_hit(rule, start, end, sentence))
+    return hits
 
 
 # --- assembling the result ------------------------------------------------------------------
@@ -862,15 +965,38 @@ def _model_hits(
     return found
 
 
-def _dedupe(hits: list[_Hit]) -> list[_Hit]:
-    """One finding per rule per place: overlapping hits of the same rule keep the first."""
+# Rules whose findings in one sentence or the next are one problem told in two ways ("It's
+# the restaurant's fault, not ours. We just deliver it."): they become one finding over both.
+_PASSAGE_RULES: Final[frozenset[str]] = frozenset(
+    {"arguing", "refusing_ownership", "dismissing_emotion", "mirroring_hostility"}
+)
+# At most this many sentence ends between two hits of a passage rule for them to be merged.
+_PASSAGE_BREAKS: Final = 1
+_SENTENCE_END: Final = re.compile(r"[.!?]+(?=\s|$)|\n")
+
+
+def _dedupe(hits: list[_Hit], text: str = "") -> list[_Hit]:
+    """One finding per rule per place: overlapping hits of the same rule keep the first; hits
+    of a passage rule in the same or the next sentence become one finding over both."""
     kept: list[_Hit] = []
-    last_end: dict[str, int] = {}
+    last: dict[str, int] = {}  # rule id -> index in `kept` of its latest hit
     for hit in sorted(hits, key=lambda item: (item.start, -item.end)):
-        if hit.start < last_end.get(hit.rule.id, -1):
+        index = last.get(hit.rule.id, -1)
+        previous = kept[index] if index >= 0 else None
+        if previous is not None and hit.start < previous.end:
+            if hit.end > previous.end and hit.rule.id in _PASSAGE_RULES:
+                kept[index] = replace(previous, end=hit.end)
             continue
+        if (
+            previous is not None
+            and hit.rule.id in _PASSAGE_RULES
+            and hit.evidence == previous.evidence
+            and len(_SENTENCE_END.findall(text, previous.end, hit.start)) <= _PASSAGE_BREAKS
+        ):
+            kept[index] = replace(previous, end=hit.end)
+            continue
+        last[hit.rule.id] = len(kept)
         kept.append(hit)
-        last_end[hit.rule.id] = hit.end
     return kept
 
 
@@ -992,6 +1118,9 @@ def coach(
     hits.extend(_other_customer_hits(rules["other_customer_data"], the_draft, context))
     hits.extend(_mirroring_hits(rules["mirroring_hostility"], the_draft, context))
     hits.extend(_denials_of_the_customer(rules["arguing"], the_draft, context, rules.macros))
+    hits.extend(
+        _affirmations_against_the_customer(rules["arguing"], the_draft, context, rules.macros)
+    )
     model = _tone(tone_model)
     hits.extend(_model_hits(rules, the_draft, hits, model))
 
@@ -1059,7 +1188,7 @@ def coach(
     hits.extend(_long_sentence_hits(rules["long_sentences"], the_draft, context))
 
     model_severity: Mapping[str, Severity] = model.severity if model is not None else {}
-    findings = [_finding(the_draft, hit, model_severity) for hit in _dedupe(hits)]
+    findings = [_finding(the_draft, hit, model_severity) for hit in _dedupe(hits, text)]
     findings.sort(key=lambda finding: (finding.start, finding.end, _RULE_ORDER[finding.rule]))
     avoid = [finding for finding in findings if finding.kind == "avoid"]
     score, reasons = _score(techniques, avoid, context)
