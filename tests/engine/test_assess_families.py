@@ -193,3 +193,22 @@ def test_a_refund_question_inside_a_complaint_still_counts() -> None:
     pressed = assess("Third time asking: how long does a refund take?? It's been 6 weeks.")
     assert not present(calm, "refund")
     assert present(pressed, "refund")
+
+
+def test_an_angry_face_is_anger_and_an_eye_roll_is_sarcasm() -> None:
+    angry = assess("where is my order \U0001f621\U0001f621 you said tuesday")
+    assert present(angry, "anger")
+    # "Thanks a bunch, really helpful" with an upside-down smile is not thanks.
+    rolled = assess("thanks a bunch, really helpful \U0001f643")
+    assert not present(rolled, "gratitude")
+    assert present(assess("Thanks for the update \U0001f60a"), "gratitude")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['Cheers for "fixing" it', "Thanks for the 'quick' reply, three weeks later"],
+)
+def test_thanks_for_a_scare_quoted_word_is_sarcasm(text: str) -> None:
+    result = assess(text)
+    assert not present(result, "gratitude")
+    assert any(flag.kind == "sarcasm" for flag in result.flags)

@@ -215,6 +215,14 @@ _PUNCTUATION_WEIGHT: Final = 0.3
 _CLIPPED_WEIGHT: Final = 0.3
 _SARCASM_WEIGHT: Final = 0.3
 _PRESSURE_WEIGHT: Final = 0.25
+# Faces that carry the mood in chat: anger, and the eye-roll or upside-down smile of sarcasm
+# ("thanks a bunch, really helpful 🙃").
+_ANGRY_EMOJI: Final = ("\U0001f621", "\U0001f92c", "\U0001f620", "\U0001f47f", "\U0001f4a2")
+_SARCASTIC_EMOJI: Final = ("\U0001f643", "\U0001f644", "\U0001f612")
+# An angry face says what an anger word says ("furious", "livid"); an eye-roll is a
+# structural cue like sarcasm.
+_ANGRY_FACE: Final = 0.6
+_SARCASTIC_FACE: Final = 0.3
 # Pressing counts as a cue from this strength: one firm rule (a refund, leaving, a regulator,
 # "third email"), not a weak one alone ("my money", "still waiting").
 _PRESSING: Final = 0.7
@@ -415,13 +423,28 @@ def _clipped(text: str) -> bool:
     )
 
 
+def _faces(text: str) -> tuple[float, float]:
+    """The anger and the sarcasm that faces in a (non-ASCII) text carry."""
+    return (
+        _ANGRY_FACE if any(map(text.__contains__, _ANGRY_EMOJI)) else 0.0,
+        _SARCASTIC_FACE if any(map(text.__contains__, _SARCASTIC_EMOJI)) else 0.0,
+    )
+
+
 def _structural_anger(
-    heat: float, shouted: int, runs: int, clipped: bool, sarcasm: float, pressure: float
+    heat: float,
+    shouted: int,
+    runs: int,
+    clipped: bool,
+    sarcasm: float,
+    pressure: float,
+    emoji: float = 0.0,
 ) -> float:
     """Anger carried by how a complaint is written rather than by anger words: counting the
     failures, rhetorical questions and sarcastic praise (`heat` rules), a shouted word,
-    "??" or "!!", clipped one-word sentences, sarcasm, next to pressing the company (leaving,
-    a refund, a regulator, going public, having asked before). One such cue is how firm,
+    "??" or "!!", clipped one-word sentences, sarcasm, an eye-rolling face, next to
+    pressing the company (leaving, a refund, a regulator, having asked before). One such cue
+    is how firm,
     controlled complaints are written too: anger needs two of them, one not pressure alone.
     """
     cues = (
@@ -430,6 +453,7 @@ def _structural_anger(
         _PUNCTUATION_WEIGHT if runs else 0.0,
         _CLIPPED_WEIGHT if clipped else 0.0,
         _SARCASM_WEIGHT * sarcasm,
+        emoji,
     )
     emotional = sum(1 for cue in cues if cue)
     pressing = pressure >= _PRESSING
@@ -489,7 +513,10 @@ def _assemble(
     r_negative = r("negative", 0.0)
     r_frustration = r("frustration", 0.0)
     legal, public = r("legal", 0.0), r("public", 0.0)
-    anger_words = 1.0 - (1.0 - r_anger) * (1.0 - 0.6 * r_abuse) * (1.0 - 0.6 * threat)
+    angry_face, sarcastic_face = (0.0, 0.0) if ascii else _faces(text)
+    anger_words = 1.0 - (1.0 - r_anger) * (1.0 - 0.6 * r_abuse) * (1.0 - 0.6 * threat) * (
+        1.0 - angry_face
+    )
     intensity_cues = (1.0 - 0.3 * r_sarcasm) * (1.0 - 0.4 * shouting)
     anger_rules = 1.0 - (1.0 - anger_words) * (1.0 - 0.35 * r_profanity) * intensity_cues
     # Swearing is how many people talk ("fucking love that song", "damn, good point"): on
@@ -534,6 +561,7 @@ def _assemble(
             _clipped(text),
             r_sarcasm,
             pressure,
+            sarcastic_face,
         )
     else:
         structural = 0.0
@@ -591,7 +619,8 @@ def _assemble(
         * (1.0 - 0.3 * r("indecisive", 0.0))
     )
     gratitude = 1.0 - (1.0 - m("emo:gratitude", 0.0)) * (1.0 - r("gratitude", 0.0))
-    gratitude *= (1.0 - 0.9 * r_sarcasm) * (1.0 - 0.4 * anger)
+    # An eye-roll or upside-down smile next to a thanks is the sarcasm of "thanks a bunch 🙃".
+    gratitude *= (1.0 - 0.9 * max(r_sarcasm, 0.85 if sarcastic_face else 0.0)) * (1.0 - 0.4 * anger)
     if _thanks_only_as_closing(text, flags):
         # "Thanks," under a complaint is a formula, not gratitude.
         gratitude *= 0.5
