@@ -53,6 +53,8 @@ def present(result: Assessment, key: str) -> bool:
         ("As per my last three emails, the meter reading is wrong.", "repeat_contact"),
         ("the other agent said it would be done in 48 hours", "repeat_contact"),
         ("nobody called me back like you promised", "repeat_contact"),
+        ("This is the THIRD time I'm writing about order 7723.", "repeat_contact"),
+        ("fourth time I called about this", "repeat_contact"),
         # A deadline or a clock the customer is up against.
         ("I need it by Friday or I lose the house.", "urgency"),
         ("exam starts in 30 mins and I can't log in", "urgency"),
