@@ -144,6 +144,88 @@ _TOPIC_INTENT_SLICES: Final = tuple(
 _SHOUTING: Final = re.compile(r"\b[A-Z][A-Z']{2,}(?:[\s,.!?;:-]+[A-Z][A-Z']{1,})+\b|\b[A-Z]{4,}\b")
 _SHOUTING_ASCII: Final = re.compile(_SHOUTING.pattern, re.ASCII)
 _PUNCTUATION_RUN: Final = re.compile(r"[!?]{2,}")
+# A sentence of one or two words ("Four.", "Close the account. Done.", "NO. CANCEL IT"): the
+# clipped style of someone past explaining. Greetings and sign-offs are not counted.
+# Each word has two letters or more, so initials in a signature ("Mr H.", "R.") do not count.
+_CLIPPED: Final = re.compile(
+    r"(?:^|[.!?]\s+)([A-Za-z'][A-Za-z']+(?:\s+[A-Za-z'][A-Za-z']+)?)[.!?]", re.MULTILINE
+)
+_NOT_CLIPPED: Final = frozenset(
+    {
+        "thanks",
+        "thank you",
+        "many thanks",
+        "cheers",
+        "regards",
+        "kind regards",
+        "best",
+        "best regards",
+        "hi",
+        "hello",
+        "hey",
+        "hi there",
+        "ok",
+        "okay",
+        "sorry",
+        "please",
+        "yes",
+        "no",
+        "sure",
+        "great",
+        "perfect",
+        "lovely",
+        "thx",
+        "ty",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "etc",
+        "st",
+        "no rush",
+        "no worries",
+        "all sorted",
+        "sorted",
+        "thanks again",
+        "great job",
+        "good job",
+        "well done",
+        "nice one",
+        "love it",
+        "too bad",
+        "oh well",
+        "lol",
+        "lmao",
+        "haha",
+        "wow",
+        "nice",
+        "cool",
+        "awesome",
+        "amazing",
+        "agreed",
+        "exactly",
+        "same",
+        "this",
+    }
+)
+# How much each kind of structural anger adds (see `_structural_anger`).
+_HEAT_WEIGHT: Final = 0.9
+_EMPHASIS_WEIGHT: Final = 0.35
+_PUNCTUATION_WEIGHT: Final = 0.3
+_CLIPPED_WEIGHT: Final = 0.3
+_SARCASM_WEIGHT: Final = 0.3
+_PRESSURE_WEIGHT: Final = 0.25
+# Faces that carry the mood in chat: anger, and the eye-roll or upside-down smile of sarcasm
+# ("thanks a bunch, really helpful 🙃").
+_ANGRY_EMOJI: Final = ("\U0001f621", "\U0001f92c", "\U0001f620", "\U0001f47f", "\U0001f4a2")
+_SARCASTIC_EMOJI: Final = ("\U0001f643", "\U0001f644", "\U0001f612")
+# An angry face says what an anger word says ("furious", "livid"); an eye-roll is a
+# structural cue like sarcasm.
+_ANGRY_FACE: Final = 0.6
+_SARCASTIC_FACE: Final = 0.3
+# Pressing counts as a cue from this strength: one firm rule (a refund, leaving, a regulator,
+# "third email"), not a weak one alone ("my money", "still waiting").
+_PRESSING: Final = 0.7
 # Only whether it occurs matters. "you guys", "you're" and "your staff" all contain a match
 # of "you" or "your" at a word boundary, so the pattern need not list them.
 _SECOND_PERSON: Final = re.compile(
@@ -293,10 +375,12 @@ def _sigmoid_shift(probability: float, shift: float) -> float:
     return 1.0 / (1.0 + math.exp(-logit))
 
 
-def _intensity_flags(text: str, ascii: bool) -> tuple[list[Flag], float, int]:
-    """Shouting and punctuation runs, plus the share of letters in capitals."""
+def _intensity_flags(text: str, ascii: bool) -> tuple[list[Flag], float, int, int]:
+    """Shouting and punctuation runs, the share of letters in capitals and how many shouted
+    words or runs there were (one "FOUR." in a long message is emphasis, not a share)."""
     flags: list[Flag] = []
     caps_letters = 0
+    shouted = 0
     shouting = (
         ()
         if not has_capitals_run(text)
@@ -307,6 +391,8 @@ def _intensity_flags(text: str, ascii: bool) -> tuple[list[Flag], float, int]:
         if all(word.strip(",.!?;:-'") in COMMON_ACRONYMS for word in words):
             continue
         caps_letters += sum(1 for char in match.group() if char.isalpha())
+        if text[match.start() - 1 : match.start()] != "[":
+            shouted += 1  # not a "[NAME]"-style placeholder
         if len(flags) < _MAX_FLAGS_PER_CUE:
             flags.append(
                 Flag("shouting", match.start(), match.end(), match.group(), "cue.capitals", 0.5)
@@ -324,7 +410,56 @@ def _intensity_flags(text: str, ascii: bool) -> tuple[list[Flag], float, int]:
             )
     letters = count_letters(text[:MODEL_MAX_CHARS])
     caps_share = min(caps_letters / letters, 1.0) if letters >= 8 else 0.0
-    return flags, caps_share, runs
+    return flags, caps_share, runs, shouted
+
+
+def _clipped(text: str) -> bool:
+    """Whether a sentence of one or two words, not a greeting or a sign-off, occurs."""
+    if "." not in text and "!" not in text and "?" not in text:
+        return False
+    return any(
+        match.group(1).lower() not in _NOT_CLIPPED
+        for match in _CLIPPED.finditer(text, 0, MODEL_MAX_CHARS)
+    )
+
+
+def _faces(text: str) -> tuple[float, float]:
+    """The anger and the sarcasm that faces in a (non-ASCII) text carry."""
+    return (
+        _ANGRY_FACE if any(map(text.__contains__, _ANGRY_EMOJI)) else 0.0,
+        _SARCASTIC_FACE if any(map(text.__contains__, _SARCASTIC_EMOJI)) else 0.0,
+    )
+
+
+def _structural_anger(
+    heat: float,
+    shouted: int,
+    runs: int,
+    clipped: bool,
+    sarcasm: float,
+    pressure: float,
+    emoji: float = 0.0,
+) -> float:
+    """Anger carried by how a complaint is written rather than by anger words: counting the
+    failures, rhetorical questions and sarcastic praise (`heat` rules), a shouted word,
+    "??" or "!!", clipped one-word sentences, sarcasm, an eye-rolling face, next to
+    pressing the company (leaving, a refund, a regulator, having asked before). One such cue
+    is how firm,
+    controlled complaints are written too: anger needs two of them, one not pressure alone.
+    """
+    cues = (
+        _HEAT_WEIGHT * heat,
+        _EMPHASIS_WEIGHT if shouted else 0.0,
+        _PUNCTUATION_WEIGHT if runs else 0.0,
+        _CLIPPED_WEIGHT if clipped else 0.0,
+        _SARCASM_WEIGHT * sarcasm,
+        emoji,
+    )
+    emotional = sum(1 for cue in cues if cue)
+    pressing = pressure >= _PRESSING
+    if not emotional or emotional + pressing < 2:
+        return 0.0
+    return noisy_or((*cues, _PRESSURE_WEIGHT * pressure if pressing else 0.0))
 
 
 def _assemble(
@@ -338,7 +473,7 @@ def _assemble(
         return _empty(turns)
     flags, topic_cues = scan(text)
     ascii = ascii_safe(text)
-    cue_flags, caps_share, punctuation_runs = _intensity_flags(text, ascii)
+    cue_flags, caps_share, punctuation_runs, shouted = _intensity_flags(text, ascii)
     rule = strength_by_kind(flags)
     # This runs for every message: bound `get`s and locals instead of helper calls, and each
     # noisy-OR written out as its product of (1 - w), in the order `noisy_or` multiplies, so
@@ -378,7 +513,10 @@ def _assemble(
     r_negative = r("negative", 0.0)
     r_frustration = r("frustration", 0.0)
     legal, public = r("legal", 0.0), r("public", 0.0)
-    anger_words = 1.0 - (1.0 - r_anger) * (1.0 - 0.6 * r_abuse) * (1.0 - 0.6 * threat)
+    angry_face, sarcastic_face = (0.0, 0.0) if ascii else _faces(text)
+    anger_words = 1.0 - (1.0 - r_anger) * (1.0 - 0.6 * r_abuse) * (1.0 - 0.6 * threat) * (
+        1.0 - angry_face
+    )
     intensity_cues = (1.0 - 0.3 * r_sarcasm) * (1.0 - 0.4 * shouting)
     anger_rules = 1.0 - (1.0 - anger_words) * (1.0 - 0.35 * r_profanity) * intensity_cues
     # Swearing is how many people talk ("fucking love that song", "damn, good point"): on
@@ -397,11 +535,10 @@ def _assemble(
     )
     # A platform named in passing ("is there a Facebook group?", "saw it on Instagram")
     # threatens nobody: on its own, the name counts as going public only in a complaint.
-    if (
-        public
-        and not (complaint_cues or r_sarcasm or r_profanity or shouting)
-        and all(flag.rule == _PLATFORM_RULE for flag in flags if flag.kind == "public")
-    ):
+    public_threat = public and not all(
+        flag.rule == _PLATFORM_RULE for flag in flags if flag.kind == "public"
+    )
+    if public and not (complaint_cues or r_sarcasm or r_profanity or shouting or public_threat):
         public = 0.0
         flags = [flag for flag in flags if flag.kind != "public"]
     anger_cues = (
@@ -411,7 +548,24 @@ def _assemble(
     # leaving...) as anger turned controlled complaints labelled frustration into anger
     # (held-out customer anger AUC 0.900 -> 0.839); capitals counting only inside a
     # complaint raised GoEmotions anger but cost customer anger (dev F1 0.524 -> 0.512).
-    anger = 1.0 - (1.0 - m_anger) * (1.0 - anger_cues)
+    # Going public is left out: "I'm telling EVERYONE" is as common about a film as about
+    # a refund, and a public threat in a complaint is scored as `public` anyway.
+    pressure = max(r_churn, legal, r_refund, r_repeat)
+    # Only in a message to someone ("you", "your") or one pressing the company: Reddit's
+    # capitals and "!!" about a match or a politician are excitement, not a complaint.
+    if (complaint_cues or public) and (aimed or pressure >= _PRESSING):
+        structural = _structural_anger(
+            r("heat", 0.0),
+            shouted,
+            punctuation_runs,
+            _clipped(text),
+            r_sarcasm,
+            pressure,
+            sarcastic_face,
+        )
+    else:
+        structural = 0.0
+    anger = 1.0 - (1.0 - m_anger) * (1.0 - anger_cues) * (1.0 - structural)
     frustration_rules = 1.0 - (
         (1.0 - r_frustration)
         * (1.0 - 0.5 * r_repeat)
@@ -422,6 +576,14 @@ def _assemble(
     )
     frustration = 1.0 - (1.0 - m("goe:frustration", 0.0)) * (1.0 - frustration_rules)
     churn = 1.0 - (1.0 - r_churn) * (1.0 - _INTENT_SUPPORT * churn_intent)
+    r_refund_query = r("refund_query", 0.0)
+    if r_refund_query and not (
+        anger_words or r_impatience or r_repeat or r("demanding", 0.0) or legal or shouting
+    ):
+        # "How long does a refund take?", "refund received, thanks": asking about a refund
+        # or reporting one is not wanting money back.
+        r_refund *= 1.0 - r_refund_query
+        refund_intent *= 1.0 - r_refund_query
     refund = 1.0 - (1.0 - r_refund) * (1.0 - _INTENT_SUPPORT * refund_intent)
     repeat_contact = r_repeat
     urgency = 1.0 - (
@@ -457,7 +619,8 @@ def _assemble(
         * (1.0 - 0.3 * r("indecisive", 0.0))
     )
     gratitude = 1.0 - (1.0 - m("emo:gratitude", 0.0)) * (1.0 - r("gratitude", 0.0))
-    gratitude *= (1.0 - 0.9 * r_sarcasm) * (1.0 - 0.4 * anger)
+    # An eye-roll or upside-down smile next to a thanks is the sarcasm of "thanks a bunch 🙃".
+    gratitude *= (1.0 - 0.9 * max(r_sarcasm, 0.85 if sarcastic_face else 0.0)) * (1.0 - 0.4 * anger)
     if _thanks_only_as_closing(text, flags):
         # "Thanks," under a complaint is a formula, not gratitude.
         gratitude *= 0.5

@@ -1,0 +1,216 @@
+"""Families of customer wording the rules generalise over (grammar patterns, slang, named
+competitors, deadlines, anger carried by how a complaint is written), each next to the
+figures of speech and calm questions that must stay calm. Written for the rules, not
+taken from any evaluation set."""
+
+from __future__ import annotations
+
+import pytest
+
+from calmdesk.engine import Assessment, assess
+
+
+def present(result: Assessment, key: str) -> bool:
+    return result.scores[key] >= 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        # Veiled threats of violence: what happens to a person, where they are, "or else".
+        ("he'll be leaving without his teeth if he comes back", "threat"),
+        ("next time your engineer turns up he'll be going home with a broken nose", "threat"),
+        ("Send one more debt collector and he won't walk away from it.", "threat"),
+        ("I know where your director lives.", "threat"),
+        ("I know what time you lock up.", "threat"),
+        ("I know your office is on Harbour Road. Would be a shame if things got heated.", "threat"),
+        ("I'll find your driver and deal with him personally.", "threat"),
+        ("I'm coming for whoever signed this off.", "threat"),
+        ("If I come to the branch I can't promise nobody will get hurt.", "threat"),
+        # Leaving: named competitors in slang, going "somewhere that...", ending the plan.
+        ("I'm off to Vodafone mate", "churn"),
+        ("im off to giffgaff, cancel my contract", "churn"),
+        ("Switching to Octopus. Bye.", "churn"),
+        ("forget it, I'll go somewhere that picks up the phone", "churn"),
+        ("Close the account. Done.", "churn"),
+        ("I want to stop the subscription", "churn"),
+        ("I'm not paying for another year of this.", "churn"),
+        ("I'll let my membership lapse in June.", "churn"),
+        ("porting my number next week, send the PAC", "churn"),
+        ("We won't be renewing. Found it cheaper elsewhere.", "churn"),
+        # Money back without the word "refund".
+        ("I want the £320 back on my card by Friday.", "refund"),
+        ("Put the money back on my card.", "refund"),
+        ("I want every penny back.", "refund"),
+        ("gimme my deposit back by friday", "refund"),
+        ("reverse the charges you took in error", "refund"),
+        # An earlier contact about the same matter.
+        ("FOURTH email about this.", "repeat_contact"),
+        ("RE: RE: order 123 still missing", "repeat_contact"),
+        ("Every time I call I get someone new and have to explain it all again.", "repeat_contact"),
+        ("I've been told three times it would be fixed.", "repeat_contact"),
+        ("I called yesterday and the day before.", "repeat_contact"),
+        ("As per my last three emails, the meter reading is wrong.", "repeat_contact"),
+        ("the other agent said it would be done in 48 hours", "repeat_contact"),
+        ("nobody called me back like you promised", "repeat_contact"),
+        ("This is the THIRD time I'm writing about order 7723.", "repeat_contact"),
+        ("fourth time I called about this", "repeat_contact"),
+        # A deadline or a clock the customer is up against.
+        ("I need it by Friday or I lose the house.", "urgency"),
+        ("exam starts in 30 mins and I can't log in", "urgency"),
+        ("I need the letter before 3pm.", "urgency"),
+        ("need this sorted before the bank shuts at 4", "urgency"),
+        ("my flight is tomorrow morning and the booking has vanished", "urgency"),
+        # Card disputes and formal steps are legal action.
+        ("I've opened a chargeback with my bank.", "legal"),
+        ("This is a letter before action.", "legal"),
+        ("I'm disputing the charge with PayPal.", "legal"),
+        ("I've filed a claim with my card issuer under section 75.", "legal"),
+        # Going public without naming a platform.
+        ("I'm telling everyone at work about this.", "public"),
+        ("Review going up on Amazon tonight.", "public"),
+        ("I'm going to the papers with this.", "public"),
+        ("I'm writing a blog post about how you treat people", "public"),
+        # Second round: more of each family.
+        ("touch my car again and I'll deck him", "threat"),
+        ("I've got a bat in the boot. Just saying.", "threat"),
+        ("just let me out of this contract", "churn"),
+        ("we're looking for a new provider, this is hopeless", "churn"),
+        ("I don't want your service any more.", "churn"),
+        ("pay it back now", "refund"),
+        ("I'll claim the money back through my bank if I have to", "refund"),
+        ("How many times do I have to explain this?", "repeat_contact"),
+        ("You said you'd call me back on Tuesday.", "repeat_contact"),
+        ("I sent the documents twice already.", "repeat_contact"),
+        ("My prescription runs out tomorrow and the pharmacy has nothing.", "urgency"),
+        ("I've run out of my insulin, where is the delivery?", "urgency"),
+        ("We've got no heating and two kids under five.", "urgency"),
+        ("I'm stuck at the airport and my card has been blocked.", "urgency"),
+        ("I'm going to dispute the transaction.", "legal"),
+        ("I've written to the Civil Aviation Authority.", "legal"),
+        ("I'll name and shame you.", "public"),
+        ("I'm emailing the BBC about this.", "public"),
+        ("Other parents need to know. I'll warn others.", "public"),
+    ],
+)
+def test_each_family_is_read_with_evidence(text: str, label: str) -> None:
+    result = assess(text)
+    assert present(result, label), (label, dict(result.scores))
+    evidence = [flag for flag in result.flags if flag.kind == label]
+    assert evidence, result.flags
+    for flag in evidence:
+        assert text[flag.start : flag.end] == flag.evidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Capitals, a count of failures and a demand.
+        "WHERE IS MY REFUND. THIRD TIME ASKING.",
+        "19 days. NINETEEN DAYS and still no refund.",
+        "5 WEEKS. FIVE WEEKS and no refund. Sort it.",
+        # Clipped sentences after a long wait.
+        "52 minutes on hold, then cut off. Close the account. Done.",
+        "Fourth email. Still no refund. Unbelievable.",
+        # Sarcastic praise, a rhetorical question, an accusation.
+        "you lot are really outdoing yourselves. third missed delivery window.",
+        "what kind of bank is this?? you've frozen my account again",
+        "Someone's paying for this.",
+    ],
+)
+def test_anger_carried_by_structure_not_swear_words(text: str) -> None:
+    result = assess(text)
+    assert present(result, "anger"), dict(result.scores)
+    assert not present(result, "threat"), dict(result.scores)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        # Figures of speech are not threats.
+        ("the deadline is killing me, can you tell me when the report is due?", "threat"),
+        ("I could murder a coffee, anyway thanks for sorting it", "threat"),
+        ("I could murder whoever designed this login page, how do I reset my password?", "threat"),
+        ("I could kill for a cuppa after that call, but it's all sorted now. Thanks!", "threat"),
+        ("this hold music is going to finish me off", "threat"),
+        ("I'm going to lose it if this form crashes again, how do I save a draft?", "threat"),
+        ("I'm throwing this laptop out the window, how do I reset it?", "threat"),
+        ("Someone's paying for this mistake, and it's not going to be me.", "threat"),
+        # One order, a question about notice, one account of several: not leaving.
+        ("Can I cancel one order from my basket? Order 1234.", "churn"),
+        ("Please cancel order 5521, I ordered the wrong size. Thanks!", "churn"),
+        ("how much notice do I need to give? not planning to cancel", "churn"),
+        ("What happens if I want to leave in 6 months?", "churn"),
+        ("I want to close my savings account but keep my current account.", "churn"),
+        ("Is it possible to pause my membership for a month while I'm away?", "churn"),
+        # Asking about a refund, or saying it arrived, is not wanting money back.
+        ("How long does a refund usually take?", "refund"),
+        ("Refund received, thanks!", "refund"),
+        ("When will my refund show on my card? Just wondering, no rush.", "refund"),
+        # The same fault again is not an earlier contact.
+        ("The parcel was late for the third time, but it did arrive.", "repeat_contact"),
+        # Times that are not a deadline.
+        ("no rush, whenever you can", "urgency"),
+        ("the engineer fixed it in 20 minutes, great job", "urgency"),
+        ("You increased my bill by 62% - can you explain?", "urgency"),
+        ("This week's delivery was perfect, thank you.", "urgency"),
+        ("Can you put it back in my basket? I removed it by mistake.", "refund"),
+        ("I cancelled order 3321 by mistake, can you put it back through?", "refund"),
+        ("The heating engineer came today, all working again, thank you!", "urgency"),
+        # Incidental legal words.
+        ("I'm a solicitor booking a room for a client.", "legal"),
+        ("I got a fraud alert on my card, can you check it?", "legal"),
+        ("I hold Lasting Power of Attorney for my father, what do you need?", "legal"),
+        # Calm customers stay calm, capitals and follow-ups included.
+        ("Thanks for the quick fix, really appreciate it!", "anger"),
+        ("Hi, can you tell me my balance? THANKS", "anger"),
+        ("Second email, just checking you got my meter reading. No rush, thanks!", "anger"),
+        ("Hi, I emailed yesterday about my address change - has it gone through? Thanks", "anger"),
+        ("Hello, I'd like to change my address to 4 High St. Many thanks.", "anger"),
+    ],
+)
+def test_figures_of_speech_and_calm_questions_stay_calm(text: str, absent: str) -> None:
+    result = assess(text)
+    assert not present(result, absent), (absent, dict(result.scores))
+
+
+def test_one_structural_cue_is_not_anger() -> None:
+    # A single cue (here a shouted word) is how firm, controlled complaints are written too;
+    # with a second one (a count of failures) the same complaint reads as angry.
+    firm = assess("Your bill is WRONG, please correct it.")
+    heated = assess("Your bill is WRONG. Every single time. Fix it.")
+    assert not present(firm, "anger")
+    assert present(heated, "anger")
+
+
+def test_structural_anger_needs_someone_addressed_or_pressed() -> None:
+    # Capitals and a rhetorical "I can't believe" about a match are excitement, not a
+    # complaint: no one is addressed and nothing is asked of a company.
+    assert not present(assess("I can't believe it. WHAT A GAME, unbelievable finish!!"), "anger")
+
+
+def test_a_refund_question_inside_a_complaint_still_counts() -> None:
+    # "How long does a refund take" is a question when calm, a demand when pressed.
+    calm = assess("How long does a refund take once you receive the item?")
+    pressed = assess("Third time asking: how long does a refund take?? It's been 6 weeks.")
+    assert not present(calm, "refund")
+    assert present(pressed, "refund")
+
+
+def test_an_angry_face_is_anger_and_an_eye_roll_is_sarcasm() -> None:
+    angry = assess("where is my order \U0001f621\U0001f621 you said tuesday")
+    assert present(angry, "anger")
+    # "Thanks a bunch, really helpful" with an upside-down smile is not thanks.
+    rolled = assess("thanks a bunch, really helpful \U0001f643")
+    assert not present(rolled, "gratitude")
+    assert present(assess("Thanks for the update \U0001f60a"), "gratitude")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['Cheers for "fixing" it', "Thanks for the 'quick' reply, three weeks later"],
+)
+def test_thanks_for_a_scare_quoted_word_is_sarcasm(text: str) -> None:
+    result = assess(text)
+    assert not present(result, "gratitude")
+    assert any(flag.kind == "sarcasm" for flag in result.flags)
