@@ -185,8 +185,8 @@ def test_empty_message_scores_zero() -> None:
         ("Could you tell me which plan includes international calls?", "none"),
         # The demand made politely but firmly, with a deadline or a consequence.
         (
-            "I need the account moved into my name before Friday. If I do not hear back by "
-            "then I will take it further.",
+            "I require written confirmation that the account is in my name. If I do not hear "
+            "back I will take this further.",
             "demanding",
         ),
         ("You overcharged me by £18. Put it back on my card, not as account credit.", "demanding"),
