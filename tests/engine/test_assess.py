@@ -5,12 +5,10 @@ from dataclasses import FrozenInstanceError, dataclass
 
 import pytest
 
-from calmdesk.engine import SCORE_KEYS, Assessment, assess, assess_many
+from calmdesk.engine import SCORE_KEYS, assess, assess_many
 from calmdesk.engine.types import CUSTOMER_TYPES, TOPICS
 
-
-def present(result: Assessment, key: str) -> bool:
-    return result.scores[key] >= 0.5
+from .helpers import present
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from calmdesk.engine import Assessment, assess
+from calmdesk.engine import assess
 
-
-def present(result: Assessment, key: str) -> bool:
-    return result.scores[key] >= 0.5
+from .helpers import present
 
 
 @pytest.mark.parametrize(

@@ -444,8 +444,8 @@ def _structural_anger(
     failures, rhetorical questions and sarcastic praise (`heat` rules), a shouted word,
     "??" or "!!", clipped one-word sentences, sarcasm, an eye-rolling face, next to
     pressing the company (leaving, a refund, a regulator, having asked before). One such cue
-    is how firm,
-    controlled complaints are written too: anger needs two of them, one not pressure alone.
+    is how firm, controlled complaints are written too: anger needs two of them, one not
+    pressure alone.
     """
     cues = (
         _HEAT_WEIGHT * heat,
@@ -544,12 +544,9 @@ def _assemble(
     anger_cues = (
         anger_rules if complaint_cues or public else 1.0 - (1.0 - anger_words) * intensity_cues
     )
-    # Two blends tried and left out (stop 12): pressing the company (legal, refund,
-    # leaving...) as anger turned controlled complaints labelled frustration into anger
-    # (held-out customer anger AUC 0.900 -> 0.839); capitals counting only inside a
-    # complaint raised GoEmotions anger but cost customer anger (dev F1 0.524 -> 0.512).
-    # Going public is left out: "I'm telling EVERYONE" is as common about a film as about
-    # a refund, and a public threat in a complaint is scored as `public` anyway.
+    # Pressure alone is never anger (MODEL_CARD: "Tried and not kept"). Going public is left
+    # out: "I'm telling EVERYONE" is as common about a film as about a refund, and a public
+    # threat in a complaint is scored as `public` anyway.
     pressure = max(r_churn, legal, r_refund, r_repeat)
     # Only in a message to someone ("you", "your") or one pressing the company: Reddit's
     # capitals and "!!" about a match or a politician are excitement, not a complaint.

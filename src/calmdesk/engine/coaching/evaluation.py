@@ -1,12 +1,10 @@
-"""Measure the coach on the hand-labelled reply sets (`devsets/agent_replies.jsonl`, the
-held-out `devsets/coach_replies_holdout.jsonl`, `devsets/coach_replies_third.jsonl`,
-`devsets/coach_replies_fourth.jsonl`, `devsets/coach_replies_fifth.jsonl` and
-`devsets/coach_replies_sixth.jsonl`).
+"""Measure the coach on the hand-labelled reply sets: the development set
+(`devsets/agent_replies.jsonl`) and the sets in `EXTRA_SETS` (held-out, later writers, blind).
 
 A predicted finding matches a labelled one when the rule is the same and the spans overlap.
 Techniques are compared at probability 0.5. `report(console)` prints the tables that
-`calmdesk evaluate` shows, for the development set and then the held-out, third, fourth, fifth
-and sixth sets; `evaluate()` returns the numbers for one set.
+`calmdesk evaluate` shows, for the development set and then each of `EXTRA_SETS`;
+`evaluate()` returns the numbers for one set.
 """
 
 from __future__ import annotations
@@ -218,8 +216,8 @@ def _cell(value: float | None) -> str:
 def report(console: Console, path: Path | None = None) -> EvaluationResult | None:
     """Print per-rule precision/recall and per-technique P/R/F1 for the reply coach.
 
-    With no `path`, the packaged development set and then the held-out, third, fourth, fifth and
-    sixth sets (when packaged); the development set's result is returned (the coach as it ships).
+    With no `path`, the packaged development set and then each of `EXTRA_SETS` (when
+    packaged); the development set's result is returned (the coach as it ships).
     When a tone model is packaged, each rule table shows the rules alone next to the rules
     with the model, whether or not the model is switched on by default.
     """

@@ -538,7 +538,7 @@ def _solution_first_hits(
     context: _Context,
     acknowledged: list[int],
     reactions: frozenset[int],
-    statements: frozenset[int] = frozenset(),
+    statements: frozenset[int],
 ) -> list[_Hit]:
     """The first sentence that offers a fix, when nothing in the reply acknowledged the
     customer's feeling. Sentences in `reactions` (their starts) answer the customer's
@@ -975,7 +975,7 @@ _PASSAGE_BREAKS: Final = 1
 _SENTENCE_END: Final = re.compile(r"[.!?]+(?=\s|$)|\n")
 
 
-def _dedupe(hits: list[_Hit], text: str = "") -> list[_Hit]:
+def _dedupe(hits: list[_Hit], text: str) -> list[_Hit]:
     """One finding per rule per place: overlapping hits of the same rule keep the first; hits
     of a passage rule in the same or the next sentence become one finding over both."""
     kept: list[_Hit] = []
