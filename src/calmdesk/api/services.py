@@ -7,13 +7,16 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from django.db import transaction
 from django.utils import timezone
 
-from calmdesk.accounts.models import User
+from calmdesk.accounts.models import Organisation, User
 from calmdesk.api.models import ApiToken
 from calmdesk.audit.services import audit_record
+from calmdesk.lean_reads import JoinedRead, Link
+from calmdesk.policies.models import Policy
 
 TOKEN_MARK = "cdk"  # noqa: S105 - the public marker that starts every token, not a secret
 PREFIX_BYTES = 6  # 12 hex characters: collisions are retried, and the prefix is not secret
@@ -101,6 +104,17 @@ def split_token(raw_token: str) -> str | None:
     return prefix
 
 
+# Asked on every API request. The organisation's policy comes along: every inbound message
+# applies it. Through the ORM this read cost ~1 ms of CPU, most of the cheapest requests.
+_TOKEN_WITH_OWNER = JoinedRead(
+    Link(ApiToken),
+    Link(User, through="user", required=True),
+    Link(Organisation, through="organisation"),
+    Link(Policy, through="policy"),
+    where="prefix",
+)
+
+
 def token_authenticate(*, raw_token: str) -> ApiToken | None:
     """The live token matching `raw_token`, or None for unknown, revoked or malformed ones.
 
@@ -109,12 +123,10 @@ def token_authenticate(*, raw_token: str) -> ApiToken | None:
     prefix = split_token(raw_token)
     if prefix is None:
         return None
-    # The organisation's policy comes along: every inbound message applies it. Prefixes
-    # are unique, so no ordering is needed (`first()` would add one).
-    tokens = ApiToken.objects.select_related("user__organisation__policy").filter(prefix=prefix)
-    token = next(iter(tokens[:1]), None)
-    if token is None:
+    found = _TOKEN_WITH_OWNER.one(prefix)
+    if found is None:
         return None
+    token = cast(ApiToken, found)
     if not hmac.compare_digest(token.secret_hash, hash_token(raw_token)):
         return None
     if token.revoked_at is not None or not token.user.is_active:

@@ -38,6 +38,7 @@ from calmdesk.channels.models import (
     WebhookEvent,
     WebhookSubscription,
 )
+from calmdesk.lean_reads import quoted, rows
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +233,28 @@ def webhook_subscription_delete(*, subscription: WebhookSubscription, actor: Use
         subscription.delete()
 
 
+def _subscriptions_wanting(organisation_id: int, event: str) -> list[int]:
+    """Ids of the organisation's active subscriptions to `event`.
+
+    Hand-written: through the ORM this check cost ~0.4 ms of CPU on every customer message
+    (issue 2's ingest benchmark), for an answer that is almost always "none".
+    """
+    table = quoted(WebhookSubscription)
+    found = rows(
+        f"SELECT {quoted(WebhookSubscription, 'id')}, {quoted(WebhookSubscription, 'events')} "  # noqa: S608 - names from the model
+        f"FROM {table} WHERE {quoted(WebhookSubscription, 'organisation')} = %s "
+        f"AND {quoted(WebhookSubscription, 'is_active')} = %s",
+        [organisation_id, True],
+    )
+    wanted = []
+    for pk, stored in found:
+        # The driver hands JSON over as text on some backends and decoded on others.
+        events = json.loads(stored) if isinstance(stored, str | bytes) else stored
+        if isinstance(events, list) and event in events:
+            wanted.append(pk)
+    return wanted
+
+
 def webhook_event_emit(
     *, organisation_id: int, event: str, data: Mapping[str, Any]
 ) -> list[WebhookDelivery]:
@@ -240,13 +263,7 @@ def webhook_event_emit(
         raise WebhookError(f"unknown event {event!r}")
     # Asked for every customer message, and most organisations subscribe to nothing:
     # two columns first, the whole rows only for subscriptions that want the event.
-    wanted = [
-        pk
-        for pk, events in WebhookSubscription.objects.filter(
-            organisation_id=organisation_id, is_active=True
-        ).values_list("pk", "events")
-        if isinstance(events, list) and event in events
-    ]
+    wanted = _subscriptions_wanting(organisation_id, event)
     if not wanted:
         return []
     subscriptions = list(

@@ -77,9 +77,9 @@ def inbound_message_receive(
     """Store a customer's message once, however many times it is delivered.
 
     The (organisation, channel, external_id) triple is unique in the database.
-    Everything is written in one transaction; when a concurrent delivery of the
-    same message wins the race, our whole transaction (customer, conversation)
-    is rolled back and the stored message is returned instead.
+    Everything is written in one transaction; when the message is already stored
+    (a redelivery, or a concurrent delivery that won the race), our whole transaction
+    (customer, conversation) is rolled back and the stored message is returned instead.
     """
     if channel not in Channel.values:
         raise ConversationError(f"unknown channel {channel!r}")
@@ -90,9 +90,9 @@ def inbound_message_receive(
     if not body_text.strip() and not body_html.strip():
         raise ConversationError("the message body is empty")
 
-    existing = _find_by_external_id(organisation, channel, external_id)
-    if existing is not None:
-        return existing
+    # No look-up before the write: a redelivery is rare, and the unique triple catches it
+    # (the whole transaction is rolled back and the stored message answered), so the
+    # common first delivery does not pay for a query that answers "no".
     try:
         with transaction.atomic():
             return _receive_new(
@@ -108,7 +108,9 @@ def inbound_message_receive(
                 conversation_id=conversation_id,
                 team=team,
             )
-    except IntegrityError:
+    except (IntegrityError, ConversationError):
+        # A redelivery is answered with what was stored, even when what it names has
+        # changed since (the conversation merged away, the customer's address moved).
         existing = _find_by_external_id(organisation, channel, external_id)
         if existing is None:
             raise

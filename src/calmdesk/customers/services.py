@@ -10,6 +10,7 @@ from calmdesk.accounts.models import Organisation, User
 from calmdesk.audit.services import audit_record
 from calmdesk.customers.models import ContactIdentity, Customer, IdentityKind
 from calmdesk.customers.selectors import customer_current
+from calmdesk.lean_reads import JoinedRead, Link
 
 
 class CustomerError(ValueError):
@@ -55,6 +56,15 @@ class FoundCustomer:
     identities_created: frozenset[str] = frozenset()
 
 
+# Every customer message looks its sender up; through the ORM this read cost ~0.5 ms of CPU.
+# (organisation, kind, value) is unique.
+_IDENTITY_WITH_CUSTOMER = JoinedRead(
+    Link(ContactIdentity),
+    Link(Customer, through="customer", required=True),
+    where=("organisation", "kind", "value"),
+)
+
+
 def customer_and_identities_find_or_create(
     *,
     organisation: Organisation,
@@ -79,12 +89,10 @@ def customer_and_identities_find_or_create(
     customer: Customer | None = None
     rows: dict[str, ContactIdentity] = {}
     for kind, value in identities:
-        found = ContactIdentity.objects.select_related("customer").filter(
-            organisation=organisation, kind=kind, value=value
-        )[:1]
-        if found:
-            customer = customer_current(found[0].customer)
-            rows[kind] = found[0]
+        found = _IDENTITY_WITH_CUSTOMER.one(organisation.pk, kind, value)
+        if isinstance(found, ContactIdentity):
+            customer = customer_current(found.customer)
+            rows[kind] = found
             break
     customer_created = customer is None
     if customer is None:

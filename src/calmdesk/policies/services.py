@@ -10,12 +10,14 @@ recorded on the conversation's `ConversationState` and in the audit log.
 from __future__ import annotations
 
 import copy
+import functools
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -31,6 +33,7 @@ from calmdesk.conversations.models import (
 from calmdesk.conversations.services import conversation_assign
 from calmdesk.customers.models import ContactIdentity, IdentityKind
 from calmdesk.incidents.services import incident_open
+from calmdesk.lean_reads import quoted, rows
 from calmdesk.notifications.selectors import supervisors_to_notify
 from calmdesk.notifications.services import notification_send
 from calmdesk.policies.document import (
@@ -101,7 +104,19 @@ def policy_raw_get(*, organisation: Organisation) -> dict[str, Any]:
 
 def policy_get(*, organisation: Organisation) -> PolicyDocument:
     """The organisation's validated policy. A stored document is validated when saved."""
-    return policy_parse(policy_raw_get(organisation=organisation))
+    raw = policy_raw_get(organisation=organisation)
+    try:
+        # Every customer message applies the policy: parsing it each time cost ~0.3 ms of
+        # CPU. The parsed document is frozen, so one parse serves every identical text.
+        text = json.dumps(raw, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        return policy_parse(raw)
+    return _policy_parse_cached(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _policy_parse_cached(text: str) -> PolicyDocument:
+    return policy_parse(json.loads(text))
 
 
 @transaction.atomic
@@ -203,12 +218,7 @@ class PolicyFacts(Mapping[str, float | str]):
         if name == "customer.value":
             return float(conversation.customer.value)
         if name == "customer.recent_conversations":
-            return float(
-                Conversation.objects.filter(
-                    customer_id=conversation.customer_id,
-                    created_at__gte=self._now - RECENT_CONTACT_WINDOW,
-                ).count()
-            )
+            return float(_recent_conversations(conversation.customer_id, self._now))
         return float(conversation.messages.filter(direction=Direction.INBOUND).count())
 
     def __getitem__(self, name: str) -> float | str:
@@ -221,6 +231,22 @@ class PolicyFacts(Mapping[str, float | str]):
 
     def __len__(self) -> int:
         return len({*self._facts, *self.LAZY})
+
+
+def _recent_conversations(customer_id: int, now: datetime) -> int:
+    """How many conversations the customer opened within the repeat-contact window.
+
+    Hand-written: the default policy asks it of every customer message, and the ORM's
+    count cost ~0.4 ms of CPU against ~0.1 ms here.
+    """
+    since = connection.ops.adapt_datetimefield_value(now - RECENT_CONTACT_WINDOW)
+    found = rows(
+        f"SELECT COUNT(*) FROM {quoted(Conversation)} "  # noqa: S608 - names from the model
+        f"WHERE {quoted(Conversation, 'customer')} = %s "
+        f"AND {quoted(Conversation, 'created_at')} >= %s",
+        [customer_id, since],
+    )
+    return int(found[0][0])
 
 
 def policy_facts(
@@ -789,8 +815,16 @@ def _active_block_for(message: Message, conversation: Conversation) -> IdentityB
     """
     active = IdentityBlock.objects.filter(unblocked_at__isnull=True)
     if message.sender_id is not None:
-        # An identity has at most one active block (a unique constraint): no ordering needed.
-        return next(iter(active.filter(identity_id=message.sender_id).order_by()[:1]), None)
+        # Asked of nearly every customer message and almost always "no": a hand-written
+        # id check first (the ORM's cost ~0.4 ms of CPU), the row only when there is one.
+        # An identity has at most one active block (a unique constraint).
+        found = rows(
+            f"SELECT {quoted(IdentityBlock, 'id')} FROM {quoted(IdentityBlock)} "  # noqa: S608
+            f"WHERE {quoted(IdentityBlock, 'identity')} = %s "
+            f"AND {quoted(IdentityBlock, 'unblocked_at')} IS NULL",
+            [message.sender_id],
+        )
+        return active.get(pk=found[0][0]) if found else None
     kinds = CHANNEL_IDENTITY_KINDS.get(conversation.channel, tuple(IdentityKind.values))
     return (
         active.filter(identity__customer_id=conversation.customer_id, identity__kind__in=kinds)

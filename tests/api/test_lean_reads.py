@@ -1,0 +1,89 @@
+"""The lean joined read must give the same objects as the ORM's select_related."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Model
+
+from calmdesk.accounts.models import Organisation, User
+from calmdesk.api.models import ApiToken
+from calmdesk.api.services import token_authenticate, token_create
+from calmdesk.lean_reads import JoinedRead, Link
+from calmdesk.policies.document import default_policy_raw
+from calmdesk.policies.models import Policy
+from calmdesk.policies.services import policy_raw_get, policy_update
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_CHAIN = JoinedRead(
+    Link(ApiToken),
+    Link(User, through="user", required=True),
+    Link(Organisation, through="organisation"),
+    Link(Policy, through="policy"),
+    where="prefix",
+)
+
+
+def _columns(instance: Model) -> dict[str, object]:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_the_chain_matches_select_related_field_for_field(
+    org: Organisation, admin_user: User
+) -> None:
+    document = default_policy_raw()
+    policy_update(organisation=org, actor=admin_user, document=document)
+    issued = token_create(user=admin_user, name="gateway")
+
+    lean = TOKEN_CHAIN.one(issued.token.prefix)
+    orm = ApiToken.objects.select_related("user__organisation__policy").get(pk=issued.token.pk)
+
+    assert isinstance(lean, ApiToken)
+    assert _columns(lean) == _columns(orm)
+    assert _columns(lean.user) == _columns(orm.user)
+    assert _columns(lean.user.organisation) == _columns(orm.user.organisation)  # type: ignore[arg-type]
+    # JSON and timestamps come back converted, not as the database's text.
+    assert lean.user.organisation.policy.document == document  # type: ignore[union-attr]
+    assert lean.created_at == orm.created_at and lean.created_at.tzinfo is not None
+    assert not lean._state.adding and lean._state.db == "default"
+
+
+def test_a_missing_optional_link_reads_as_absent(org: Organisation, admin_user: User) -> None:
+    issued = token_create(user=admin_user)
+
+    lean = TOKEN_CHAIN.one(issued.token.prefix)
+
+    assert isinstance(lean, ApiToken)
+    organisation = lean.user.organisation
+    assert organisation is not None
+    with pytest.raises(Organisation.policy.RelatedObjectDoesNotExist):
+        organisation.policy  # noqa: B018 - the access is what is tested
+    # The absence is cached: the policy falls back to the default without a query.
+    assert policy_raw_get(organisation=organisation) == default_policy_raw()
+
+
+def test_no_row_is_none_and_the_value_is_a_parameter(org: Organisation, admin_user: User) -> None:
+    token_create(user=admin_user)
+
+    assert TOKEN_CHAIN.one("nothing-like-it") is None
+    assert TOKEN_CHAIN.one("' OR 1=1 --") is None
+
+
+def test_token_check_reads_one_statement(
+    org: Organisation, admin_user: User, django_assert_num_queries: object
+) -> None:
+    issued = token_create(user=admin_user)
+    token_authenticate(raw_token=issued.secret)  # notes last use once
+
+    with django_assert_num_queries(1):  # type: ignore[operator]
+        found = token_authenticate(raw_token=issued.secret)
+        assert found is not None
+        assert found.user.organisation == org
+
+
+def test_a_link_that_is_not_a_relation_is_refused() -> None:
+    with pytest.raises(ValueError, match="first link"):
+        JoinedRead(Link(User, through="organisation"), where="id")
+    wrong = JoinedRead(Link(ApiToken), Link(Organisation, through="user"), where="prefix")
+    with pytest.raises(ValueError, match="is not a"):
+        wrong.sql  # noqa: B018 - building the SQL is what is tested
