@@ -55,6 +55,42 @@ def test_same_external_id_is_stored_once(org: Organisation) -> None:
     assert Conversation.objects.count() == 1
 
 
+def test_a_redelivery_is_answered_even_when_what_it_names_changed(org: Organisation) -> None:
+    opened = receive(org, "open-1", "My order never came.")
+    follow_up = receive(
+        org,
+        "more-1",
+        "Any news?",
+        conversation_id=opened.conversation.pk,
+        customer_email="pat@example.com",
+    )
+    customers_before = Customer.objects.count()
+
+    # Redelivered under another address, which would not match the conversation's customer:
+    # still the stored message, and nothing new is kept (no customer for the new address).
+    again = receive(
+        org,
+        "more-1",
+        "Any news?",
+        conversation_id=opened.conversation.pk,
+        customer_email="someone.else@example.com",
+    )
+
+    assert again.created is False
+    assert again.message.pk == follow_up.message.pk
+    assert Customer.objects.count() == customers_before
+    assert Message.objects.count() == 2
+    # Without a stored message the same mismatch is still an error.
+    with pytest.raises(ConversationMismatch):
+        receive(
+            org,
+            "more-2",
+            "Any news?",
+            conversation_id=opened.conversation.pk,
+            customer_email="someone.else@example.com",
+        )
+
+
 def test_same_external_id_in_another_channel_or_org_is_a_new_message(
     org: Organisation, other_org: Organisation
 ) -> None:
