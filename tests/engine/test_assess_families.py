@@ -304,3 +304,69 @@ def test_reported_anger_drops_only_the_reported_words() -> None:
     assert not present(reported, "anger")
     assert present(own, "anger")
     assert not any(flag.kind == "anger" for flag in reported.flags)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The chronic complainer lists past grievances or says it always happens.
+        ("yet again the milk is missing from my order", "chronic_complainer"),
+        (
+            "last month it was the bill, before that the router, now the app won't log in",
+            "chronic_complainer",
+        ),
+        ("same problem as last week, the heating goes off every night", "chronic_complainer"),
+        ("another month, another wrong bill from you", "chronic_complainer"),
+        ("this keeps happening and I've complained about it before", "chronic_complainer"),
+        (
+            "Ive lost count of how many parcels you have left at the wrong house",
+            "chronic_complainer",
+        ),
+        # The impatient customer counts the minutes.
+        ("I've been waiting 20 minutes for someone to answer", "impatient"),
+        ("its been 45 mins, any update?", "impatient"),
+        ("pls hurry, I only have 10 mins before my bus", "impatient"),
+        ("still waiting. hello??", "impatient"),
+        ("why is nobody answering this chat", "impatient"),
+        # The indecisive customer weighs options and changes their mind.
+        ("should I keep the blue one or swap it for the green? idk", "indecisive"),
+        ("actually, can you change it to the large. no wait, medium is fine", "indecisive"),
+        ("I can't make up my mind between the monthly and the yearly plan", "indecisive"),
+        ("maybe I should just cancel? or is it too late for that", "indecisive"),
+        ("I'm trying to decide whether to upgrade now or wait until March", "indecisive"),
+        # The confused customer does not know what to do.
+        ("sorry if this is a silly question, what is a PAC code?", "confused"),
+        ("I don't know what I'm supposed to do with this letter", "confused"),
+        ("i am not understand the bill, why two amounts?", "confused"),
+        ("the website doesn't say if delivery is free, a bit lost", "confused"),
+        ("did my payment go through or not? I got two emails", "confused"),
+        # The demanding customer names what they are owed.
+        ("As a gold member I expect an upgrade, not an apology", "demanding"),
+        ("Send a new one at your expense and make sure it never happens again.", "demanding"),
+        ("third outage this month, every time with you", "chronic_complainer"),
+    ],
+)
+def test_customer_type_wording_families(text: str, expected: str) -> None:
+    result = assess(text)
+    assert result.customer_type.type == expected, (result.customer_type, dict(result.scores))
+    assert result.customer_type.evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "not_expected"),
+    [
+        ("Thanks once again for sorting it so quickly!", "chronic_complainer"),
+        ("The same engineer as last time would be great, he was lovely.", "chronic_complainer"),
+        ("Could you deliver before 5pm on Friday? Thanks", "impatient"),
+        ("I waited 10 minutes and the agent sorted it, brilliant", "impatient"),
+        ("Which plan includes international calls?", "indecisive"),
+        ("I'd like the large one please, in blue.", "indecisive"),
+        ("How do I download my invoice? Thanks", "indecisive"),
+        ("I'm writing to confirm the meter reading is 04512.", "confused"),
+        ("As a business customer, do you offer invoices with VAT?", "demanding"),
+        ("Could you waive the late fee this once? I was in hospital. Thank you", "demanding"),
+    ],
+)
+def test_customer_type_look_alikes(text: str, not_expected: str) -> None:
+    result = assess(text)
+    assert result.customer_type.type != not_expected, (result.customer_type, dict(result.scores))
