@@ -370,3 +370,37 @@ def test_customer_type_wording_families(text: str, expected: str) -> None:
 def test_customer_type_look_alikes(text: str, not_expected: str) -> None:
     result = assess(text)
     assert result.customer_type.type != not_expected, (result.customer_type, dict(result.scores))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Insults aimed at a person without the usual swear words.
+        "listen you little rat, put my money back",
+        "you're a waste of space, get me someone who knows what they're doing",
+        "your driver is a rude, arrogant little man and I want him off my street",
+        "I'm not dealing with some minimum wage muppet, manager please",
+        "you are as useful as a chocolate teapot",
+        "bunch of bloody cowboys, the lot of you",
+        "r u actually thick?? I said the 12th not the 21st",
+    ],
+)
+def test_insults_aimed_at_a_person_are_abuse(text: str) -> None:
+    result = assess(text)
+    assert present(result, "abuse"), dict(result.scores)
+    assert result.customer_type.type == "abusive", result.customer_type
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You little beauty, it finally works, thanks!",
+        "The old packaging was a waste of space, the new box is much better",
+        "this charger is as useful as a chocolate teapot, can I return it?",
+        "The driver was a lovely man, please thank him",
+        "Are you actually open on Sunday?",
+        "my son, the little monkey, dropped the tablet in the bath. Is it covered?",
+    ],
+)
+def test_insult_look_alikes_are_not_abuse(text: str) -> None:
+    assert not present(assess(text), "abuse")
