@@ -212,3 +212,195 @@ def test_thanks_for_a_scare_quoted_word_is_sarcasm(text: str) -> None:
     result = assess(text)
     assert not present(result, "gratitude")
     assert any(flag.kind == "sarcasm" for flag in result.flags)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Exasperation said in so many words: the last straw, had it up to here, sick of it.
+        "this is the last straw, three weeks with no broadband",
+        "Ive had it up to here with your so called customer service",
+        "im sick to death of ringing you every week about the same bill",
+        "I'm sick of being fobbed off by your call centre",
+        "I am so cross with how your staff spoke to my mother",
+        "I've never been treated so badly by a shop in my life",
+        "you treat loyal customers like mugs",
+        # Rhetorical questions that complain on their own.
+        "Do you even read these emails?",
+        "does anyone at your end actually read what I write",
+        "why do i even bother emailing you",
+        "what exactly am I paying you for?",
+        "is it really too much to ask for a bill that is correct",
+        # A verdict on the service, strongly put.
+        "unbelievable. just unbelievable. the parcel is in another city",
+        "Absolutely pathetic. Four days without hot water.",
+        "diabolical customer service from start to finish",
+        "I cant believe how incompetent your company is",
+        # Counting the attempts, "you lot", "and still nothing".
+        "four calls and two emails later and still no engineer",
+        "so Im supposed to just sit here with no internet for another week? you lot are a joke",
+        "you people are a nightmare to deal with",
+        "I'm off to BT mate, third time asking and still nothing",
+        "Great, another cancelled delivery. Every single time with you",
+        "Sorry but this is not acceptable anymore, I ask you three times and still nobody come",
+        # Going public in a complaint is how angry customers escalate.
+        "I am writing a one star review on Trustpilot about how you treated me",
+        "refund the £60 or the whole story goes on facebook",
+        "I've posted the whole chat on your Facebook page, maybe you'll answer there",
+        # The company's own words in scare quotes, "so called", spiteful leaving.
+        'the "express" delivery took nine days. nine. do you even read the tracking?',
+        "your so called helpline has had me on hold for 40 minutes and you want me to fill in a form",
+        "you've lost a customer for life. cancel everything",
+        "you're not getting another penny from me, I'm cancelling the direct debit today",
+    ],
+)
+def test_angry_wording_without_swearing_or_capitals(text: str) -> None:
+    result = assess(text)
+    assert present(result, "anger"), dict(result.scores)
+    # Angry first, though an hour on hold may read as impatience.
+    assert result.customer_type.type in {"angry_venter", "impatient"}, result.customer_type
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Someone else's anger, reported.
+        "my wife was furious but I'm fine, can you just resend the code?",
+        "My husband was livid when he saw the bill, could you explain the extra charge?",
+        "my boss got really angry about the late invoice, could you send a copy today please?",
+        # Sad or disappointed, but calm.
+        "I'm a bit disappointed the parcel was late, but no harm done. Thanks",
+        "I'm so sad my dog passed away, please cancel his insurance",
+        "I was disappointed with the quality but I understand these things happen.",
+        # The same words, meant kindly or as plain questions.
+        "unbelievable how fast that delivery was, thank you!",
+        "Do you even deliver to Scotland?",
+        "you lot were brilliant yesterday, thanks",
+        "Is it too much to ask if you could deliver before 10? If not, no problem.",
+        "Your engineer was at our house for three hours and still smiling, lovely man",
+        "I left a five star review for Jamal, he was great",
+        "I read a review that said your service is a shambles, but mine was great",
+        "We have no internet at the new flat yet, when can the engineer come?",
+        # Quotes, counts and posts that are not sarcasm, spite or shaming.
+        'I ordered the "express" option, when will it arrive?',
+        "We've had three engineers out and the last one fixed it, thank you so much",
+        "I've posted the photos of the damage on your Facebook page as asked, thanks",
+        # Polite chasers.
+        "Hi, I'm still waiting for my refund, could you check on it please? Thanks",
+        "I've called twice about this, could someone please call me back when you can?",
+        "It's the third time the app crashed today, is there an update coming?",
+    ],
+)
+def test_calm_look_alikes_of_angry_wording_stay_calm(text: str) -> None:
+    result = assess(text)
+    assert not present(result, "anger"), dict(result.scores)
+    assert result.customer_type.type != "angry_venter", result.customer_type
+
+
+def test_reported_anger_drops_only_the_reported_words() -> None:
+    # The report is dropped; the writer's own anger next to it still counts.
+    reported = assess("My husband was livid when he saw the bill.")
+    own = assess("My husband was livid when he saw the bill, and frankly so am I. I am furious.")
+    assert not present(reported, "anger")
+    assert present(own, "anger")
+    assert not any(flag.kind == "anger" for flag in reported.flags)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The chronic complainer lists past grievances or says it always happens.
+        ("yet again the milk is missing from my order", "chronic_complainer"),
+        (
+            "last month it was the bill, before that the router, now the app won't log in",
+            "chronic_complainer",
+        ),
+        ("same problem as last week, the heating goes off every night", "chronic_complainer"),
+        ("another month, another wrong bill from you", "chronic_complainer"),
+        ("this keeps happening and I've complained about it before", "chronic_complainer"),
+        (
+            "Ive lost count of how many parcels you have left at the wrong house",
+            "chronic_complainer",
+        ),
+        # The impatient customer counts the minutes.
+        ("I've been waiting 20 minutes for someone to answer", "impatient"),
+        ("its been 45 mins, any update?", "impatient"),
+        ("pls hurry, I only have 10 mins before my bus", "impatient"),
+        ("still waiting. hello??", "impatient"),
+        ("why is nobody answering this chat", "impatient"),
+        # The indecisive customer weighs options and changes their mind.
+        ("should I keep the blue one or swap it for the green? idk", "indecisive"),
+        ("actually, can you change it to the large. no wait, medium is fine", "indecisive"),
+        ("I can't make up my mind between the monthly and the yearly plan", "indecisive"),
+        ("maybe I should just cancel? or is it too late for that", "indecisive"),
+        ("I'm trying to decide whether to upgrade now or wait until March", "indecisive"),
+        # The confused customer does not know what to do.
+        ("sorry if this is a silly question, what is a PAC code?", "confused"),
+        ("I don't know what I'm supposed to do with this letter", "confused"),
+        ("i am not understand the bill, why two amounts?", "confused"),
+        ("the website doesn't say if delivery is free, a bit lost", "confused"),
+        ("did my payment go through or not? I got two emails", "confused"),
+        # The demanding customer names what they are owed.
+        ("As a gold member I expect an upgrade, not an apology", "demanding"),
+        ("Send a new one at your expense and make sure it never happens again.", "demanding"),
+        ("third outage this month, every time with you", "chronic_complainer"),
+    ],
+)
+def test_customer_type_wording_families(text: str, expected: str) -> None:
+    result = assess(text)
+    assert result.customer_type.type == expected, (result.customer_type, dict(result.scores))
+    assert result.customer_type.evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "not_expected"),
+    [
+        ("Thanks once again for sorting it so quickly!", "chronic_complainer"),
+        ("The same engineer as last time would be great, he was lovely.", "chronic_complainer"),
+        ("Could you deliver before 5pm on Friday? Thanks", "impatient"),
+        ("I waited 10 minutes and the agent sorted it, brilliant", "impatient"),
+        ("Which plan includes international calls?", "indecisive"),
+        ("I'd like the large one please, in blue.", "indecisive"),
+        ("How do I download my invoice? Thanks", "indecisive"),
+        ("I'm writing to confirm the meter reading is 04512.", "confused"),
+        ("As a business customer, do you offer invoices with VAT?", "demanding"),
+        ("Could you waive the late fee this once? I was in hospital. Thank you", "demanding"),
+    ],
+)
+def test_customer_type_look_alikes(text: str, not_expected: str) -> None:
+    result = assess(text)
+    assert result.customer_type.type != not_expected, (result.customer_type, dict(result.scores))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Insults aimed at a person without the usual swear words.
+        "listen you little rat, put my money back",
+        "you're a waste of space, get me someone who knows what they're doing",
+        "your driver is a rude, arrogant little man and I want him off my street",
+        "I'm not dealing with some minimum wage muppet, manager please",
+        "you are as useful as a chocolate teapot",
+        "bunch of bloody cowboys, the lot of you",
+        "r u actually thick?? I said the 12th not the 21st",
+    ],
+)
+def test_insults_aimed_at_a_person_are_abuse(text: str) -> None:
+    result = assess(text)
+    assert present(result, "abuse"), dict(result.scores)
+    assert result.customer_type.type == "abusive", result.customer_type
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You little beauty, it finally works, thanks!",
+        "The old packaging was a waste of space, the new box is much better",
+        "this charger is as useful as a chocolate teapot, can I return it?",
+        "The driver was a lovely man, please thank him",
+        "Are you actually open on Sunday?",
+        "my son, the little monkey, dropped the tablet in the bath. Is it covered?",
+    ],
+)
+def test_insult_look_alikes_are_not_abuse(text: str) -> None:
+    assert not present(assess(text), "abuse")

@@ -215,6 +215,12 @@ _PUNCTUATION_WEIGHT: Final = 0.3
 _CLIPPED_WEIGHT: Final = 0.3
 _SARCASM_WEIGHT: Final = 0.3
 _PRESSURE_WEIGHT: Final = 0.25
+# Heat from this strength (two distinct heat rules, or one strong one) counts as two cues
+# and as a complaint ("do you even read these?" complains on its own).
+_STRONG_HEAT: Final = 0.7
+# A threat to go public (a review, the papers, "screenshotting this") in a complaint that is
+# addressed to someone or presses the company: how angry customers escalate.
+_PUBLIC_WEIGHT: Final = 0.6
 # Faces that carry the mood in chat: anger, and the eye-roll or upside-down smile of sarcasm
 # ("thanks a bunch, really helpful 🙃").
 _ANGRY_EMOJI: Final = ("\U0001f621", "\U0001f92c", "\U0001f620", "\U0001f47f", "\U0001f4a2")
@@ -423,6 +429,16 @@ def _clipped(text: str) -> bool:
     )
 
 
+def _without_reported_anger(flags: list[Flag]) -> list[Flag]:
+    """The flags without the anger words that fall inside a report of someone else's anger."""
+    reports = [(flag.start, flag.end) for flag in flags if flag.kind == "reported_anger"]
+    return [
+        flag
+        for flag in flags
+        if flag.kind != "anger" or not any(low <= flag.start < high for low, high in reports)
+    ]
+
+
 def _faces(text: str) -> tuple[float, float]:
     """The anger and the sarcasm that faces in a (non-ASCII) text carry."""
     return (
@@ -439,13 +455,16 @@ def _structural_anger(
     sarcasm: float,
     pressure: float,
     emoji: float = 0.0,
+    going_public: float = 0.0,
 ) -> float:
     """Anger carried by how a complaint is written rather than by anger words: counting the
     failures, rhetorical questions and sarcastic praise (`heat` rules), a shouted word,
     "??" or "!!", clipped one-word sentences, sarcasm, an eye-rolling face, next to
     pressing the company (leaving, a refund, a regulator, having asked before). One such cue
     is how firm, controlled complaints are written too: anger needs two of them, one not
-    pressure alone.
+    pressure alone. Two kinds of heat ("do you even read these?" and "four calls later") or
+    one strong one ("unbelievable. just unbelievable"), and a threat to go public in a
+    complaint ("screenshotting this for twitter"), count as two.
     """
     cues = (
         _HEAT_WEIGHT * heat,
@@ -454,10 +473,14 @@ def _structural_anger(
         _CLIPPED_WEIGHT if clipped else 0.0,
         _SARCASM_WEIGHT * sarcasm,
         emoji,
+        _PUBLIC_WEIGHT * going_public,
     )
     emotional = sum(1 for cue in cues if cue)
+    if not emotional:
+        return 0.0
+    emotional += (heat >= _STRONG_HEAT) + (going_public > 0.0)
     pressing = pressure >= _PRESSING
-    if not emotional or emotional + pressing < 2:
+    if emotional + pressing < 2:
         return 0.0
     return noisy_or((*cues, _PRESSURE_WEIGHT * pressure if pressing else 0.0))
 
@@ -475,6 +498,11 @@ def _assemble(
     ascii = ascii_safe(text)
     cue_flags, caps_share, punctuation_runs, shouted = _intensity_flags(text, ascii)
     rule = strength_by_kind(flags)
+    if "reported_anger" in rule:
+        # "My wife was furious but I'm fine": someone else's anger, reported, is not the
+        # writer's. Anger words inside such a report are dropped.
+        flags = _without_reported_anger(flags)
+        rule = strength_by_kind(flags)
     # This runs for every message: bound `get`s and locals instead of helper calls, and each
     # noisy-OR written out as its product of (1 - w), in the order `noisy_or` multiplies, so
     # every float is the one `noisy_or` gives.
@@ -488,6 +516,7 @@ def _assemble(
     r_churn = r("churn", 0.0)
     r_refund = r("refund", 0.0)
     r_threat_soft = r("threat_soft", 0.0)
+    r_heat = r("heat", 0.0)
     m_anger = m("emo:anger", 0.0)
 
     if ascii:
@@ -532,6 +561,7 @@ def _assemble(
         or r_refund
         or r_churn
         or legal
+        or r_heat >= _STRONG_HEAT
     )
     # A platform named in passing ("is there a Facebook group?", "saw it on Instagram")
     # threatens nobody: on its own, the name counts as going public only in a complaint.
@@ -549,16 +579,18 @@ def _assemble(
     # threat in a complaint is scored as `public` anyway.
     pressure = max(r_churn, legal, r_refund, r_repeat)
     # Only in a message to someone ("you", "your") or one pressing the company: Reddit's
-    # capitals and "!!" about a match or a politician are excitement, not a complaint.
-    if (complaint_cues or public) and (aimed or pressure >= _PRESSING):
+    # capitals and "!!" about a match or a politician are excitement, not a complaint. Strong
+    # heat ("what exactly am I paying you for?") is written to someone whoever it names.
+    if (complaint_cues or public) and (aimed or pressure >= _PRESSING or r_heat >= _STRONG_HEAT):
         structural = _structural_anger(
-            r("heat", 0.0),
+            r_heat,
             shouted,
             punctuation_runs,
             _clipped(text),
             r_sarcasm,
             pressure,
             sarcastic_face,
+            public if public_threat and public >= _PRESSING else 0.0,
         )
     else:
         structural = 0.0
