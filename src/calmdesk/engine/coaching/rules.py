@@ -50,6 +50,8 @@ SPAN_MODES: Final[frozenset[str]] = frozenset({"match", "sentence"})
 _UNBOUNDED: Final = re.compile(r"(?<!\\)\.[*+]|\[\^[^\]]*\][*+]")
 _MACRO: Final = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _PLACEHOLDER: Final = re.compile(r"\{(after|sentence|match)\}")
+# A named group, "(?P<cap1>...)": its name is not matched text, so it may use any case.
+_NAMED_GROUP: Final = re.compile(r"\(\?P<\w+>")
 
 
 _NON_WORD: Final = re.compile(r"[^\w]|_")
@@ -261,7 +263,7 @@ def _compile(patterns: Sequence[str], macros: Mapping[str, str], where: str) -> 
         expanded = _tolerate_dropped_apostrophes(_expand(body, macros, where))
         if _UNBOUNDED.search(raw):
             raise RuleError(f"{where}: unbounded run in {raw!r}; use a bounded gap")
-        bare = _MACRO.sub("", re.sub(r"\\[A-Za-z]", "", raw))
+        bare = _MACRO.sub("", _NAMED_GROUP.sub("(", re.sub(r"\\[A-Za-z]", "", raw)))
         if bare != bare.lower():
             raise RuleError(f"{where}: patterns match normalised (lower-case) text: {raw!r}")
         # Each phrasing is compiled once, in the form it is scanned with (compiling is most of
