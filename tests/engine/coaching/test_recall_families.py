@@ -97,6 +97,24 @@ FIRES: list[tuple[str, str, str | None]] = [
     ("threat_back", "Your service may be cut off if you continue to swear at staff.", None),
     ("threat_back", "You could find yourself without a supply.", None),
     ("threat_back", "We can and will take this further.", None),
+    # round two: mock agreement, stock disbelief, brush-offs, formal menace
+    ("sarcasm", "yeah were all useless here", None),
+    ("sarcasm", "Cheers for reminding us we're a joke.", None),
+    ("sarcasm", "Whatever you say, boss.", None),
+    ("sarcasm", "Where would we be without you?", None),
+    ("sarcasm", "Thats one way of putting it.", None),
+    ("sarcasm", "Got all that off your chest?", None),
+    ("sarcasm", "Done shouting?", None),
+    ("sarcasm", "Hoping you're satisfied now.", None),
+    ("sarcasm", "Sure, when pigs fly.", None),
+    ("insult", "Do you actually know what a modem does?", None),
+    ("insult", "So childish.", None),
+    ("insult", "Take a hike.", None),
+    ("insult", "whats ur problem?", None),
+    ("threat_back", "Think long and hard about what you post next.", None),
+    ("threat_back", "We shall not hesitate to pursue this.", None),
+    ("threat_back", "Disciplinary action may be taken.", None),
+    ("threat_back", "You've made an enemy of this company.", None),
 ]
 
 # (rule, draft, customer message or None for an angry one): calm look-alikes.
@@ -133,6 +151,11 @@ QUIET: list[tuple[str, str, str | None]] = [
     ("threat_back", "We take every review seriously, and I'd like to put this right first.", None),
     ("threat_back", "If you feel unsafe, please call the police.", None),
     ("threat_back", "Nothing will go to collections while this is looked at.", None),
+    ("threat_back", "We'll keep an eye on the line and call you on Friday.", None),
+    ("threat_back", "I won't hesitate to call you if the engineer runs late.", None),
+    ("sarcasm", "Are you done with the old router? We can recycle it.", None),
+    ("sarcasm", "I hope you feel better soon.", None),
+    ("insult", "Do you know what time suits you for the visit?", None),
 ]
 
 # (draft, customer): another person's details, and the customer's own read back.
@@ -148,6 +171,8 @@ OTHERS = [
     ("The former owner, Pat Quinn, still owes £300.", "Why am I getting debt letters?"),
     ("Just ring him on 07700 900789.", "The seller won't answer me."),
     ("Mr Lee at flat 4 reported it.", "Who complained about me?"),
+    ("Mrs Cole downstairs has the same meter.", "Why is my meter wrong?"),
+    ("Another customer in M1 4BT had this too.", "My heating is broken."),
 ]
 OWN = [
     ("Thanks Mrs Patel, I've updated 12 Hill Rd.", "Mrs Patel here, please use 12 Hill Rd."),
