@@ -96,7 +96,10 @@ class Rule:
     span: str
     explanation: str
     rewrites: tuple[str, ...]
-    pattern: re.Pattern[str] | None
+    # All phrasings in one pattern, as source: compiled on first use of `pattern`, because
+    # only a few rules are ever matched that way (drafts are scanned phrasing by phrasing)
+    # and compiling them all was about 40% of the rule book's load time.
+    pattern_source: str | None
     start_pattern: re.Pattern[str] | None
     gated: tuple[GatedPattern, ...]
     exception: re.Pattern[str] | None
@@ -108,6 +111,16 @@ class Rule:
 
     def param(self, name: str, default: float) -> float:
         return float(self.params.get(name, default))
+
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        """All the rule's phrasings in one compiled pattern, for short texts."""
+        return None if self.pattern_source is None else _compiled(self.pattern_source)
+
+
+@cache
+def _compiled(source: str) -> re.Pattern[str]:
+    return re.compile(source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +257,7 @@ class GatedPattern:
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
-    anywhere: re.Pattern[str] | None  # all phrasings in one pattern, for short texts
+    anywhere: str | None  # all phrasings in one pattern (source), for short texts
     at_start: re.Pattern[str] | None  # phrasings that start a sentence
     gated: tuple[GatedPattern, ...]  # each phrasing on its own, for scanning a whole draft
 
@@ -253,6 +266,7 @@ def _compile(patterns: Sequence[str], macros: Mapping[str, str], where: str) -> 
     anywhere: list[str] = []
     at_start: list[str] = []
     gated: list[GatedPattern] = []
+    group_names: set[str] = set()
     for raw in patterns:
         if not isinstance(raw, str) or not raw.strip():
             raise RuleError(f"{where}: patterns must be non-empty strings")
@@ -290,8 +304,14 @@ def _compile(patterns: Sequence[str], macros: Mapping[str, str], where: str) -> 
                 gated.append(GatedPattern(re.compile(body), gate, word_start))
         except re.error as exc:
             raise RuleError(f"{where}: bad pattern {raw!r}: {exc}") from exc
+        # The phrasings are joined into one pattern (compiled on first use), where a group name
+        # may appear once only.
+        for name in gated[-1].regex.groupindex:
+            if name in group_names:
+                raise RuleError(f"{where}: group name {name!r} used in two phrasings: {raw!r}")
+            group_names.add(name)
     return Compiled(
-        anywhere=re.compile("|".join(anywhere)) if anywhere else None,
+        anywhere="|".join(anywhere) if anywhere else None,
         at_start=re.compile("|".join(at_start)) if at_start else None,
         gated=tuple(gated),
     )
@@ -389,7 +409,9 @@ def _rule(raw: Mapping[str, Any], macros: Mapping[str, str], source: str) -> Rul
         compiled_exceptions = _compile(exceptions, macros, where + " exceptions")
         if compiled_exceptions.at_start is not None:
             raise RuleError(f"{where}: exceptions apply to a whole sentence; no {{S}} or {{C}}")
-        exception = compiled_exceptions.anywhere
+        exception = (
+            _compiled(compiled_exceptions.anywhere) if compiled_exceptions.anywhere else None
+        )
     return Rule(
         id=rule_id,
         kind=kind,
@@ -398,7 +420,7 @@ def _rule(raw: Mapping[str, Any], macros: Mapping[str, str], source: str) -> Rul
         span=span,
         explanation=" ".join(explanation.split()),
         rewrites=rewrites,
-        pattern=compiled.anywhere,
+        pattern_source=compiled.anywhere,
         start_pattern=compiled.at_start,
         gated=compiled.gated,
         exception=exception,
