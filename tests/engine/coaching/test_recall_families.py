@@ -115,6 +115,19 @@ FIRES: list[tuple[str, str, str | None]] = [
     ("threat_back", "We shall not hesitate to pursue this.", None),
     ("threat_back", "Disciplinary action may be taken.", None),
     ("threat_back", "You've made an enemy of this company.", None),
+    # round three: passing it on, talking down, arguing from the evidence
+    ("refusing_ownership", "Thats a bank matter, not ours.", None),
+    ("refusing_ownership", "Honestly that's miles above my paygrade.", None),
+    ("refusing_ownership", "Ring back and talk to someone else.", None),
+    ("refusing_ownership", "Were not going to chase that for you.", None),
+    ("refusing_ownership", "It's up to you to sort it with the airline.", None),
+    ("condescension", "FYI the price was on the website.", None),
+    ("condescension", "Please try and understand there are rules.", None),
+    ("condescension", "Surely you can see that we can't do that.", None),
+    ("condescension", "We have been through this already.", None),
+    ("arguing", "Im telling you it was delivered.", None),
+    ("arguing", "The footage says otherwise.", None),
+    ("arguing", "The facts speak for themselves.", None),
 ]
 
 # (rule, draft, customer message or None for an angry one): calm look-alikes.
@@ -156,6 +169,13 @@ QUIET: list[tuple[str, str, str | None]] = [
     ("sarcasm", "Are you done with the old router? We can recycle it.", None),
     ("sarcasm", "I hope you feel better soon.", None),
     ("insult", "Do you know what time suits you for the visit?", None),
+    (
+        "refusing_ownership",
+        "I've done all I can today, and I'll ring the depot at 8 tomorrow.",
+        None,
+    ),
+    ("condescension", "FYI, I've also refunded the delivery charge.", None),
+    ("arguing", "The photos you sent show the damage clearly, so I've approved the claim.", None),
 ]
 
 # (draft, customer): another person's details, and the customer's own read back.
