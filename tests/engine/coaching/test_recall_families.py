@@ -128,6 +128,13 @@ FIRES: list[tuple[str, str, str | None]] = [
     ("arguing", "Im telling you it was delivered.", None),
     ("arguing", "The footage says otherwise.", None),
     ("arguing", "The facts speak for themselves.", None),
+    # round four
+    ("blame", "The majority of these issues are caused by customers unplugging the hub.", None),
+    ("blame", "It was switched off at your end.", None),
+    ("blame", "We werent told you had changed banks.", None),
+    ("sarcasm", "Uh huh, sure.", None),
+    ("insult", "You're off your trolley.", None),
+    ("threat_back", "Be careful how you talk to staff.", None),
 ]
 
 # (rule, draft, customer message or None for an angry one): calm look-alikes.
@@ -176,6 +183,8 @@ QUIET: list[tuple[str, str, str | None]] = [
     ),
     ("condescension", "FYI, I've also refunded the delivery charge.", None),
     ("arguing", "The photos you sent show the damage clearly, so I've approved the claim.", None),
+    ("blame", "Most of these faults are down to a software bug, which we've fixed.", None),
+    ("threat_back", "Be careful when you open the box, the glass is heavy.", None),
 ]
 
 # (draft, customer): another person's details, and the customer's own read back.
@@ -193,6 +202,7 @@ OTHERS = [
     ("Mr Lee at flat 4 reported it.", "Who complained about me?"),
     ("Mrs Cole downstairs has the same meter.", "Why is my meter wrong?"),
     ("Another customer in M1 4BT had this too.", "My heating is broken."),
+    ("Another customer, Priya, was refunded.", "I want a refund."),
 ]
 OWN = [
     ("Thanks Mrs Patel, I've updated 12 Hill Rd.", "Mrs Patel here, please use 12 Hill Rd."),
