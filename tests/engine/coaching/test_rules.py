@@ -123,3 +123,18 @@ def test_a_gate_reads_past_an_optional_piece() -> None:
         phrases = gate.firsts[word]
         assert phrases is not None
         assert phrases.pairs == {f"{word} care", f"{word} really"}
+
+
+def test_every_rules_combined_pattern_compiles_on_first_use() -> None:
+    for rule in rulebook().rules.values():
+        if rule.pattern_source is not None:
+            assert rule.pattern is not None and rule.pattern is rule.pattern, rule.id
+
+
+def test_a_group_name_is_upper_case_at_will_but_used_once_per_rule() -> None:
+    body = VALID_BODY.replace(
+        "patterns = ['{pattern}']", "patterns = ['(?P<cap1>x) y', '(?P<cap1>z) w']"
+    ).format(id="blame")
+    files = {name: text for name, text in extra_rule(body).items() if name != "avoid.toml"}
+    with pytest.raises(RuleError, match="group name 'cap1' used in two phrasings"):
+        load_rulebook(files)

@@ -113,6 +113,19 @@ _ROLE_MAILBOXES: Final = re.compile(
     r"privacy|dpo|legal|bookings?|reservations|office|payments|claims|escalations?|"
     r"resolutions?|[a-z]+[._-]?team)(?:[._+-][a-z0-9]+)?@"
 )
+# Capitalised words that are not a person's name: sentence openers, greetings and sign-offs,
+# and the words that name a business or one of its places ("Customer Services at 12 Station
+# Road", "Our Returns Team, 4 Dock Rd").
+_NOT_A_NAME: Final[frozenset[str]] = frozenset({
+    "our", "the", "your", "my", "his", "her", "their", "a", "an", "this", "that", "these",
+    "those", "dear", "hi", "hello", "thanks", "thank", "sorry", "yes", "no", "and", "but", "so",
+    "then", "customer", "customers", "head", "main", "post", "returns", "repair", "repairs",
+    "sorting", "delivery", "collection", "service", "services", "care", "support", "kind", "best",
+    "many", "warm", "team", "office", "centre", "center", "department", "depot", "ltd", "limited",
+    "plc", "warehouse", "branch", "store", "shop", "hub", "house", "hall", "surgery", "station",
+    "library", "council", "hotel", "bank", "school", "hospital", "church", "regards", "wishes",
+    "please",
+})  # fmt: skip
 _CAPS_WORD: Final = re.compile(r"\b[A-Z]{2,}(?:'[A-Z]+)?\b")
 # Short words that are shouting when capitalised at a hostile customer ("No, YOU read it").
 _SHOUTED_PRONOUNS: Final[frozenset[str]] = frozenset(
@@ -727,6 +740,16 @@ def _other_customer_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_
         named = [group for group in match.groups() if group]
         # A name the customer used themselves is the customer's own data.
         if any(known(name) for name in named):
+            continue
+        # Groups named cap1, cap2... are a person's name only when written with a capital
+        # ("Dave Smith from 8 Church Lane", not "the engineer on Elm Street") and when they
+        # are not an ordinary word that starts a sentence or names a place of business.
+        if any(
+            key.startswith("cap")
+            and value
+            and (not draft.text[match.start(key)].isupper() or value in _NOT_A_NAME)
+            for key, value in match.groupdict().items()
+        ):
             continue
         start, end = _trim(draft.norm, match.start(), match.end())
         if end > start:

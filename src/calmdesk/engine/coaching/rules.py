@@ -50,6 +50,8 @@ SPAN_MODES: Final[frozenset[str]] = frozenset({"match", "sentence"})
 _UNBOUNDED: Final = re.compile(r"(?<!\\)\.[*+]|\[\^[^\]]*\][*+]")
 _MACRO: Final = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _PLACEHOLDER: Final = re.compile(r"\{(after|sentence|match)\}")
+# A named group, "(?P<cap1>...)": its name is not matched text, so it may use any case.
+_NAMED_GROUP: Final = re.compile(r"\(\?P<\w+>")
 
 
 _NON_WORD: Final = re.compile(r"[^\w]|_")
@@ -94,7 +96,10 @@ class Rule:
     span: str
     explanation: str
     rewrites: tuple[str, ...]
-    pattern: re.Pattern[str] | None
+    # All phrasings in one pattern, as source: compiled on first use of `pattern`, because
+    # only a few rules are ever matched that way (drafts are scanned phrasing by phrasing)
+    # and compiling them all was about 40% of the rule book's load time.
+    pattern_source: str | None
     start_pattern: re.Pattern[str] | None
     gated: tuple[GatedPattern, ...]
     exception: re.Pattern[str] | None
@@ -106,6 +111,16 @@ class Rule:
 
     def param(self, name: str, default: float) -> float:
         return float(self.params.get(name, default))
+
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        """All the rule's phrasings in one compiled pattern, for short texts."""
+        return None if self.pattern_source is None else _compiled(self.pattern_source)
+
+
+@cache
+def _compiled(source: str) -> re.Pattern[str]:
+    return re.compile(source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +257,7 @@ class GatedPattern:
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
-    anywhere: re.Pattern[str] | None  # all phrasings in one pattern, for short texts
+    anywhere: str | None  # all phrasings in one pattern (source), for short texts
     at_start: re.Pattern[str] | None  # phrasings that start a sentence
     gated: tuple[GatedPattern, ...]  # each phrasing on its own, for scanning a whole draft
 
@@ -251,6 +266,7 @@ def _compile(patterns: Sequence[str], macros: Mapping[str, str], where: str) -> 
     anywhere: list[str] = []
     at_start: list[str] = []
     gated: list[GatedPattern] = []
+    group_names: set[str] = set()
     for raw in patterns:
         if not isinstance(raw, str) or not raw.strip():
             raise RuleError(f"{where}: patterns must be non-empty strings")
@@ -261,7 +277,7 @@ def _compile(patterns: Sequence[str], macros: Mapping[str, str], where: str) -> 
         expanded = _tolerate_dropped_apostrophes(_expand(body, macros, where))
         if _UNBOUNDED.search(raw):
             raise RuleError(f"{where}: unbounded run in {raw!r}; use a bounded gap")
-        bare = _MACRO.sub("", re.sub(r"\\[A-Za-z]", "", raw))
+        bare = _MACRO.sub("", _NAMED_GROUP.sub("(", re.sub(r"\\[A-Za-z]", "", raw)))
         if bare != bare.lower():
             raise RuleError(f"{where}: patterns match normalised (lower-case) text: {raw!r}")
         # Each phrasing is compiled once, in the form it is scanned with (compiling is most of
@@ -288,8 +304,14 @@ def _compile(patterns: Sequence[str], macros: Mapping[str, str], where: str) -> 
                 gated.append(GatedPattern(re.compile(body), gate, word_start))
         except re.error as exc:
             raise RuleError(f"{where}: bad pattern {raw!r}: {exc}") from exc
+        # The phrasings are joined into one pattern (compiled on first use), where a group name
+        # may appear once only.
+        for name in gated[-1].regex.groupindex:
+            if name in group_names:
+                raise RuleError(f"{where}: group name {name!r} used in two phrasings: {raw!r}")
+            group_names.add(name)
     return Compiled(
-        anywhere=re.compile("|".join(anywhere)) if anywhere else None,
+        anywhere="|".join(anywhere) if anywhere else None,
         at_start=re.compile("|".join(at_start)) if at_start else None,
         gated=tuple(gated),
     )
@@ -387,7 +409,9 @@ def _rule(raw: Mapping[str, Any], macros: Mapping[str, str], source: str) -> Rul
         compiled_exceptions = _compile(exceptions, macros, where + " exceptions")
         if compiled_exceptions.at_start is not None:
             raise RuleError(f"{where}: exceptions apply to a whole sentence; no {{S}} or {{C}}")
-        exception = compiled_exceptions.anywhere
+        exception = (
+            _compiled(compiled_exceptions.anywhere) if compiled_exceptions.anywhere else None
+        )
     return Rule(
         id=rule_id,
         kind=kind,
@@ -396,7 +420,7 @@ def _rule(raw: Mapping[str, Any], macros: Mapping[str, str], source: str) -> Rul
         span=span,
         explanation=" ".join(explanation.split()),
         rewrites=rewrites,
-        pattern=compiled.anywhere,
+        pattern_source=compiled.anywhere,
         start_pattern=compiled.at_start,
         gated=compiled.gated,
         exception=exception,
