@@ -6,7 +6,7 @@ from dataclasses import FrozenInstanceError, dataclass
 import pytest
 
 from calmdesk.engine import SCORE_KEYS, assess, assess_many
-from calmdesk.engine.types import CUSTOMER_TYPES, TOPICS
+from calmdesk.engine.types import CUSTOMER_TYPES, TOPICS, Assessment
 
 from .helpers import present
 
@@ -393,3 +393,16 @@ def test_unusable_kept_scores_are_ignored(scores: object) -> None:
         assess("ok, still waiting", history=with_bad).to_dict()
         == assess("ok, still waiting", history=history).to_dict()
     )
+
+
+def test_an_angry_venter_shows_the_words_that_made_it_so() -> None:
+    # Anger carried by complaint wording (no swear word, no capitals) still names its evidence.
+    found = assess("I'm off to Vodafone mate, third time asking and still nothing")
+
+    assert found.customer_type.type == "angry_venter"
+    assert found.customer_type.evidence
+    assert all(evidence in found_text(found) for evidence in found.customer_type.evidence)
+
+
+def found_text(found: Assessment) -> str:
+    return " ".join(flag.evidence for flag in found.flags)

@@ -797,7 +797,9 @@ _IMPATIENT_KINDS: Final = frozenset({"impatience", "urgency"})
 _DEMANDING_KINDS: Final = frozenset({"demanding", "human_request"})
 _INDECISIVE_KINDS: Final = frozenset({"indecisive"})
 _CONFUSED_KINDS: Final = frozenset({"confusion"})
-_VENTER_KINDS: Final = frozenset({"anger", "shouting", "punctuation", "profanity", "frustration"})
+_VENTER_KINDS: Final = frozenset(
+    {"anger", "heat", "shouting", "punctuation", "profanity", "frustration"}
+)
 
 
 def _customer_type(
