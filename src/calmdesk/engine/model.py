@@ -33,7 +33,6 @@ CHAR_MEMO_WORDS: Final = 100_000
 BATCH_SLICE: Final = 64  # messages whose gathered weight rows are summed at once
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.intp]
-Int8Array = npt.NDArray[np.int8]
 _FIRST: Final = np.ones(1, dtype=np.bool_)
 _ROW_SIZE: Final = np.dtype(np.intp).itemsize
 # The `array` type code whose items are `np.intp`s, so that its bytes read back as rows.
@@ -49,11 +48,7 @@ class LinearModel:  # not slotted: cached_property needs __dict__
     """Sigmoid heads (emotions, offensive language) and softmax groups (intents) on one matrix."""
 
     vocabulary: Mapping[str, int]
-    # The weights as the artefact stores them: int8 rows and one float32 scale per head.
-    # A message's rows are gathered from here and scaled (`_gather`): a quarter of the bytes
-    # of float32 rows to read, and the same float32 products the full matrix holds.
-    quantised: Int8Array  # (features, heads)
-    scales: FloatArray  # (heads,)
+    weights: FloatArray  # (features, heads)
     dense_weights: FloatArray  # (dense features, heads)
     bias: FloatArray  # (heads,)
     heads: tuple[str, ...]
@@ -62,21 +57,9 @@ class LinearModel:  # not slotted: cached_property needs __dict__
     metadata: Mapping[str, Any]
     # Character n-gram -> weight row (after the word rows); empty for a format 1 artefact.
     char_vocabulary: Mapping[str, int] = field(default_factory=dict)
-
-    @cached_property
-    def weights(self) -> FloatArray:
-        """The float32 weight matrix (features, heads), built only when first asked for:
-        scoring gathers from `quantised` instead (24 MB fewer, and a faster load)."""
-        full = np.empty(self.quantised.shape, dtype=np.float32)
-        np.multiply(self.quantised, self.scales, out=full)
-        return full
-
-    def _gather(self, rows: IntArray, extra: int = 0) -> FloatArray:
-        """The float32 weight rows at `rows`, each `quantised * scales` as in `weights`, in a
-        fresh C-contiguous array with `extra` rows left unset after them."""
-        gathered = np.empty((len(rows) + extra, self.quantised.shape[1]), dtype=np.float32)
-        np.multiply(self.quantised.take(rows, axis=0), self.scales, out=gathered[: len(rows)])
-        return gathered
+    # `weights`, `dense_weights` and `bias` stacked in one array, when the reader built them
+    # as views of it: the weight matrix then exists once in memory, not twice.
+    stacked: FloatArray | None = None
 
     @cached_property
     def _token_memo(self) -> dict[str, bytes]:
@@ -102,9 +85,9 @@ class LinearModel:  # not slotted: cached_property needs __dict__
             found.add(i)
         return array(_ROW_CODE, found).tobytes()
 
-    def _rows(self, words: list[str]) -> tuple[IntArray, int]:
-        """The message's feature rows, sorted and each once, and how many of them are word
-        rows (they sort first).
+    def _rows(self, words: list[str], tail: bytes = b"") -> tuple[IntArray, int]:
+        """The message's feature rows, sorted and each once, then `tail` (rows above every
+        feature row); and how many of the feature rows are word rows (they sort first).
 
         One memo lookup per distinct token gives its word, stem and character n-gram rows
         together, as bytes; only the bigrams are looked up per message. One `bytes.join`
@@ -113,7 +96,7 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         """
         # Sorted (a copy: the buffer is read-only), so that the sums run in the same order
         # in every process (string hash seeds differ, and with them the order sets iterate).
-        rows = np.sort(np.frombuffer(self._token_bytes(words), dtype=np.intp))
+        rows = np.sort(np.frombuffer(self._token_bytes(words) + tail, dtype=np.intp))
         if len(rows) > 1:
             # Each row once: a token's rows are distinct, but two tokens may share n-grams.
             repeated = rows[1:] == rows[:-1]
@@ -150,32 +133,38 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         return ids, char_ids, dense
 
     @cached_property
-    def _tail(self) -> FloatArray:
-        """The dense-feature rows, then the bias row: they follow a message's feature rows,
-        so one vector-matrix product scores it."""
-        return np.ascontiguousarray(np.vstack([self.dense_weights, self.bias[None, :]]))
+    def _stacked(self) -> FloatArray:
+        """Word rows, then dense-feature rows, then the bias row: one gather scores a message."""
+        if self.stacked is not None:
+            return self.stacked
+        return np.ascontiguousarray(
+            np.vstack([self.weights, self.dense_weights, self.bias[None, :]]), dtype=np.float32
+        )
+
+    @cached_property
+    def _tail_rows(self) -> bytes:
+        """The dense-feature rows and the bias row of `_stacked`, as `np.intp` bytes."""
+        width = self.weights.shape[0]
+        return np.arange(width, width + self.dense_weights.shape[0] + 1, dtype=np.intp).tobytes()
 
     def logits(self, text: str) -> FloatArray:
         if self._first_char_row is None:
             ids, char_ids, dense = self._features_apart(text)
-            rows = np.concatenate((np.asarray(ids, dtype=np.intp), char_ids))
-            words = len(ids)
+            tail = np.frombuffer(self._tail_rows, dtype=np.intp)
+            rows = np.concatenate((np.asarray(ids, dtype=np.intp), char_ids, tail))
+            count, words = len(ids) + len(char_ids), len(ids)
         else:
             tokens, dense = tokens_and_dense(text)
-            rows, words = self._rows(tokens)
-        count = len(rows)
-        tail = self._tail
-        gathered = self._gather(rows, len(tail))
-        gathered[count:] = tail
+            rows, words = self._rows(tokens, self._tail_rows)
+            count = len(rows) - len(self._tail_rows) // _ROW_SIZE
         # Binary features, each block (words, character n-grams) L2-normalised on its own:
         # the same scaling the trainer used. Built in numpy: a few hundred character rows
         # made Python lists the slow part.
-        values = np.empty(len(gathered), dtype=np.float32)
+        values = np.empty(len(rows), dtype=np.float32)
         values[:words] = _norm(words)
         values[words:count] = _norm(count - words)
-        values[count:-1] = dense
-        values[-1] = 1.0
-        result: FloatArray = values @ gathered
+        values[count:] = (*dense, 1.0)  # the dense cues, then the bias row's weight
+        result: FloatArray = values @ self._stacked.take(rows, axis=0)
         return result
 
     def logits_many(self, texts: Sequence[str]) -> FloatArray:
@@ -227,7 +216,7 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         """
         count = len(parts)
         first_char = self._first_char_row or 0
-        shift = max(int(self.quantised.shape[0]).bit_length(), 1)
+        shift = max(int(self.weights.shape[0]).bit_length(), 1)
         # 32-bit keys when they fit (batches of up to ~16,000 messages): they sort twice
         # as many to a vector register.
         key_type: type[np.signedinteger[Any]] = (
@@ -256,6 +245,7 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         scale = np.where(rows < first_char, word_scale.take(owner), char_scale.take(owner)).astype(
             np.float32
         )
+        weights = self.weights
         bounds = starts.tolist()
         # One gather per slice of messages (bounding the rows held at once), then one
         # vector-matrix product per message: numpy's reductions along the rows of a
@@ -265,7 +255,7 @@ class LinearModel:  # not slotted: cached_property needs __dict__
             low, high = bounds[first], bounds[last]
             if low == high:
                 continue
-            gathered = self._gather(rows[low:high])
+            gathered = weights.take(rows[low:high], axis=0)
             values = scale[low:high]
             for i in range(first, last):
                 a, b = bounds[i] - low, bounds[i + 1] - low
@@ -418,13 +408,18 @@ def _read(npz_path: Path, json_path: Path) -> LinearModel:
         for group, labels in metadata["softmax_groups"].items()
     }
     in_groups = {i for members in groups.values() for i in members}
+    rows, dense_rows = quantised.shape[0], dense_weights.shape[0]
+    stacked = np.empty((rows + dense_rows + 1, len(heads)), dtype=np.float32)
+    np.multiply(quantised, scales, out=stacked[:rows])
+    stacked[rows : rows + dense_rows] = dense_weights
+    stacked[-1] = bias
     return LinearModel(
         vocabulary={word: i for i, word in enumerate(words)},
         char_vocabulary={gram: len(words) + i for i, gram in enumerate(grams)},
-        quantised=np.ascontiguousarray(quantised),
-        scales=scales,
-        dense_weights=dense_weights,
-        bias=bias,
+        weights=stacked[:rows],
+        dense_weights=stacked[rows : rows + dense_rows],
+        bias=stacked[-1],
+        stacked=stacked,
         heads=heads,
         sigmoid_heads=tuple(i for i in range(len(heads)) if i not in in_groups),
         softmax_groups=groups,
