@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
-from itertools import pairwise
+from itertools import pairwise, repeat
+from operator import sub, truediv
 from pathlib import Path
 from typing import Any, Final
 
@@ -341,10 +342,10 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         for columns, members in groups:
             group = logits[columns] if columns is not None else [logits[i] for i in members]
             top = max(group)
-            exps = [math.exp(value - top) for value in group]
+            exps = list(map(math.exp, map(sub, group, repeat(top))))
             total = sum(exps)
             if columns is not None:
-                probs[columns] = [value / total for value in exps]
+                probs[columns] = map(truediv, exps, repeat(total))
             else:
                 for i, value in zip(members, exps, strict=True):
                     probs[i] = value / total

@@ -485,10 +485,23 @@ def noisy_or(weights: list[float] | tuple[float, ...]) -> float:
 def strength_by_kind(flags: list[Flag]) -> dict[str, float]:
     """Combine flags per kind; repeats of one rule count once, so spam does not inflate."""
     best: dict[tuple[str, str], float] = {}
+    known = best.get
     for flag in flags:
         key = (flag.kind, flag.rule)
-        best[key] = max(best.get(key, 0.0), flag.weight)
+        weight = flag.weight
+        before = known(key, 0.0)
+        # max(before, weight), which keeps the first of equals, without the call.
+        best[key] = weight if weight > before else before
     grouped: dict[str, list[float]] = {}
     for (kind, _rule), weight in best.items():
-        grouped.setdefault(kind, []).append(weight)
-    return {kind: noisy_or(weights) for kind, weights in grouped.items()}
+        found = grouped.get(kind)
+        if found is None:
+            grouped[kind] = [weight]
+        else:
+            found.append(weight)
+    # A kind with one rule (the usual case) is its weight through the noisy-OR's own two
+    # steps, 1 - (1 * (1 - w)), where 1 * x == x: the same float, without the call.
+    return {
+        kind: 1.0 - (1.0 - weights[0]) if len(weights) == 1 else noisy_or(weights)
+        for kind, weights in grouped.items()
+    }
