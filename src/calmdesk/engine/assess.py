@@ -37,6 +37,7 @@ from calmdesk.engine.types import (
     Flag,
     ReplyEffect,
     Trajectory,
+    new_flag,
 )
 
 EMOTION_LABELS: Final = [
@@ -401,7 +402,7 @@ def _intensity_flags(text: str, ascii: bool) -> tuple[list[Flag], float, int, in
             shouted += 1  # not a "[NAME]"-style placeholder
         if len(flags) < _MAX_FLAGS_PER_CUE:
             flags.append(
-                Flag("shouting", match.start(), match.end(), match.group(), "cue.capitals", 0.5)
+                new_flag("shouting", match.start(), match.end(), match.group(), "cue.capitals", 0.5)
             )
     runs = 0
     # A run needs one of these four pairs; substring tests rule most messages out cheaply.
@@ -410,7 +411,7 @@ def _intensity_flags(text: str, ascii: bool) -> tuple[list[Flag], float, int, in
         runs += 1
         if runs <= _MAX_FLAGS_PER_CUE:
             flags.append(
-                Flag(
+                new_flag(
                     "punctuation", match.start(), match.end(), match.group(), "cue.punctuation", 0.4
                 )
             )

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import math
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
-from itertools import pairwise
+from itertools import pairwise, repeat
+from operator import sub, truediv
 from pathlib import Path
 from typing import Any, Final
 
@@ -32,8 +34,10 @@ CHAR_MEMO_WORDS: Final = 100_000
 BATCH_SLICE: Final = 64  # messages whose gathered weight rows are summed at once
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.intp]
-_NO_ROWS: Final[IntArray] = np.zeros(0, dtype=np.intp)
 _FIRST: Final = np.ones(1, dtype=np.bool_)
+_ROW_SIZE: Final = np.dtype(np.intp).itemsize
+# The `array` type code whose items are `np.intp`s, so that its bytes read back as rows.
+_ROW_CODE: Final = next(code for code in "lqi" if array(code).itemsize == _ROW_SIZE)
 
 
 class ModelFormatError(ValueError):
@@ -59,7 +63,7 @@ class LinearModel:  # not slotted: cached_property needs __dict__
     stacked: FloatArray | None = None
 
     @cached_property
-    def _token_memo(self) -> dict[str, IntArray]:
+    def _token_memo(self) -> dict[str, bytes]:
         return {}
 
     @cached_property
@@ -70,8 +74,9 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         first_char = min(self.char_vocabulary.values(), default=last_word + 1)
         return first_char if last_word < first_char else None
 
-    def _token_rows(self, word: str) -> IntArray:
-        """The rows one token brings whatever its neighbours: itself, its stem, its n-grams."""
+    def _token_rows(self, word: str) -> bytes:
+        """The rows one token brings whatever its neighbours: itself, its stem, its n-grams,
+        as the bytes of `np.intp`s."""
         lookup = self.char_vocabulary.get
         found = {i for gram in char_grams(word) if (i := lookup(gram)) is not None}
         vocabulary = self.vocabulary
@@ -79,22 +84,20 @@ class LinearModel:  # not slotted: cached_property needs __dict__
             found.add(i)
         if len(word) > STEM_FROM and (i := vocabulary.get(stem(word))) is not None:
             found.add(i)
-        return np.fromiter(found, dtype=np.intp, count=len(found))
+        return array(_ROW_CODE, found).tobytes()
 
-    def _rows(self, words: list[str], tail: IntArray = _NO_ROWS) -> tuple[IntArray, int]:
+    def _rows(self, words: list[str], tail: bytes = b"") -> tuple[IntArray, int]:
         """The message's feature rows, sorted and each once, then `tail` (rows above every
         feature row); and how many of the feature rows are word rows (they sort first).
 
         One memo lookup per distinct token gives its word, stem and character n-gram rows
-        together, as an array; only the bigrams are looked up per message. Joining and
-        sorting the arrays in numpy costs about half what a set of Python ints did.
+        together, as bytes; only the bigrams are looked up per message. One `bytes.join`
+        lays them end to end (numpy's `concatenate` cost about half a microsecond per token
+        array), and sorting them in numpy costs about half what a set of Python ints did.
         """
-        parts = self._token_parts(words)
-        parts.append(tail)
-        rows = np.concatenate(parts)
-        # Sorted, so that the sums run in the same order in every process (string hash seeds
-        # differ, and with them the order the set was filled in).
-        rows.sort()
+        # Sorted (a copy: the buffer is read-only), so that the sums run in the same order
+        # in every process (string hash seeds differ, and with them the order sets iterate).
+        rows = np.sort(np.frombuffer(self._token_bytes(words) + tail, dtype=np.intp))
         if len(rows) > 1:
             # Each row once: a token's rows are distinct, but two tokens may share n-grams.
             repeated = rows[1:] == rows[:-1]
@@ -140,28 +143,28 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         )
 
     @cached_property
-    def _tail_rows(self) -> IntArray:
-        """The dense-feature rows and the bias row of `_stacked`."""
+    def _tail_rows(self) -> bytes:
+        """The dense-feature rows and the bias row of `_stacked`, as `np.intp` bytes."""
         width = self.weights.shape[0]
-        return np.arange(width, width + self.dense_weights.shape[0] + 1, dtype=np.intp)
+        return np.arange(width, width + self.dense_weights.shape[0] + 1, dtype=np.intp).tobytes()
 
     def logits(self, text: str) -> FloatArray:
         if self._first_char_row is None:
             ids, char_ids, dense = self._features_apart(text)
-            rows = np.concatenate((np.asarray(ids, dtype=np.intp), char_ids, self._tail_rows))
+            tail = np.frombuffer(self._tail_rows, dtype=np.intp)
+            rows = np.concatenate((np.asarray(ids, dtype=np.intp), char_ids, tail))
             count, words = len(ids) + len(char_ids), len(ids)
         else:
             tokens, dense = tokens_and_dense(text)
             rows, words = self._rows(tokens, self._tail_rows)
-            count = len(rows) - len(self._tail_rows)
+            count = len(rows) - len(self._tail_rows) // _ROW_SIZE
         # Binary features, each block (words, character n-grams) L2-normalised on its own:
         # the same scaling the trainer used. Built in numpy: a few hundred character rows
         # made Python lists the slow part.
         values = np.empty(len(rows), dtype=np.float32)
         values[:words] = _norm(words)
         values[words:count] = _norm(count - words)
-        values[count:-1] = dense
-        values[-1] = 1.0
+        values[count:] = (*dense, 1.0)  # the dense cues, then the bias row's weight
         result: FloatArray = values @ self._stacked.take(rows, axis=0)
         return result
 
@@ -173,24 +176,21 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         # Python reads each message's tokens and looks up each distinct one in the memo;
         # everything after that (joining, sorting and de-duplicating the rows, the sums)
         # runs once for the whole batch, not as a dozen small numpy calls per message.
-        parts: list[IntArray] = []
-        parts_per_text: list[int] = []
+        parts: list[bytes] = []
         dense: list[tuple[float, ...]] = []
         for text in texts:
             words, cues = tokens_and_dense(text)
             dense.append(cues)
-            found = self._token_parts(words)
-            parts += found
-            parts_per_text.append(len(found))
+            parts.append(self._token_bytes(words))
         out = np.asarray(dense, dtype=np.float32) @ self.dense_weights
         out += self.bias
-        if parts:
-            self._add_sparse(out, parts, parts_per_text)
+        if any(parts):
+            self._add_sparse(out, parts)
         return out
 
-    def _token_parts(self, words: list[str]) -> list[IntArray]:
-        """The row arrays of a message's distinct tokens and of its known bigrams (rows
-        may repeat across arrays)."""
+    def _token_bytes(self, words: list[str]) -> bytes:
+        """The rows of a message's distinct tokens and of its known bigrams, as the bytes
+        of `np.intp`s (a row may occur more than once)."""
         memo = self._token_memo
         distinct = set(words)
         missing = distinct.difference(memo)  # the dict itself: a keys view would be scanned whole
@@ -205,21 +205,17 @@ class LinearModel:  # not slotted: cached_property needs __dict__
             vocabulary = self.vocabulary
             bigrams = vocabulary.keys() & map(" ".join, pairwise(words))
             if bigrams:
-                parts.append(
-                    np.fromiter(map(vocabulary.__getitem__, bigrams), np.intp, len(bigrams))
-                )
-        return parts
+                parts.append(array(_ROW_CODE, map(vocabulary.__getitem__, bigrams)).tobytes())
+        return b"".join(parts)
 
-    def _add_sparse(
-        self, out: FloatArray, parts: list[IntArray], parts_per_text: list[int]
-    ) -> None:
+    def _add_sparse(self, out: FloatArray, parts: list[bytes]) -> None:
         """Add each message's binary, block-normalised feature rows to its row of `out`.
 
         Every row is keyed by (message, row) in one integer, so one sort orders the whole
         batch by message, word rows before character rows, and one comparison drops the
         repeats: each message's features stay binary, as one by one.
         """
-        count = len(parts_per_text)
+        count = len(parts)
         first_char = self._first_char_row or 0
         shift = max(int(self.weights.shape[0]).bit_length(), 1)
         # 32-bit keys when they fit (batches of up to ~16,000 messages): they sort twice
@@ -227,9 +223,9 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         key_type: type[np.signedinteger[Any]] = (
             np.int32 if (count + 1) << shift < 2**31 else np.int64
         )
-        rows = np.concatenate(parts).astype(key_type)
-        lengths = np.fromiter(map(len, parts), np.intp, len(parts))
-        owner = np.repeat(np.repeat(np.arange(count, dtype=key_type), parts_per_text), lengths)
+        rows = np.frombuffer(b"".join(parts), dtype=np.intp).astype(key_type)
+        lengths = np.fromiter(map(len, parts), np.intp, count) // _ROW_SIZE
+        owner = np.repeat(np.arange(count, dtype=key_type), lengths)
         keys = (owner << shift) | rows
         keys.sort()
         if len(keys) > 1:
@@ -346,10 +342,10 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         for columns, members in groups:
             group = logits[columns] if columns is not None else [logits[i] for i in members]
             top = max(group)
-            exps = [math.exp(value - top) for value in group]
+            exps = list(map(math.exp, map(sub, group, repeat(top))))
             total = sum(exps)
             if columns is not None:
-                probs[columns] = [value / total for value in exps]
+                probs[columns] = map(truediv, exps, repeat(total))
             else:
                 for i, value in zip(members, exps, strict=True):
                     probs[i] = value / total

@@ -22,7 +22,7 @@ from typing import Final
 
 from calmdesk.engine._prefixes import PREFIX_LENGTH, openings, prefix_union
 from calmdesk.engine.text import ascii_safe, folded_lower
-from calmdesk.engine.types import Flag
+from calmdesk.engine.types import Flag, new_flag
 
 # A message with hundreds of matches of one kind says no more than one with a dozen; the cap
 # keeps the result small on megabyte inputs.
@@ -337,7 +337,7 @@ _Hit = tuple[str, int, int, str, float]
 def _scan(text: str, indexes: Callable[[bool], _Index]) -> list[Flag]:
     """At each word start, try only the rules whose pattern can open with the text there."""
     return [
-        Flag(kind, start, end, text[start:end], rule_id, weight)
+        new_flag(kind, start, end, text[start:end], rule_id, weight)
         for kind, start, end, rule_id, weight in _hits(text, indexes)
     ]
 
@@ -358,6 +358,7 @@ def _hits(text: str, indexes: Callable[[bool], _Index]) -> list[_Hit]:
     narrowed_get = index.narrowed.get
     groups_get = index.groups.get
     size = len(folded)
+    starts = index.starts
     for low, high in _ranges(folded):
         if low and words.match(folded, low - 1):
             # The range starts inside a word: its first word start is after that word.
@@ -365,7 +366,6 @@ def _hits(text: str, indexes: Callable[[bool], _Index]) -> list[_Hit]:
             if inside is not None:
                 low = inside.end()
         clipped = high < size
-        starts = index.starts
         # Most word starts open no rule's match: one C-level pass finds the others, so the
         # loop below runs for about a quarter of the words.
         found_starts = (
@@ -390,8 +390,7 @@ def _hits(text: str, indexes: Callable[[bool], _Index]) -> list[_Hit]:
                         if starts is not None
                         else _candidates(index, window[:4])
                     )
-            if found is _NO_CANDIDATES:
-                continue
+            # (An empty `found` runs neither loop below.)
             candidates, any_match, positions = found
             # Each alternation call finds the first candidate that matches here, as its
             # pattern alone would (nothing follows it in the alternation); the ones before
@@ -462,7 +461,7 @@ def scan(text: str) -> tuple[list[Flag], list[tuple[str, float]]]:
         if kind.startswith(TOPIC_PREFIX):
             topics.append((kind[cut:], weight))
         else:
-            signals.append(Flag(kind, start, end, text[start:end], rule_id, weight))
+            signals.append(new_flag(kind, start, end, text[start:end], rule_id, weight))
     return signals, topics
 
 
@@ -486,10 +485,23 @@ def noisy_or(weights: list[float] | tuple[float, ...]) -> float:
 def strength_by_kind(flags: list[Flag]) -> dict[str, float]:
     """Combine flags per kind; repeats of one rule count once, so spam does not inflate."""
     best: dict[tuple[str, str], float] = {}
+    known = best.get
     for flag in flags:
         key = (flag.kind, flag.rule)
-        best[key] = max(best.get(key, 0.0), flag.weight)
+        weight = flag.weight
+        before = known(key, 0.0)
+        # max(before, weight), which keeps the first of equals, without the call.
+        best[key] = weight if weight > before else before
     grouped: dict[str, list[float]] = {}
     for (kind, _rule), weight in best.items():
-        grouped.setdefault(kind, []).append(weight)
-    return {kind: noisy_or(weights) for kind, weights in grouped.items()}
+        found = grouped.get(kind)
+        if found is None:
+            grouped[kind] = [weight]
+        else:
+            found.append(weight)
+    # A kind with one rule (the usual case) is its weight through the noisy-OR's own two
+    # steps, 1 - (1 * (1 - w)), where 1 * x == x: the same float, without the call.
+    return {
+        kind: 1.0 - (1.0 - weights[0]) if len(weights) == 1 else noisy_or(weights)
+        for kind, weights in grouped.items()
+    }
