@@ -120,12 +120,11 @@ def _run_gunicorn(args: argparse.Namespace) -> None:
                     self.cfg.set(key, value)
 
         def load(self) -> Any:
-            from calmdesk.engine import assess, coach
+            from calmdesk.engine.warm import warm_up
 
-            # Plain and non-ASCII text take different scan paths, each built on first use.
-            assess("warm up", history=())
-            assess("warm up — café", history=())
-            coach("warm up", conversation=())
+            # The engine compiles its rule patterns on first use; doing it here, before the
+            # workers fork, spares the first customers and agents those waits.
+            warm_up()
             return application
 
     CalmdeskServer().run()
