@@ -11,6 +11,7 @@ documented `Model.from_db`, with each link's related-object cache filled as
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -126,18 +127,28 @@ class JoinedRead:
                 converted[position] = converter(converted[position], column, connection)
         return self._instances(converted)
 
+    @cached_property
+    def _layouts(self) -> list[tuple[int, int, list[str], int]]:
+        """Per link: where its columns start and end in the row, their attnames, its pk's place."""
+        layouts = []
+        start = 0
+        for link in self.links:
+            fields = link.model._meta.concrete_fields
+            pk_index = next(i for i, f in enumerate(fields) if f.primary_key)
+            layouts.append((start, start + len(fields), [f.attname for f in fields], pk_index))
+            start += len(fields)
+        return layouts
+
     def _instances(self, row: Sequence[Any]) -> Model:
         instances: list[Model | None] = []
-        start = 0
-        for index, link in enumerate(self.links):
-            fields = link.model._meta.concrete_fields
-            values = row[start : start + len(fields)]
-            start += len(fields)
-            pk_index = next(i for i, f in enumerate(fields) if f.primary_key)
+        for index, (link, (start, end, attnames, pk_index)) in enumerate(
+            zip(self.links, self._layouts, strict=True)
+        ):
+            values = row[start:end]
             instance = (
                 None
                 if values[pk_index] is None
-                else link.model.from_db(self.using, [f.attname for f in fields], values)
+                else link.model.from_db(self.using, attnames, values)
             )
             relation = self._relations[index]
             owner = instances[index - 1] if index else None
@@ -156,8 +167,12 @@ def _column(field: object) -> str:
     return column
 
 
+@functools.cache
 def quoted(model: type[Model], field: str | None = None, *, using: str = "default") -> str:
-    """A model's table, or one of its fields' columns, quoted for hand-written SQL."""
+    """A model's table, or one of its fields' columns, quoted for hand-written SQL.
+
+    Cached: the hand-written reads sit on per-message paths and the names never change.
+    """
     quote = connections[using].ops.quote_name
     if field is None:
         return quote(model._meta.db_table)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from importlib import resources
-
+from calmdesk.engine.trainer.evaluation import devset_path
 from calmdesk.engine.warm import warm_up
 
 
 def _count(name: str) -> int:
-    text = resources.files("calmdesk.engine").joinpath(f"devsets/{name}").read_text("utf-8")
-    return sum(1 for line in text.splitlines() if line.strip() and json.loads(line))
+    path = devset_path(name)
+    assert path is not None
+    return sum(1 for line in path.read_text("utf-8").splitlines() if line.strip())
 
 
 def test_warm_up_reads_every_packaged_message_and_draft() -> None:

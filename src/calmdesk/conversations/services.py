@@ -120,14 +120,15 @@ def inbound_message_receive(
 def _find_by_external_id(
     organisation: Organisation, channel: str, external_id: str
 ) -> ReceiveResult | None:
-    # Asked of every delivery and almost always answered "no": a bare id lookup first
-    # (the triple is unique), the whole rows only for a repeat.
-    found = Message.objects.filter(
-        organisation=organisation, channel=channel, external_id=external_id
-    ).values_list("pk", flat=True)[:1]
-    if not found:
+    # Asked only after a write found the message stored already: one read of the whole rows
+    # (the triple is unique).
+    message = (
+        Message.objects.select_related("conversation__customer")
+        .filter(organisation=organisation, channel=channel, external_id=external_id)
+        .first()
+    )
+    if message is None:
         return None
-    message = Message.objects.select_related("conversation__customer").get(pk=found[0])
     conversation = message.conversation
     return ReceiveResult(
         message=message, conversation=conversation, customer=conversation.customer, created=False

@@ -10,12 +10,13 @@ groups real text reaches, in one process whose memory the workers share.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 from calmdesk.engine.assess import assess_many
 from calmdesk.engine.coaching import coach
+from calmdesk.engine.trainer.data import load_devset
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,7 @@ class WarmUp:
 
 
 def _lines(name: str) -> list[dict[str, object]]:
-    text = resources.files("calmdesk.engine").joinpath(f"devsets/{name}").read_text("utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return load_devset(Path(str(resources.files("calmdesk.engine").joinpath(f"devsets/{name}"))))
 
 
 def warm_up() -> WarmUp:
