@@ -84,23 +84,23 @@ class JoinedRead:
         joins: list[str] = []
         for index, link in enumerate(self.links):
             alias = f"t{index}"
-            columns += [f"{alias}.{quote(_column(f))}" for f in link.model._meta.concrete_fields]
+            columns += [f"{alias}.{quote(column_of(f))}" for f in link.model._meta.concrete_fields]
             relation = self._relations[index]
             if relation is None:
                 continue
             previous = f"t{index - 1}"
             if isinstance(relation, ForeignObjectRel):
                 # Reverse one-to-one: the key sits on this link's table.
-                key, target = _column(relation.field), _column(relation.field.target_field)
+                key, target = column_of(relation.field), column_of(relation.field.target_field)
                 condition = f"{alias}.{quote(key)} = {previous}.{quote(target)}"
             else:
-                key, target = _column(relation), _column(relation.target_field)
+                key, target = column_of(relation), column_of(relation.target_field)
                 condition = f"{alias}.{quote(target)} = {previous}.{quote(key)}"
             kind = "JOIN" if link.required else "LEFT JOIN"
             joins.append(f"{kind} {quote(link.model._meta.db_table)} {alias} ON {condition}")
         first = self.links[0].model._meta
         conditions = " AND ".join(
-            f"t0.{quote(_column(first.get_field(name)))} = %s" for name in self.where
+            f"t0.{quote(column_of(first.get_field(name)))} = %s" for name in self.where
         )
         # Every name comes from the models' metadata; values are always parameters.
         return (
@@ -160,7 +160,7 @@ class JoinedRead:
         return first
 
 
-def _column(field: object) -> str:
+def column_of(field: object) -> str:
     column = getattr(field, "column", None)
     if not isinstance(column, str):
         raise ValueError(f"{field} has no column of its own")
@@ -176,7 +176,7 @@ def quoted(model: type[Model], field: str | None = None, *, using: str = "defaul
     quote = connections[using].ops.quote_name
     if field is None:
         return quote(model._meta.db_table)
-    return quote(_column(model._meta.get_field(field)))
+    return quote(column_of(model._meta.get_field(field)))
 
 
 def rows(sql: str, params: Sequence[object], *, using: str = "default") -> list[tuple[Any, ...]]:

@@ -27,6 +27,7 @@ from calmdesk.conversations.selectors import recent_dialogue
 from calmdesk.customers.models import Customer
 from calmdesk.customers.services import customer_and_identities_find_or_create
 from calmdesk.followups.services import followups_from_reply
+from calmdesk.lean_writes import insert
 
 MAX_BODY_CHARS = 200_000
 MAX_SUBJECT_CHARS = 300
@@ -191,8 +192,11 @@ def _receive_new(
         conversation.status = Status.OPEN
     if assessment.get("escalate", {}).get("recommended") and conversation.priority < Priority.HIGH:
         conversation.priority = Priority.HIGH
-    conversation.save()
-    message = Message.objects.create(
+    if new_conversation:
+        insert(conversation)
+    else:
+        conversation.save()
+    message = Message(
         organisation=organisation,
         conversation=conversation,
         direction=Direction.INBOUND,
@@ -205,6 +209,7 @@ def _receive_new(
         anger=anger,
         risk=risk,
     )
+    insert(message)
     # Imported here: the policy's take-over service builds on this module's services.
     from calmdesk.policies.services import InboundContext, inbound_policy_apply_in_transaction
 

@@ -11,6 +11,7 @@ from calmdesk.audit.services import audit_record
 from calmdesk.customers.models import ContactIdentity, Customer, IdentityKind
 from calmdesk.customers.selectors import customer_current
 from calmdesk.lean_reads import JoinedRead, Link
+from calmdesk.lean_writes import insert
 
 
 class CustomerError(ValueError):
@@ -96,7 +97,8 @@ def customer_and_identities_find_or_create(
             break
     customer_created = customer is None
     if customer is None:
-        customer = Customer.objects.create(organisation=organisation, name=name.strip()[:200])
+        customer = Customer(organisation=organisation, name=name.strip()[:200])
+        insert(customer)
     elif name and not customer.name:
         customer.name = name.strip()[:200]
         customer.save(update_fields=["name"])
@@ -104,18 +106,19 @@ def customer_and_identities_find_or_create(
     # The identity we found the customer by exists already: attaching only the others
     # keeps the common case (a known sender) free of a savepoint and a second lookup.
     # The others were not found a moment ago, so they are inserted straight away; only
-    # a request attaching the same one at the same moment makes the insert fail.
+    # a request attaching the same one at the same moment makes the insert write nothing
+    # (ON CONFLICT DO NOTHING: no savepoint, two statements fewer for every new sender).
     created: set[str] = set()
     for kind, value in identities:
         if kind in rows:
             continue
-        try:
-            with transaction.atomic():
-                rows[kind] = ContactIdentity.objects.create(
-                    organisation=organisation, kind=kind, value=value, customer=customer
-                )
+        identity = ContactIdentity(
+            organisation=organisation, kind=kind, value=value, customer=customer
+        )
+        if insert(identity, ignore_conflicts=True):
+            rows[kind] = identity
             created.add(kind)
-        except IntegrityError:
+        else:
             # Another request attached it at the same moment; theirs stands. When that
             # was the only way to reach the customer we just made, that record would be
             # left empty: the other request's customer is this person, so use it.

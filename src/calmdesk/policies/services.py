@@ -34,6 +34,7 @@ from calmdesk.conversations.services import conversation_assign
 from calmdesk.customers.models import ContactIdentity, IdentityKind
 from calmdesk.incidents.services import incident_open
 from calmdesk.lean_reads import quoted, rows
+from calmdesk.lean_writes import insert
 from calmdesk.notifications.selectors import supervisors_to_notify
 from calmdesk.notifications.services import notification_send
 from calmdesk.policies.document import (
@@ -555,7 +556,9 @@ class _Apply:
                 messages=[self.message] if self.first_message else None,
                 incident_recorded=bool(self.incident_ids) if self.first_message else None,
             )
-        if self.state_as_loaded is None or _stored_values(self.state) != self.state_as_loaded:
+        if self.state._state.adding:
+            insert(self.state)
+        elif self.state_as_loaded is None or _stored_values(self.state) != self.state_as_loaded:
             self.state.save()
         if self.escalated:
             self.audit("conversation.escalated", {"reasons": self.reasons})

@@ -1,0 +1,100 @@
+"""Single-row inserts for the hottest write paths, without the ORM's query compiler.
+
+`Model.save()` on a new row builds its INSERT afresh each time: on these machines that is
+0.4-1 ms of Python per row (benchmarks/bench_ingest.py, issue 2), and receiving one
+customer message writes up to five rows. `insert` writes the statement once per model from
+its metadata and prepares each value with the field's own `pre_save` and
+`get_db_prep_save`, as `save()` does, so `auto_now_add`, JSON and time-zone handling stay
+Django's. It sends `pre_save` and `post_save` like `save()`, so receivers still run.
+
+Only for plain models: no multi-table inheritance, no overridden `save()` (the caller's
+responsibility, checked by `insert` where it can be).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.db import connections
+from django.db.models import Field, Model
+from django.db.models.signals import post_save, pre_save
+
+from calmdesk.lean_reads import column_of
+
+
+@cache
+def _plan(
+    model: type[Model], ignore_conflicts: bool, using: str
+) -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
+    """The INSERT for `model`, the fields it writes and the fields it reads back."""
+    meta = model._meta
+    if meta.parents:
+        raise TypeError(f"{model.__name__} inherits from another model: use save()")
+    if model.save is not Model.save:
+        raise TypeError(f"{model.__name__} overrides save(): use save()")
+    connection = connections[using]
+    if not connection.features.can_return_columns_from_insert:
+        raise TypeError(f"{connection.vendor} cannot return columns from an insert")
+    returned = list(meta.db_returning_fields)
+    written = [
+        field
+        for field in meta.local_concrete_fields
+        if field not in returned and not getattr(field, "generated", False)
+    ]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column_of(field)) for field in written)
+    placeholders = ", ".join(["%s"] * len(written))
+    returning = ", ".join(quote(column_of(field)) for field in returned)
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    # Every name comes from the model's metadata; values are always parameters.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        f"{conflict} RETURNING {returning}"
+    )
+    return sql, written, returned
+
+
+def insert(instance: Model, *, ignore_conflicts: bool = False, using: str = "default") -> bool:
+    """Insert a new, unsaved `instance` and fill in its primary key, as `save()` would.
+
+    With `ignore_conflicts`, a row that would break a unique constraint is not written and
+    False is returned (no exception, so no savepoint is needed around the call); the
+    instance then stays unsaved.
+    """
+    model = type(instance)
+    if not instance._state.adding or instance.pk is not None:
+        raise ValueError("insert() writes new rows only: use save() to update")
+    sql, written, returned = _plan(model, ignore_conflicts, using)
+    # As save() does: a related object assigned before it was saved gives its key now.
+    instance._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]
+    if pre_save.has_listeners(model):
+        pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=None)
+    connection = connections[using]
+    params = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in written
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    for field, value in zip(returned, row, strict=True):
+        column = field.get_col(model._meta.db_table)
+        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(
+            connection
+        ):
+            value = converter(value, column, connection)
+        setattr(instance, field.attname, value)
+    instance._state.adding = False
+    instance._state.db = using
+    if post_save.has_listeners(model):
+        post_save.send(
+            sender=model,
+            instance=instance,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=using,
+        )
+    return True

@@ -1,0 +1,128 @@
+"""The lean insert must store what save() stores, and behave like it towards receivers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
+from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
+
+from calmdesk.accounts.models import Organisation
+from calmdesk.conversations.models import Conversation, Direction, Message
+from calmdesk.customers.models import ContactIdentity, Customer
+from calmdesk.lean_writes import insert
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _stored(model: type[Model], pk: object) -> dict[str, object]:
+    row = model.objects.get(pk=pk)
+    return {
+        f.attname: getattr(row, f.attname)
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.attname not in ("created_at", "updated_at")
+    }
+
+
+def _message(organisation: Organisation, conversation: Conversation, external_id: str) -> Message:
+    return Message(
+        organisation=organisation,
+        conversation=conversation,
+        direction=Direction.INBOUND,
+        channel="api",
+        external_id=external_id,
+        body_text="Where is my parcel? <script>x</script>",
+        assessment={"scores": {"anger": 0.25}, "flags": [{"kind": "repeat", "span": [0, 5]}]},
+        anger=0.25,
+        risk=0.1,
+    )
+
+
+def test_a_row_inserted_lean_reads_back_as_one_saved_by_the_orm(org: Organisation) -> None:
+    customer = Customer(organisation=org, name="Dana")
+    assert insert(customer) is True
+    conversation = Conversation(organisation=org, customer=customer, subject="Parcel")
+    insert(conversation)
+    lean = _message(org, conversation, "lean-1")
+    insert(lean)
+    orm = _message(org, conversation, "orm-1")
+    orm.save()
+
+    assert isinstance(lean.pk, int) and lean.pk != orm.pk
+    assert not lean._state.adding and lean._state.db == "default"
+    lean_row, orm_row = _stored(Message, lean.pk), _stored(Message, orm.pk)
+    assert lean_row.pop("external_id") == "lean-1" and orm_row.pop("external_id") == "orm-1"
+    # JSON comes back as the same structure, defaults are applied, text is untouched.
+    assert lean_row == orm_row
+    assert lean_row["assessment"] == {
+        "scores": {"anger": 0.25},
+        "flags": [{"kind": "repeat", "span": [0, 5]}],
+    }
+    # auto_now_add stamped the instance in memory and in the row.
+    stored = Message.objects.get(pk=lean.pk)
+    assert lean.created_at is not None and stored.created_at == lean.created_at
+
+
+def test_a_conflict_is_skipped_without_breaking_the_transaction(org: Organisation) -> None:
+    customer = Customer.objects.create(organisation=org)
+    ContactIdentity.objects.create(
+        organisation=org, customer=customer, kind="email", value="dana@example.com"
+    )
+    other = Customer.objects.create(organisation=org)
+
+    with transaction.atomic():
+        duplicate = ContactIdentity(
+            organisation=org, customer=other, kind="email", value="dana@example.com"
+        )
+        assert insert(duplicate, ignore_conflicts=True) is False
+        assert duplicate.pk is None and duplicate._state.adding
+        # Still usable: PostgreSQL would refuse every further statement after an error.
+        fresh = ContactIdentity(
+            organisation=org, customer=other, kind="email", value="dana.2@example.com"
+        )
+        assert insert(fresh, ignore_conflicts=True) is True
+
+    owners = dict(
+        ContactIdentity.objects.filter(organisation=org).values_list("value", "customer_id")
+    )
+    assert owners == {"dana@example.com": customer.pk, "dana.2@example.com": other.pk}
+
+
+def test_without_ignore_conflicts_a_duplicate_raises(org: Organisation) -> None:
+    customer = Customer.objects.create(organisation=org)
+    conversation = Conversation.objects.create(organisation=org, customer=customer)
+    insert(_message(org, conversation, "once"))
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert(_message(org, conversation, "once"))
+    assert Message.objects.filter(external_id="once").count() == 1
+
+
+def test_post_save_receivers_hear_a_created_row(org: Organisation) -> None:
+    heard: list[tuple[int, bool]] = []
+
+    def receiver(sender: type[Model], instance: Customer, created: bool, **kwargs: Any) -> None:
+        heard.append((instance.pk, created))
+
+    post_save.connect(receiver, sender=Customer, dispatch_uid="test-lean-writes")
+    try:
+        customer = Customer(organisation=org, name="Sam")
+        insert(customer)
+    finally:
+        post_save.disconnect(sender=Customer, dispatch_uid="test-lean-writes")
+
+    assert heard == [(customer.pk, True)]
+
+
+def test_one_statement_per_row_and_only_new_rows(org: Organisation) -> None:
+    customer = Customer(organisation=org)
+    with CaptureQueriesContext(connection) as queries:
+        insert(customer)
+    assert len(queries.captured_queries) == 1
+    assert queries.captured_queries[0]["sql"].startswith("INSERT")
+
+    with pytest.raises(ValueError, match="new rows only"):
+        insert(customer)
