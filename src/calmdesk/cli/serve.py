@@ -120,11 +120,14 @@ def _run_gunicorn(args: argparse.Namespace) -> None:
                     self.cfg.set(key, value)
 
         def load(self) -> Any:
+            from calmdesk.config.warm import warm_django
             from calmdesk.engine.warm import warm_up
 
-            # The engine compiles its rule patterns on first use; doing it here, before the
-            # workers fork, spares the first customers and agents those waits.
+            # The engine compiles its rule patterns on first use, Django imports its views
+            # and compiles templates on first use; doing both here, before the workers fork,
+            # spares the first customers and agents those waits.
             warm_up()
+            warm_django()
             return application
 
     CalmdeskServer().run()
