@@ -41,11 +41,20 @@ class JoinedRead:
     The row is found by equality on `where`, one or more fields of the first model.
     """
 
-    def __init__(self, *links: Link, where: str | tuple[str, ...], using: str = "default") -> None:
+    def __init__(
+        self,
+        *links: Link,
+        where: str | tuple[str, ...],
+        for_update: bool = False,
+        using: str = "default",
+    ) -> None:
         if not links or links[0].through:
             raise ValueError("the first link is the model read; it hangs on nothing")
         self.links = links
         self.where = (where,) if isinstance(where, str) else where
+        # Locks the first model's row until the transaction ends, where the database can
+        # (as select_for_update(of=("self",)) does; SQLite locks the whole database anyway).
+        self.for_update = for_update
         self.using = using
 
     @cached_property
@@ -102,10 +111,14 @@ class JoinedRead:
         conditions = " AND ".join(
             f"t0.{quote(column_of(first.get_field(name)))} = %s" for name in self.where
         )
+        lock = ""
+        features = connections[self.using].features
+        if self.for_update and features.has_select_for_update:
+            lock = " FOR UPDATE OF t0" if features.has_select_for_update_of else " FOR UPDATE"
         # Every name comes from the models' metadata; values are always parameters.
         return (
             f"SELECT {', '.join(columns)} FROM {quote(first.db_table)} t0 "  # noqa: S608
-            f"{' '.join(joins)} WHERE {conditions}"
+            f"{' '.join(joins)} WHERE {conditions}{lock}"
         )
 
     def one(self, *values: object) -> Model | None:

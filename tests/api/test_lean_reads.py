@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db.models import Model
 
@@ -78,3 +80,41 @@ def test_a_link_that_is_not_a_relation_is_refused() -> None:
     wrong = JoinedRead(Link(ApiToken), Link(Organisation, through="user"), where="prefix")
     with pytest.raises(ValueError, match="is not a"):
         wrong.sql  # noqa: B018 - building the SQL is what is tested
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_read_for_update_holds_the_row_lock_until_the_transaction_ends(
+    org: Organisation,
+) -> None:
+    from django.db import DatabaseError, connections, transaction
+
+    from calmdesk.conversations.models import Conversation
+    from calmdesk.customers.models import Customer
+
+    customer = Customer.objects.create(organisation=org)
+    conversation = Conversation.objects.create(organisation=org, customer=customer)
+    other = Conversation.objects.create(organisation=org, customer=customer)
+    read = JoinedRead(Link(Conversation), where=("id", "organisation"), for_update=True)
+    outcome: dict[int, str] = {}
+
+    def try_lock(pk: int) -> None:
+        try:
+            with transaction.atomic():
+                Conversation.objects.select_for_update(nowait=True).get(pk=pk)
+            outcome[pk] = "locked it"
+        except DatabaseError:
+            outcome[pk] = "refused"
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        held = read.one(conversation.pk, org.pk)
+        assert isinstance(held, Conversation) and held.pk == conversation.pk
+        for pk in (conversation.pk, other.pk):
+            worker = threading.Thread(target=try_lock, args=(pk,))
+            worker.start()
+            worker.join()
+    assert outcome == {conversation.pk: "refused", other.pk: "locked it"}
+    try_lock(conversation.pk)
+    assert outcome[conversation.pk] == "locked it"

@@ -27,6 +27,7 @@ from calmdesk.conversations.selectors import recent_dialogue
 from calmdesk.customers.models import Customer
 from calmdesk.customers.services import customer_and_identities_find_or_create
 from calmdesk.followups.services import followups_from_reply
+from calmdesk.lean_reads import JoinedRead, Link
 from calmdesk.lean_writes import insert
 
 MAX_BODY_CHARS = 200_000
@@ -227,18 +228,19 @@ def _receive_new(
     )
 
 
+# A follow-up message locks its conversation: through the ORM this read cost ~0.5 ms of CPU.
+_CONVERSATION_FOR_UPDATE = JoinedRead(
+    Link(Conversation), where=("id", "organisation"), for_update=True
+)
+
+
 def _conversation_for_update(
     organisation: Organisation, conversation_id: int, customer: Customer
 ) -> Conversation:
     """The customer's conversation, locked until the transaction ends."""
-    found = list(
-        Conversation.objects.select_for_update().filter(
-            pk=conversation_id, organisation=organisation
-        )[:1]
-    )
-    if not found:
+    conversation = _CONVERSATION_FOR_UPDATE.one(conversation_id, organisation.pk)
+    if not isinstance(conversation, Conversation):
         raise ConversationMismatch(f"conversation {conversation_id} does not exist")
-    conversation = found[0]
     if conversation.customer_id != customer.pk:
         raise ConversationMismatch(f"conversation {conversation_id} belongs to another customer")
     # The same rows as the arguments: the policy reads them without another query.

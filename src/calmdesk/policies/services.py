@@ -33,7 +33,7 @@ from calmdesk.conversations.models import (
 from calmdesk.conversations.services import conversation_assign
 from calmdesk.customers.models import ContactIdentity, IdentityKind
 from calmdesk.incidents.services import incident_open
-from calmdesk.lean_reads import quoted, rows
+from calmdesk.lean_reads import JoinedRead, Link, quoted, rows
 from calmdesk.lean_writes import insert
 from calmdesk.notifications.selectors import supervisors_to_notify
 from calmdesk.notifications.services import notification_send
@@ -592,7 +592,16 @@ class _Apply:
         )
 
 
+# Every follow-up message reads its conversation's state under a lock.
+_STATE_FOR_UPDATE = JoinedRead(Link(ConversationState), where="conversation", for_update=True)
+
+
 def conversation_state_for(conversation: Conversation, *, lock: bool = False) -> ConversationState:
+    if lock:
+        found = _STATE_FOR_UPDATE.one(conversation.pk)
+        if isinstance(found, ConversationState):
+            found.conversation = conversation
+            return found
     states = ConversationState.objects.select_for_update() if lock else ConversationState.objects
     state, _ = states.get_or_create(conversation=conversation)
     return state
