@@ -4,6 +4,7 @@ from typing import Any
 
 from calmdesk.accounts.models import Organisation, User
 from calmdesk.audit.models import AuditEvent
+from calmdesk.lean_writes import insert
 
 
 def audit_record(
@@ -15,7 +16,7 @@ def audit_record(
     target_id: int,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         organisation=organisation,
         actor=actor,
         action=action,
@@ -23,3 +24,6 @@ def audit_record(
         target_id=target_id,
         data=data or {},
     )
+    # Written on most request paths, some several times a request: the cached INSERT.
+    insert(event)
+    return event
