@@ -319,6 +319,24 @@ def test_thanks_that_names_its_reason_is_meant_even_at_the_end() -> None:
     assert assess(story).scores["gratitude"] > assess(letter).scores["gratitude"]
 
 
+def test_polite_formulas_are_not_thanks_but_thankful_is() -> None:
+    # "I'd be grateful if..." asks for something; "I appreciate X, but..." concedes before a
+    # complaint. Neither thanks anyone, in support email or on Reddit. "Thankful" does.
+    from calmdesk.engine.rules import find_signals
+
+    def thanks(text: str) -> list[str]:
+        return [flag.rule for flag in find_signals(text) if flag.kind == "gratitude"]
+
+    assert thanks("I'd be grateful if your finance team could correct the invoice.") == []
+    assert thanks("We would be very grateful if you could call back today.") == []
+    assert thanks("I appreciate these things take time but nothing has changed.") == []
+    assert thanks("I'm so grateful for your help with the refund.") == ["gratitude.thanks"]
+    assert thanks("I appreciate it. But the parcel is still missing.") == ["gratitude.thanks"]
+    assert thanks("So thankful you sorted it before the weekend.") == ["gratitude.thanks"]
+    assert thanks("Thankfully the parcel turned up.") == []
+    assert assess("Really thankful for the quick replacement!").scores["gratitude"] >= 0.5
+
+
 def test_fold_of_ascii_text_is_the_table_translation() -> None:
     # fold() skips the translation table for ASCII text; that must change nothing.
     from calmdesk.engine.text import _FOLD_TABLE, fold
