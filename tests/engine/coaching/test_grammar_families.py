@@ -56,6 +56,7 @@ FIRES: list[tuple[str, str]] = [
     # blame: judged habits and "did you even read ... before ...?"
     ("blame", "You shouldn't be charging the scooter overnight."),
     ("blame", "Did you even check the dimensions before ordering?"),
+    ("blame", "That's exactly why we ask customers to keep the receipt."),
     # sarcasm: mock praise + the failure it praises
     ("sarcasm", "Nice work managing to lose the same card twice."),
     ("sarcasm", "Top marks for finally opening the letter."),
@@ -69,6 +70,7 @@ FIRES: list[tuple[str, str]] = [
     ("sarcasm", "Genius move, unplugging the freezer to save power."),
     ("sarcasm", "Sure you checked."),
     ("sarcasm", "You must have loved sitting on hold."),
+    ("sarcasm", "What a treat your voicemails have been."),
     # insult: struggle with the basics; someone more capable; not for "someone like you"
     ("insult", "You obviously have trouble with even simple forms."),
     ("insult", "Get someone more tech-savvy to help you with the app."),
@@ -115,6 +117,12 @@ FIRES: list[tuple[str, str]] = [
     ("arguing", "No, the invoice says £40."),
     ("arguing", "Most guests never have a problem with the noise."),
     ("arguing", "Thursday was a target, not a guarantee."),
+    ("arguing", "The meter readings tell a different story."),
+    ("arguing", "I don't believe that happened."),
+    ("arguing", "You're clearly exaggerating."),
+    ("arguing", "Our engineers don't make mistakes like that."),
+    ("arguing", "The portal is working as designed."),
+    ("refusing_ownership", "Delays at customs are not something we can control."),
     # policy_hiding: per a policy word; a policy word that forbids; breaching the terms
     ("policy_hiding", "Per company policy, no refunds after 30 days."),
     ("policy_hiding", "Store rules don't allow returns on sale items."),
@@ -135,6 +143,9 @@ QUIET: list[tuple[str, str]] = [
     ("blame", "If you wanted a refund, I can do that right now."),
     ("blame", "Calling us was the right thing to do."),
     ("blame", "It's not the tenant's responsibility; we'll send a plumber."),
+    ("blame", "You ticked paperless billing on 3 May, so your bills now go to your email."),
+    ("blame", "Your order was packed in the wrong box by our warehouse; a new one ships today."),
+    ("blame", "Please keep the old card until the new one arrives."),
     # sarcasm: sincere praise, thanks and certainty
     ("sarcasm", "Well done for keeping the photos; that makes the claim easy."),
     ("sarcasm", "Congratulations on the new baby! I've updated the policy."),
@@ -176,6 +187,14 @@ QUIET: list[tuple[str, str]] = [
     ("arguing", "That's exactly what our delivery log shows, so the mistake is ours."),
     ("arguing", "It's not true that you'll lose your deposit; it's fully protected."),
     ("arguing", "I disagree with how the last agent handled this; I'm refunding you."),
+    ("blame", "That's why we ask for the order number: it finds your parcel fastest."),
+    ("sarcasm", "What a pleasure to help you today."),
+    ("arguing", "You're not imagining it: the bill did double."),
+    ("arguing", "It's working as designed again since I reset it."),
+    ("refusing_ownership", "It's not something we can change today, but I've asked my manager."),
+    ("condescension", "Please read the letter we sent today; it has your new PIN."),
+    ("insult", "You're such a loyal customer, thank you for sticking with us."),
+    ("dismissing_emotion", "Please take a seat in the waiting area and I'll bring the manager."),
     # policy_hiding: a policy with a reason, or used in the customer's favour
     ("policy_hiding", "Our terms don't allow cash refunds because of fraud; I can credit it."),
     ("policy_hiding", "Per our terms you're owed a full refund, so I've sent it."),
