@@ -5,7 +5,9 @@ back, sincere compliments and the agent owning their own mistake.
 
 The last two tests run the fresh check set `data/coach_replies_fresh.jsonl`, written before
 these families were: its calm replies must stay quiet on the tone rules, and each tone rule
-must keep catching at least half of its bad replies.
+must keep catching at least half of its bad replies. `data/coach_replies_fresh_c.jsonl` (43
+bad replies, 43 calm ones) was written after this round's rules and scored once, never tuned on:
+it is left for the next round as a set these rules have not seen.
 """
 
 from __future__ import annotations
@@ -57,6 +59,14 @@ FIRES: list[tuple[str, str]] = [
     ("blame", "You shouldn't be charging the scooter overnight."),
     ("blame", "Did you even check the dimensions before ordering?"),
     ("blame", "That's exactly why we ask customers to keep the receipt."),
+    ("blame", "You've gone and deleted the whole folder."),
+    ("blame", "It was your decision to skip the insurance."),
+    ("blame", "If you don't charge it overnight, this is what happens."),
+    ("blame", "As you were advised at the counter, the deposit is kept."),
+    ("blame", "You ignored all three letters."),
+    ("blame", "You let your passport expire."),
+    ("blame", "You disregarded the warning on the screen."),
+    ("sarcasm", "Because that went so well last time."),
     # sarcasm: mock praise + the failure it praises
     ("sarcasm", "Nice work managing to lose the same card twice."),
     ("sarcasm", "Top marks for finally opening the letter."),
@@ -89,6 +99,12 @@ FIRES: list[tuple[str, str]] = [
     ("insult", "Most callers can manage a password reset, but you somehow can't."),
     ("insult", "Only someone who can't even read a label would do that."),
     ("insult", "What a grumpy old man."),
+    ("insult", "You've obviously never held a smartphone."),
+    ("insult", "Is English not your first language?"),
+    ("insult", "You're probably too old for online banking."),
+    ("insult", "It's easy, even for someone like you."),
+    ("insult", "Maybe ask your grandson to do it."),
+    ("insult", "Try using your common sense."),
     # condescension: counted repetition; "this time"; explaining simply
     ("condescension", "I've told you four times that the refund is on its way."),
     ("condescension", "Please read my previous email properly."),
@@ -105,6 +121,9 @@ FIRES: list[tuple[str, str]] = [
     ("dismissing_emotion", "There's no reason to get so upset."),
     ("dismissing_emotion", "Let's keep this in perspective."),
     ("dismissing_emotion", "I honestly don't see why you're so worked up."),
+    ("dismissing_emotion", "Stop getting so worked up."),
+    ("dismissing_emotion", "Don't be so touchy."),
+    ("condescension", "What on earth were you thinking?"),
     # refusing_ownership: someone else's issue by name; pointing elsewhere; we only ...
     ("refusing_ownership", "Lost parcels are a courier issue."),
     ("refusing_ownership", "Parking fines are issued by the council, not us."),
@@ -146,6 +165,9 @@ QUIET: list[tuple[str, str]] = [
     ("blame", "You ticked paperless billing on 3 May, so your bills now go to your email."),
     ("blame", "Your order was packed in the wrong box by our warehouse; a new one ships today."),
     ("blame", "Please keep the old card until the new one arrives."),
+    ("blame", "It's your decision which plan suits you best."),
+    ("blame", "If you don't see the email, I'll resend it straight away."),
+    ("blame", "You let us know about the move, thank you."),
     # sarcasm: sincere praise, thanks and certainty
     ("sarcasm", "Well done for keeping the photos; that makes the claim easy."),
     ("sarcasm", "Congratulations on the new baby! I've updated the policy."),
@@ -164,6 +186,8 @@ QUIET: list[tuple[str, str]] = [
     ("insult", "You're not a nuisance at all; this needed chasing."),
     ("insult", "Customers who can't use the app can pay by phone."),
     ("insult", "I don't know how you managed with no heating for a week; I'm so sorry."),
+    ("insult", "You're too kind, thank you."),
+    ("insult", "If your son manages the account, he can call us too."),
     # condescension: a single reference back, a calm walk-through, owning a mistake
     ("condescension", "As I mentioned on the phone, I've booked the engineer for Friday."),
     ("condescension", "Let me explain how the charge was worked out."),
