@@ -225,10 +225,14 @@ class LinearModel:  # not slotted: cached_property needs __dict__
         messages: `_token_bytes` from about 107,000 instructions a message to 77,000.)
         """
         rows: dict[tuple[str, str], bytes] = {}
+        # One string per distinct word, shared by the pairs it is in (a word opens or
+        # closes many bigrams): about 6 MB less than a new pair of strings per bigram.
+        words: dict[str, str] = {}
         for key, row in self.vocabulary.items():
             first, space, second = key.partition(" ")
             if space:
-                rows[first, second] = array(_ROW_CODE, (row,)).tobytes()
+                pair = (words.setdefault(first, first), words.setdefault(second, second))
+                rows[pair] = array(_ROW_CODE, (row,)).tobytes()
         return rows
 
     def _add_sparse(self, out: FloatArray, parts: list[bytes]) -> None:
