@@ -424,3 +424,30 @@ def test_an_angry_venter_shows_the_words_that_made_it_so() -> None:
 
 def found_text(found: Assessment) -> str:
     return " ".join(flag.evidence for flag in found.flags)
+
+
+def test_clipped_scan_finds_what_the_multiline_pattern_finds() -> None:
+    import importlib
+    import random
+
+    from calmdesk.engine.text import MODEL_MAX_CHARS
+
+    # (The package's `assess` attribute is the function, not the module.)
+    assess_module = importlib.import_module("calmdesk.engine.assess")
+
+    rng = random.Random(5)
+    alphabet = "ab'. !?\n\t\x1c \u2028XY"
+    samples = ["No. CANCEL IT. Done.\nOk.", "Hi.\n\nFour. thanks. Really!", ""]
+    samples += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16))) for _ in range(20000)
+    ]
+    for sample in samples:
+        before = [
+            (m.start(1), m.group(1), m.end())
+            for m in assess_module._CLIPPED.finditer(sample, 0, MODEL_MAX_CHARS)
+        ]
+        after = [
+            (m.start(1) - 1, m.group(1), m.end() - 1)
+            for m in assess_module._CLIPPED_SCAN.finditer("\n" + sample[:MODEL_MAX_CHARS])
+        ]
+        assert before == after, sample

@@ -87,3 +87,14 @@ def test_misspelt_words_reach_the_heads_through_character_grams() -> None:
     assert all(i >= len(model.vocabulary) for i in char_ids.tolist())
     plain = model.predict("the parcel is blue")
     assert model.predict("apreciatted")["emo:gratitude"] > plain["emo:gratitude"]
+
+
+def test_bigram_rows_are_the_vocabulary_rows_of_the_joined_pair() -> None:
+    import numpy as np
+
+    model = default_model()
+    assert model is not None
+    bigrams = {key: row for key, row in model.vocabulary.items() if " " in key}
+    assert len(model._bigram_rows) == len(bigrams)
+    for (first, second), row in model._bigram_rows.items():
+        assert int(np.frombuffer(row, dtype=np.intp)[0]) == bigrams[f"{first} {second}"]
