@@ -43,7 +43,7 @@ def _rows(name: str) -> list[dict[str, object]]:
     ("name", "prefix", "minimum"),
     [
         ("customer_messages.jsonl", "c", 400),
-        ("customer_training.jsonl", "t", 1200),
+        ("customer_training.jsonl", "t", 1300),
         ("customer_messages_holdout.jsonl", "m", 200),
         ("customer_messages_blind.jsonl", "b", 160),
     ],
