@@ -135,21 +135,23 @@ def test_training_is_byte_identical(tmp_path: Path, small_head: tuple[Path, Tone
 
 def test_head_raises_anger_where_the_rules_miss_and_flags_the_sentence() -> None:
     text = (
-        "Hello,\n\nMy meter was replaced on the 4th. Since then I have rung you on six separate "
-        "days and written twice. Each time a different person tells me a different story. "
-        "I have been courteous throughout, and I am now at the end of my patience with you.\n\n"
-        "Regards,\nM. Dunn"
+        "Hello,\n\nI have been courteous for a month and I have run out of patience. "
+        "Your staff have brushed me off every single time.\n\nRegards,\nM. Dunn"
     )
     with without_tone_head():
         alone = assess(text)
     blended = assess(text)
-    assert blended.scores["anger"] >= alone.scores["anger"]
-    assert blended.scores["anger"] >= 0.5
+    assert alone.scores["anger"] < 0.5 <= blended.scores["anger"]
+    assert blended.customer_type.type in {"angry_venter", "chronic_complainer"}
     for flag in blended.flags:
         assert text[flag.start : flag.end] == flag.evidence
-    if alone.scores["anger"] < 0.5:
-        tone_flags = [f for f in blended.flags if f.rule == "model.tone.anger"]
-        assert tone_flags and "patience" in tone_flags[0].evidence
+    tone_flags = [f for f in blended.flags if f.rule == "model.tone.anger"]
+    assert len(tone_flags) == 1 and tone_flags[0].kind == "anger"
+    sentences = {
+        "I have been courteous for a month and I have run out of patience.",
+        "Your staff have brushed me off every single time.",
+    }
+    assert tone_flags[0].evidence in sentences
 
 
 @pytest.mark.parametrize(

@@ -25,8 +25,8 @@ def register(subparsers: Any) -> None:
             "assess_model.npz/.json; --part coach trains the reply coach's tone model on the "
             "packaged development, third, fourth and fifth reply sets (never the held-out set) "
             "and writes coach_tone.npz/.json; --part tone trains the customer tone head on "
-            "customer_training.jsonl and the customer development set (never the held-out "
-            "set) and writes customer_tone.npz/.json. All write to --out (default: the "
+            "customer_training.jsonl, the customer development set (never the held-out "
+            "set) and a GoEmotions sample from --data, and writes customer_tone.npz/.json. All write to --out (default: the "
             "package's engine/models)."
         ),
     )
@@ -152,14 +152,20 @@ def _train_tone(args: argparse.Namespace, console: Any) -> int:
             f"[red]calmdesk train needs the train extra: pip install 'calmdesk[train]' ({exc})"
         )
         return 2
+    from calmdesk.engine.trainer.data import TrainingDataError, default_data_dir
+
     out_dir: Path = args.out or DEFAULT_OUT
+    data_dir: Path = args.data or default_data_dir()
+    if not (data_dir / "goemotions" / "train.tsv").is_file():
+        console.print(f"[red]{TrainingDataError(f'GoEmotions not found under {data_dir}')}")
+        return 2
     with _progress(console) as progress:
         task = progress.add_task("training the customer tone head", total=training_steps())
 
         def report(step: str, units: int) -> None:
             progress.update(task, description=step, advance=units)
 
-        metadata = train_tone_head(out_dir, report)
+        metadata = train_tone_head(out_dir, report, data_dir=data_dir)
     npz = out_dir / "customer_tone.npz"
     console.print(
         f"wrote {npz} ({npz.stat().st_size / 1e3:.0f} kB, {metadata['features']} features, "
@@ -168,7 +174,7 @@ def _train_tone(args: argparse.Namespace, console: Any) -> int:
     for head, row in metadata["cross_validation"]["heads"].items():
         shift = "none" if row["shift"] is None else f"{row['shift']:+.2f}"
         line = f"  {head:<12} shift {shift:>6}"
-        for name in ("training", "dev"):
+        for name in ("training", "dev", "goemotions"):
             if f"{name}_blend" in row:
                 before, after = row[f"{name}_engine_alone"], row[f"{name}_blend"]
                 line += (
