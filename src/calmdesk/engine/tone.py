@@ -192,22 +192,25 @@ class ToneHead:
             self._remember(chunks)
             return list(map(self._state.chunk_ids.__getitem__, chunks))
 
-    def logits(self, chunks: Sequence[str]) -> tuple[float, float, float]:
-        """(anger, frustration, threat) log-odds of one message's chunks."""
+    def logits(self, chunks: Sequence[str], frustration: bool = True) -> tuple[float, float, float]:
+        """(anger, frustration, threat) log-odds of one message's chunks; with
+        `frustration=False` the frustration sums are skipped (its log-odds is then the bias
+        alone), for a blend that does not use it."""
         b = self.bias
         if not chunks:
             return b
         ids = self._ids(chunks)
         state = self._state
         at = sum(map(state.anger_threat.__getitem__, ids))
-        f = sum(map(state.frustration.__getitem__, ids))
+        f = sum(map(state.frustration.__getitem__, ids)) if frustration else 0.0
         if len(ids) > 1:
             pair_anger_threat = state.pair_anger_threat
-            # Every step in C: the known bigrams, then their two sums.
+            # Every step in C: the known bigrams, then their sums.
             found = list(filter(pair_anger_threat.__contains__, pairwise(ids)))
             if found:
                 at += sum(map(pair_anger_threat.__getitem__, found))
-                f += sum(map(state.pair_frustration.__getitem__, found))
+                if frustration:
+                    f += sum(map(state.pair_frustration.__getitem__, found))
         scale = 1.0 / math.sqrt(len(ids))
         return (b[0] + at.real * scale, b[1] + f * scale, b[2] + at.imag * scale)
 
@@ -255,7 +258,7 @@ def blend(head: ToneHead, text: str, scores: dict[str, float], present: float = 
     below `present`, it adds a flag of that kind whose evidence is the sentence it scores
     highest. `negative` follows the raised scores.
     """
-    logits = head.logits(message_chunks(text))
+    logits = head.logits(message_chunks(text), "frustration" in head.shifts)
     flags: list[Flag] = []
     raised = False
     for index, name in enumerate(HEADS):

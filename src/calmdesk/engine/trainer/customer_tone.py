@@ -1,18 +1,20 @@
 """`calmdesk train --part tone`: fit the customer tone head (issue 3) and choose its blend.
 
-Data: `devsets/customer_training.jsonl` (written to train this head) and the development set
-`customer_messages.jsonl`, which becomes in-sample for the head. **Never the held-out set** (nor
+Data: `devsets/customer_training.jsonl` (written to train this head), the development set
+`customer_messages.jsonl`, which becomes in-sample for the head, and (with a data directory) a
+seeded sample of the GoEmotions dev split as non-support text. **Never the held-out set** (nor
 the blind one): not for features, C, thresholds or blend weights.
 
 Features: `calmdesk.engine.tone.message_features` (the reader's own), kept when seen in at
 least two training messages (character n-grams: three). Model: one liblinear logistic
 regression per head (anger, frustration, threat). Five folds: a training message's fold is
 fixed by its id (`t{i}` -> (i - 1) % 5; the set's composed wording never crosses folds), a
-development message's by a seeded shuffle. C is chosen by out-of-fold mean average precision.
+development or GoEmotions message's by a seeded order. C is chosen by out-of-fold mean average
+precision on the customer sets.
 The blend (`tone.blend`) needs one log-odds shift per head: the one whose out-of-fold blend
 with the engine alone (rules + GoEmotions model, scored with the head off) gives the best F1
-over both sets while its precision in each set stays within PRECISION_SLACK (per head) of
-the engine alone's there. Deterministic: fixed seeds, single-threaded
+on the customer sets while its precision in each set (GoEmotions included) stays within
+PRECISION_SLACK (per head) of the engine alone's there. Deterministic: fixed seeds, single-threaded
 solvers, a byte-identical artefact for the same data.
 """
 
