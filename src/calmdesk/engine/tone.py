@@ -38,6 +38,8 @@ HEADS: Final = ("anger", "frustration", "threat")
 MEMO_CHUNKS: Final = 100_000
 _TOKEN: Final = re.compile(r"[a-z0-9_]+(?:'[a-z]+|)|[\u2600-\u27bf\U0001f300-\U0001faff]")
 _DIGITS: Final = re.compile(r"\d+")
+_DIGIT: Final = re.compile(r"\d")
+_ASCII_DIGITS: Final = "0123456789"
 _REPEATS: Final = re.compile(r"(\w)\1\1+")
 # A sentence for evidence: up to a full stop, ! or ? (and what follows them) or a line break.
 _SENTENCE: Final = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
@@ -69,9 +71,19 @@ def chunk_features(chunk: str) -> tuple[str, list[tuple[str, float]]]:
     return " ".join(tokens), found
 
 
+def _view(text: str) -> str:
+    """The rules' lower-cased view of the text (its model prefix), each digit as "0": the same
+    length, so spans in it are spans of the text. Chunk features read digit runs as "0"
+    anyway; zeroing them first lets "#77120" and "#50311" share one memo entry."""
+    lowered = folded_lower(text)[:MODEL_MAX_CHARS]
+    if any(map(lowered.__contains__, _ASCII_DIGITS)):
+        return _DIGIT.sub("0", lowered)
+    return lowered
+
+
 def message_chunks(text: str) -> list[str]:
-    """The whitespace chunks of the rules' lower-cased view of the text (its model prefix)."""
-    return folded_lower(text)[:MODEL_MAX_CHARS].split()
+    """The whitespace chunks of `_view(text)`."""
+    return _view(text).split()
 
 
 def message_features(
@@ -219,7 +231,7 @@ class ToneHead:
 
     def best_sentence(self, text: str, head: int) -> tuple[int, int] | None:
         """The span of the sentence whose chunks the head weighs highest (for evidence)."""
-        lowered = folded_lower(text)[:MODEL_MAX_CHARS]
+        lowered = _view(text)
         best: tuple[float, int, int] | None = None
         for match in _SENTENCE.finditer(lowered):
             sentence = match.group()
