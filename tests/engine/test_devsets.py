@@ -43,6 +43,7 @@ def _rows(name: str) -> list[dict[str, object]]:
     ("name", "prefix", "minimum"),
     [
         ("customer_messages.jsonl", "c", 400),
+        ("customer_training.jsonl", "t", 1300),
         ("customer_messages_holdout.jsonl", "m", 200),
         ("customer_messages_blind.jsonl", "b", 160),
     ],
@@ -67,6 +68,13 @@ def test_holdout_shares_no_message_with_dev_set() -> None:
     dev = {str(row["text"]).strip().lower() for row in _rows("customer_messages.jsonl")}
     held = {str(row["text"]).strip().lower() for row in _rows("customer_messages_holdout.jsonl")}
     assert not dev & held
+
+
+def test_training_set_shares_no_message_with_the_yardsticks() -> None:
+    training = {str(row["text"]).strip().lower() for row in _rows("customer_training.jsonl")}
+    for name in ("customer_messages.jsonl", "customer_messages_holdout.jsonl"):
+        shared = training & {str(row["text"]).strip().lower() for row in _rows(name)}
+        assert not shared, name
 
 
 def test_blind_set_shares_no_message_with_the_other_sets() -> None:

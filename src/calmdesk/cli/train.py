@@ -1,7 +1,8 @@
 """`calmdesk train`: fit the engine's models (needs the `train` extra).
 
 `--part assess` (the default) fits the assess model from the public training data;
-`--part coach` fits the reply coach's tone model from the labelled reply sets.
+`--part coach` fits the reply coach's tone model from the labelled reply sets;
+`--part tone` fits the customer tone head `assess` blends in (issue 3).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ def register(subparsers: Any) -> None:
             "Bitext from --data (default: $CALMDESK_TRAINING_DATA or ../shared/data) and writes "
             "assess_model.npz/.json; --part coach trains the reply coach's tone model on the "
             "packaged development, third, fourth and fifth reply sets (never the held-out set) "
-            "and writes coach_tone.npz/.json. Both write to --out (default: the package's "
-            "engine/models)."
+            "and writes coach_tone.npz/.json; --part tone trains the customer tone head on "
+            "customer_training.jsonl, the customer development set (never the held-out "
+            "set) and a GoEmotions sample from --data, and writes customer_tone.npz/.json. All write to --out (default: the "
+            "package's engine/models)."
         ),
     )
-    parser.add_argument("--part", choices=("assess", "coach", "all"), default="assess")
+    parser.add_argument("--part", choices=("assess", "coach", "tone", "all"), default="assess")
     parser.add_argument("--data", type=Path, default=None, help="training data directory")
     parser.add_argument("--out", type=Path, default=None, help="directory for the artefact")
     parser.add_argument(
@@ -48,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         status = _train_assess(args, console)
     if status == 0 and part in ("coach", "all"):
         status = _train_coach(args, console)
+    if status == 0 and part in ("tone", "all"):
+        status = _train_tone(args, console)
     return status
 
 
@@ -136,6 +141,50 @@ def _train_coach(args: argparse.Namespace, console: Any) -> int:
             f"{_ratio(before[1], before[0])} -> {_ratio(after[1], after[0])}"
         )
     console.print("measure it on the held-out set: calmdesk evaluate --part coach")
+    return 0
+
+
+def _train_tone(args: argparse.Namespace, console: Any) -> int:
+    try:
+        from calmdesk.engine.trainer.customer_tone import train_tone_head, training_steps
+    except ImportError as exc:
+        console.print(
+            f"[red]calmdesk train needs the train extra: pip install 'calmdesk[train]' ({exc})"
+        )
+        return 2
+    from calmdesk.engine.trainer.data import TrainingDataError, default_data_dir
+
+    out_dir: Path = args.out or DEFAULT_OUT
+    data_dir: Path = args.data or default_data_dir()
+    if not (data_dir / "goemotions" / "train.tsv").is_file():
+        console.print(f"[red]{TrainingDataError(f'GoEmotions not found under {data_dir}')}")
+        return 2
+    with _progress(console) as progress:
+        task = progress.add_task("training the customer tone head", total=training_steps())
+
+        def report(step: str, units: int) -> None:
+            progress.update(task, description=step, advance=units)
+
+        metadata = train_tone_head(out_dir, report, data_dir=data_dir)
+    npz = out_dir / "customer_tone.npz"
+    console.print(
+        f"wrote {npz} ({npz.stat().st_size / 1e3:.0f} kB, {metadata['features']} features, "
+        f"C={metadata['C']:g})"
+    )
+    for head, row in metadata["cross_validation"]["heads"].items():
+        shift = "none" if row["shift"] is None else f"{row['shift']:+.2f}"
+        line = f"  {head:<12} shift {shift:>6}"
+        for name in ("training", "dev", "goemotions"):
+            if f"{name}_blend" in row:
+                before, after = row[f"{name}_engine_alone"], row[f"{name}_blend"]
+                line += (
+                    f"  {name} P {before[0]:.2f} -> {after[0]:.2f}, "
+                    f"R {before[1]:.2f} -> {after[1]:.2f}"
+                )
+        console.print(line)
+    console.print(
+        "cross-validated; measure it on the held-out set: calmdesk evaluate --part assess"
+    )
     return 0
 
 

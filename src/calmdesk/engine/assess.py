@@ -28,6 +28,8 @@ from calmdesk.engine.text import (
     folded_lower,
     has_capitals_run,
 )
+from calmdesk.engine.tone import active_tone_head
+from calmdesk.engine.tone import blend as blend_tone
 from calmdesk.engine.types import (
     SCORE_KEYS,
     TOPICS,
@@ -691,6 +693,13 @@ def _assemble(
         )
     )
 
+    # --- customer tone head (issue 3; `calmdesk.engine.tone`): raises anger, frustration and
+    # threat where the rules and the GoEmotions model read too little; never lowers a score.
+    tone_head = active_tone_head()
+    if tone_head is not None:
+        flags = flags + blend_tone(tone_head, text, scores, PRESENT)
+        threat = scores["threat"]
+    # --- end of the tone head
     intensity = _intensity(rule, scores, caps_share, punctuation_runs, text)
     if threat >= PRESENT and r_threat_soft:
         # In an angry message the soft threat *is* the evidence of the threat: say so.

@@ -1,0 +1,361 @@
+"""The customer tone head: anger, frustration and threat read from support wording (issue 3).
+
+A small linear model trained on hand-written support messages (`devsets/customer_training.jsonl`
+and the development set; see `models/CUSTOMER_TONE_CARD.md`), next to the GoEmotions model,
+which learned anger from Reddit. `assess` blends it in (`blend`): it can only raise a score.
+
+It is built to cost a few microseconds per message. The text is the rules' lower-cased view
+(`folded_lower`, cached for the message being assessed), split on whitespace into chunks;
+each distinct chunk's weights (its words, 5-letter stems and character n-grams) are looked up
+once per process and remembered, so a message costs one split, one set and three C-level sums,
+plus a lookup of its known chunk bigrams. Trainer and reader share `chunk_features`, so the
+same text always gives the same features.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from importlib import resources
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from calmdesk.engine.text import MODEL_MAX_CHARS, STEM_FROM, char_grams, folded_lower
+from calmdesk.engine.types import Flag, new_flag
+
+ARTEFACT: Final = "customer_tone"
+FORMAT: Final = 1
+HEADS: Final = ("anger", "frustration", "threat")
+# Distinct chunks whose weights are remembered; past this the memo starts over.
+MEMO_CHUNKS: Final = 100_000
+_TOKEN: Final = re.compile(r"[a-z0-9_]+(?:'[a-z]+|)|[\u2600-\u27bf\U0001f300-\U0001faff]")
+_DIGITS: Final = re.compile(r"\d+")
+_DIGIT: Final = re.compile(r"\d")
+_ASCII_DIGITS: Final = "0123456789"
+_REPEATS: Final = re.compile(r"(\w)\1\1+")
+# A sentence for evidence: up to a full stop, ! or ? (and what follows them) or a line break.
+_SENTENCE: Final = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+_EVIDENCE_MAX: Final = 200
+
+
+def chunk_tokens(chunk: str) -> list[str]:
+    """The tokens of one lower-cased whitespace-free chunk: digits as "0", letter runs of
+    three or more shortened to two (as the assess model reads them)."""
+    if any(char.isdigit() for char in chunk):
+        chunk = _DIGITS.sub("0", chunk)
+    return _TOKEN.findall(_REPEATS.sub(r"\1\1", chunk))
+
+
+def chunk_features(chunk: str) -> tuple[str, list[tuple[str, float]]]:
+    """A chunk's key (its tokens joined by spaces, for bigrams) and its weighted features:
+    each word and the stem of each long word at 1, each character n-gram at 1/sqrt(grams)."""
+    tokens = chunk_tokens(chunk)
+    found: list[tuple[str, float]] = []
+    grams: list[str] = []
+    for token in tokens:
+        found.append(("w:" + token, 1.0))
+        if len(token) > STEM_FROM:
+            found.append(("s:" + token[:5], 1.0))
+        grams.extend(char_grams(token))
+    if grams:
+        scale = 1.0 / math.sqrt(len(grams))
+        found.extend(("g:" + gram, scale) for gram in grams)
+    return " ".join(tokens), found
+
+
+def _view(text: str) -> str:
+    """The rules' lower-cased view of the text (its model prefix), each digit as "0": the same
+    length, so spans in it are spans of the text. Chunk features read digit runs as "0"
+    anyway; zeroing them first lets "#77120" and "#50311" share one memo entry."""
+    lowered = folded_lower(text)[:MODEL_MAX_CHARS]
+    if any(map(lowered.__contains__, _ASCII_DIGITS)):
+        return _DIGIT.sub("0", lowered)
+    return lowered
+
+
+def message_chunks(text: str) -> list[str]:
+    """The whitespace chunks of `_view(text)`."""
+    return _view(text).split()
+
+
+def message_features(
+    chunks: Sequence[str], feature_of: Any = chunk_features
+) -> tuple[list[tuple[str, float]], int]:
+    """Every feature of a message, each chunk counted as often as it occurs, and each chunk
+    bigram ("b:first|second" by chunk keys) too, before the 1/sqrt(chunks) scaling; and the
+    number of chunks. `ToneHead.logits` reads the same sums from its memo."""
+    found: list[tuple[str, float]] = []
+    seen: dict[str, tuple[str, list[tuple[str, float]]]] = {}
+    for chunk in chunks:
+        if chunk not in seen:
+            seen[chunk] = feature_of(chunk)
+        found.extend(seen[chunk][1])
+    keys = {chunk: key for chunk, (key, _features) in seen.items()}
+    for first, second in pairwise(chunks):
+        a, b = keys[first], keys[second]
+        if a and b:
+            found.append((f"b:{a}|{b}", 1.0))
+    return found, len(chunks)
+
+
+Weights = tuple[float, float, float]  # (anger, frustration, threat)
+
+
+@dataclass(slots=True)
+class _Memo:
+    """What a `ToneHead` has worked out about the chunks it has seen. Weights depend on a
+    chunk's key (its tokens) alone, so each distinct key is worked out once and numbered;
+    bigrams are kept by pairs of those numbers, for the keys seen so far."""
+
+    chunk_ids: dict[str, int] = field(default_factory=dict)
+    key_ids: dict[str, int] = field(default_factory=dict)
+    # Per key id: anger and threat as one complex number (one C-level sum adds both), and
+    # frustration.
+    anger_threat: list[complex] = field(default_factory=list)
+    frustration: list[float] = field(default_factory=list)
+    # Bigrams by pairs of key ids, the same two ways.
+    pair_anger_threat: dict[tuple[int, int], complex] = field(default_factory=dict)
+    pair_frustration: dict[tuple[int, int], float] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.chunk_ids.clear()
+        self.key_ids.clear()
+        self.anger_threat.clear()
+        self.frustration.clear()
+        self.pair_anger_threat.clear()
+        self.pair_frustration.clear()
+
+    def add_pair(self, pair: tuple[int, int], weights: Weights) -> None:
+        self.pair_anger_threat[pair] = complex(weights[0], weights[2])
+        self.pair_frustration[pair] = weights[1]
+
+
+@dataclass(frozen=True)  # not slotted: cached_property needs __dict__
+class ToneHead:
+    """Three sigmoid heads over the chunk features; `shifts` holds how `assess` blends them."""
+
+    weights: Mapping[str, Weights]  # feature -> (anger, frustration, threat)
+    bias: tuple[float, float, float]
+    # Per head: the log-odds shift the blend adds (see `blend`); a head without one is unused.
+    shifts: Mapping[str, float]
+    metadata: Mapping[str, Any]
+    _state: _Memo = field(default_factory=lambda: _Memo(), repr=False)
+
+    @cached_property
+    def _bigram_index(
+        self,
+    ) -> tuple[dict[str, list[tuple[str, Weights]]], dict[str, list[tuple[str, Weights]]]]:
+        """The bigram weights by first chunk key and by second (a key holds no "|")."""
+        by_first: dict[str, list[tuple[str, Weights]]] = {}
+        by_second: dict[str, list[tuple[str, Weights]]] = {}
+        for name, row in self.weights.items():
+            if name.startswith("b:"):
+                first, _bar, second = name[2:].partition("|")
+                by_first.setdefault(first, []).append((second, row))
+                by_second.setdefault(second, []).append((first, row))
+        return by_first, by_second
+
+    def _remember(self, chunks: Sequence[str]) -> None:
+        """Give the chunks not seen yet their key's id, working out each new key's weights
+        and the bigrams it makes with the keys already known."""
+        state, weights = self._state, self.weights
+        new = set(chunks).difference(state.chunk_ids)
+        if len(state.chunk_ids) + len(new) > MEMO_CHUNKS:
+            state.clear()
+            new = set(chunks)
+        by_first, by_second = self._bigram_index
+        key_ids = state.key_ids
+        for chunk in new:
+            key, features = chunk_features(chunk)
+            kid = key_ids.get(key)
+            if kid is None:
+                a = f = t = 0.0
+                for name, value in features:
+                    w = weights.get(name)
+                    if w is not None:
+                        a += value * w[0]
+                        f += value * w[1]
+                        t += value * w[2]
+                kid = len(state.anger_threat)
+                state.anger_threat.append(complex(a, t))
+                state.frustration.append(f)
+                key_ids[key] = kid
+                for second, w in by_first.get(key, ()):
+                    if (other := key_ids.get(second)) is not None:
+                        state.add_pair((kid, other), w)
+                for first, w in by_second.get(key, ()):
+                    if (other := key_ids.get(first)) is not None:
+                        state.add_pair((other, kid), w)
+            state.chunk_ids[chunk] = kid
+
+    def _ids(self, chunks: Sequence[str]) -> list[int]:
+        """Each chunk's key id, in order: one dictionary lookup a chunk once seen."""
+        try:
+            return list(map(self._state.chunk_ids.__getitem__, chunks))
+        except KeyError:
+            self._remember(chunks)
+            return list(map(self._state.chunk_ids.__getitem__, chunks))
+
+    def logits(self, chunks: Sequence[str], frustration: bool = True) -> tuple[float, float, float]:
+        """(anger, frustration, threat) log-odds of one message's chunks; with
+        `frustration=False` the frustration sums are skipped (its log-odds is then the bias
+        alone), for a blend that does not use it."""
+        b = self.bias
+        if not chunks:
+            return b
+        ids = self._ids(chunks)
+        state = self._state
+        at = sum(map(state.anger_threat.__getitem__, ids))
+        f = sum(map(state.frustration.__getitem__, ids)) if frustration else 0.0
+        if len(ids) > 1:
+            pair_anger_threat = state.pair_anger_threat
+            # Every step in C: the known bigrams, then their sums.
+            found = list(filter(pair_anger_threat.__contains__, pairwise(ids)))
+            if found:
+                at += sum(map(pair_anger_threat.__getitem__, found))
+                if frustration:
+                    f += sum(map(state.pair_frustration.__getitem__, found))
+        scale = 1.0 / math.sqrt(len(ids))
+        return (b[0] + at.real * scale, b[1] + f * scale, b[2] + at.imag * scale)
+
+    def probabilities(self, text: str) -> tuple[float, float, float]:
+        return _sigmoids(self.logits(message_chunks(text)))
+
+    def best_sentence(self, text: str, head: int) -> tuple[int, int] | None:
+        """The span of the sentence whose chunks the head weighs highest (for evidence)."""
+        lowered = _view(text)
+        best: tuple[float, int, int] | None = None
+        for match in _SENTENCE.finditer(lowered):
+            sentence = match.group()
+            chunks = sentence.split()
+            if not chunks:
+                continue
+            ids = self._ids(chunks)
+            if head == 1:
+                total = sum(map(self._state.frustration.__getitem__, ids))
+            else:
+                at = sum(map(self._state.anger_threat.__getitem__, ids))
+                total = at.imag if head == 2 else at.real
+            score = total / math.sqrt(len(chunks))
+            if best is None or score > best[0]:
+                start = match.start() + len(sentence) - len(sentence.lstrip())
+                best = (score, start, match.start() + len(sentence.rstrip()))
+        if best is None:
+            return None
+        _score, start, end = best
+        return start, min(end, start + _EVIDENCE_MAX)
+
+
+def _sigmoids(logits: tuple[float, float, float]) -> tuple[float, float, float]:
+    a, f, t = (min(max(x, -30.0), 30.0) for x in logits)
+    return (1.0 / (1.0 + math.exp(-a)), 1.0 / (1.0 + math.exp(-f)), 1.0 / (1.0 + math.exp(-t)))
+
+
+def blend(head: ToneHead, text: str, scores: dict[str, float], present: float = 0.5) -> list[Flag]:
+    """Raise anger, frustration and threat in `scores` with the head; returns its flags.
+
+    Each head's probability is shifted by the blend's log-odds shift (chosen by
+    cross-validation, `trainer.customer_tone`) and joined to the score by noisy-OR, where
+    that reaches `present`: the head raises a score the rules and the GoEmotions model read
+    too low, never lowers one, and leaves a score it does not carry to `present` as it was
+    (the coach and the risk bands read scores below 0.5 too). Where it lifts a score from
+    below `present`, it adds a flag of that kind whose evidence is the sentence it scores
+    highest. `negative` follows the raised scores.
+    """
+    logits = head.logits(message_chunks(text), "frustration" in head.shifts)
+    flags: list[Flag] = []
+    raised = False
+    for index, name in enumerate(HEADS):
+        shift = head.shifts.get(name)
+        if shift is None:
+            continue
+        x = min(max(logits[index] + shift, -30.0), 30.0)
+        lifted = 1.0 / (1.0 + math.exp(-x))
+        before = scores[name]
+        after = 1.0 - (1.0 - before) * (1.0 - lifted)
+        if after < present:
+            continue
+        scores[name] = after
+        raised = True
+        if before < present:
+            span = head.best_sentence(text, index)
+            if span is not None:
+                start, end = span
+                flags.append(
+                    new_flag(name, start, end, text[start:end], f"model.tone.{name}", lifted)
+                )
+    if raised:
+        scores["negative"] = max(
+            scores["negative"], scores["anger"], scores["threat"], 0.8 * scores["frustration"]
+        )
+    return flags
+
+
+def load_tone_head(directory: Path | None = None, name: str = ARTEFACT) -> ToneHead | None:
+    """Read the artefact; None when it is absent (assess then runs without the head)."""
+    if directory is None:
+        base = resources.files("calmdesk.engine.models")
+        npz_file, json_file = base.joinpath(f"{name}.npz"), base.joinpath(f"{name}.json")
+        if not (npz_file.is_file() and json_file.is_file()):
+            return None
+        with resources.as_file(npz_file) as npz_path, resources.as_file(json_file) as json_path:
+            return _read(npz_path, json_path)
+    npz_path, json_path = directory / f"{name}.npz", directory / f"{name}.json"
+    if not (npz_path.is_file() and json_path.is_file()):
+        return None
+    return _read(npz_path, json_path)
+
+
+def _read(npz_path: Path, json_path: Path) -> ToneHead:
+    metadata = json.loads(json_path.read_text("utf-8"))
+    if metadata.get("format") != FORMAT:
+        raise ValueError(f"{json_path}: unknown tone head format {metadata.get('format')!r}")
+    with np.load(npz_path, allow_pickle=False) as data:
+        names = data["features"].tobytes().decode("utf-8").split("\n")
+        weights = data["weights_int8"].astype(np.float64) * data["weight_scales"].astype(np.float64)
+        bias = data["bias"].astype(np.float64)
+    if len(names) != weights.shape[0]:
+        raise ValueError(f"{npz_path}: features and weight rows disagree")
+    rows: list[tuple[float, float, float]] = [
+        (float(a), float(f), float(t)) for a, f, t in weights.tolist()
+    ]
+    blend_spec = metadata.get("blend", {})
+    return ToneHead(
+        weights=dict(zip(names, rows, strict=True)),
+        bias=(float(bias[0]), float(bias[1]), float(bias[2])),
+        shifts={k: float(v["shift"]) for k, v in blend_spec.items() if v is not None},
+        metadata=metadata,
+    )
+
+
+@cache
+def default_tone_head() -> ToneHead | None:
+    """The packaged head, loaded once per process."""
+    return load_tone_head()
+
+
+_switch: list[bool] = [True]
+
+
+def active_tone_head() -> ToneHead | None:
+    """The head `assess` blends in: the packaged one, unless `without_tone_head` is in force."""
+    return default_tone_head() if _switch[0] else None
+
+
+@contextmanager
+def without_tone_head() -> Iterator[None]:
+    """Assess without the head (the trainer measures the engine alone this way)."""
+    before = _switch[0]
+    _switch[0] = False
+    try:
+        yield
+    finally:
+        _switch[0] = before

@@ -1,0 +1,415 @@
+"""`calmdesk train --part tone`: fit the customer tone head (issue 3) and choose its blend.
+
+Data: `devsets/customer_training.jsonl` (written to train this head), the development set
+`customer_messages.jsonl`, which becomes in-sample for the head, and (with a data directory) a
+seeded sample of the GoEmotions dev split as non-support text. **Never the held-out set** (nor
+the blind one): not for features, C, thresholds or blend weights.
+
+Features: `calmdesk.engine.tone.message_features` (the reader's own), kept when seen in at
+least two training messages (character n-grams: three). Model: one liblinear logistic
+regression per head (anger, frustration, threat). Five folds: a training message's fold is
+fixed by its id (`t{i}` -> (i - 1) % 5; the set's composed wording never crosses folds), a
+development or GoEmotions message's by a seeded order. C is chosen by out-of-fold mean average
+precision on the customer sets.
+The blend (`tone.blend`) needs one log-odds shift per head: the one whose out-of-fold blend
+with the engine alone (rules + GoEmotions model, scored with the head off) gives the best F1
+on the customer sets while its precision in each set (GoEmotions included) stays within
+PRECISION_SLACK (per head) of the engine alone's there. Deterministic: fixed seeds, single-threaded
+solvers, a byte-identical artefact for the same data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse  # type: ignore[import-untyped]
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+from calmdesk.engine.tone import (
+    ARTEFACT,
+    FORMAT,
+    HEADS,
+    message_chunks,
+    message_features,
+    without_tone_head,
+)
+from calmdesk.engine.trainer.data import load_devset
+from calmdesk.engine.trainer.fit import write_reproducible_npz
+
+TRAINING_SET: Final = "customer_training.jsonl"
+DEV_SET: Final = "customer_messages.jsonl"
+FOLDS: Final = 5
+FOLD_SEED: Final = 20261206
+MIN_DOCUMENT_FREQUENCY: Final = 2
+MIN_GRAM_DOCUMENT_FREQUENCY: Final = 3
+C_GRID: Final = (2.0, 4.0, 8.0, 16.0)
+# GoEmotions training comments added as non-support examples (see `read_goemotions`).
+GOEMOTIONS_SAMPLE: Final = 4000
+GOEMOTIONS_SEED: Final = 20261207
+SHIFT_GRID: Final = tuple(round(-6.0 + 0.25 * i, 2) for i in range(41))  # -6 .. +4
+# How much precision the blend may cost against the engine alone, out of fold, in each set.
+# Anger: a little. Threat: none (it escalates the conversation and opens a safety incident).
+# Frustration: none; the reply coach acts on it from 0.45 ("heat"), and a false frustration
+# makes it ask for an acknowledgement a calm customer does not need (with 0.02 the coach's
+# own good examples caught two: a calm 502 report, a firm "I want the second one back").
+PRECISION_SLACK: Final = {"anger": 0.02, "frustration": 0.0, "threat": 0.0}
+
+Progress = Callable[[str, int], None]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Message:
+    source: str  # "training" or "dev"
+    id: str
+    text: str
+    labels: dict[str, int]
+    fold: int
+
+
+def _devset(name: str) -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("calmdesk.engine").joinpath(f"devsets/{name}")))
+
+
+def _labels(row: Mapping[str, object]) -> dict[str, int]:
+    found = row.get("labels")
+    return {str(k): int(v) for k, v in found.items()} if isinstance(found, Mapping) else {}
+
+
+def read_messages(
+    training: Path | None = None, dev: Path | None = None, *, with_dev: bool = True
+) -> list[Message]:
+    messages: list[Message] = []
+    for row in load_devset(training or _devset(TRAINING_SET)):
+        number = int(str(row["id"]).lstrip("t"))
+        labels = _labels(row)
+        messages.append(
+            Message("training", str(row["id"]), str(row["text"]), labels, (number - 1) % FOLDS)
+        )
+    if with_dev:
+        rows = load_devset(dev or _devset(DEV_SET))
+        order = np.random.default_rng(FOLD_SEED).permutation(len(rows)).tolist()
+        for rank, index in enumerate(order):
+            row = rows[index]
+            labels = _labels(row)
+            messages.append(Message("dev", str(row["id"]), str(row["text"]), labels, rank % FOLDS))
+    return messages
+
+
+def read_goemotions(data_dir: Path, count: int = GOEMOTIONS_SAMPLE) -> list[Message]:
+    """A seeded sample of the GoEmotions dev split (Reddit comments; the assess model did not
+    train on it, so the engine's precision there is a fair floor, and the test split stays
+    unseen) as non-support examples: anger, frustration (annoyance or disappointment) as
+    the assess model reads them, threat never. The engine reads such text too, and the customer sets alone taught
+    the head that warmth aimed at "you" ("I hope things improve for you") was anger."""
+    from calmdesk.engine.trainer.data import FRUSTRATION_EMOTIONS, load_corpus
+
+    corpus = load_corpus(data_dir)
+    pool = corpus.goemotions_dev
+    picked = np.random.default_rng(GOEMOTIONS_SEED).choice(
+        len(pool), min(count, len(pool)), replace=False
+    )
+    messages = []
+    for rank, index in enumerate(sorted(picked.tolist())):
+        example = pool[index]
+        labels = {
+            "anger": int("anger" in example.labels),
+            "frustration": int(bool(example.labels & FRUSTRATION_EMOTIONS)),
+            "threat": 0,
+        }
+        messages.append(Message("goemotions", f"g{index}", example.text, labels, rank % FOLDS))
+    return messages
+
+
+def _features(text: str) -> tuple[list[tuple[str, float]], int]:
+    return message_features(message_chunks(text))
+
+
+def build_vocabulary(texts: Sequence[str]) -> list[str]:
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update({name for name, _value in _features(text)[0]})
+    kept = [
+        (n, name)
+        for name, n in counts.items()
+        if "\n" not in name
+        and n >= (MIN_GRAM_DOCUMENT_FREQUENCY if name.startswith("g:") else MIN_DOCUMENT_FREQUENCY)
+    ]
+    kept.sort(key=lambda item: (-item[0], item[1]))
+    return [name for _n, name in kept]
+
+
+def featurise(texts: Sequence[str], vocabulary: Sequence[str]) -> Any:
+    """Rows as `ToneHead.logits` reads them: each known feature's value (summed over the
+    message's distinct chunks) over sqrt(distinct chunks)."""
+    index = {name: i for i, name in enumerate(vocabulary)}
+    indptr, indices, values = [0], [], []
+    for text in texts:
+        found, distinct = _features(text)
+        scale = 1.0 / math.sqrt(distinct) if distinct else 0.0
+        row: dict[int, float] = {}
+        for name, value in found:
+            i = index.get(name)
+            if i is not None:
+                row[i] = row.get(i, 0.0) + value * scale
+        for i in sorted(row):
+            indices.append(i)
+            values.append(row[i])
+        indptr.append(len(indices))
+    return sparse.csr_matrix(
+        (np.asarray(values, dtype=np.float64), np.asarray(indices, dtype=np.int64), indptr),
+        shape=(len(texts), len(vocabulary)),
+    )
+
+
+@dataclass(frozen=True)
+class Fitted:
+    vocabulary: list[str]
+    coef: FloatArray  # (features, heads)
+    intercept: FloatArray  # (heads,)
+
+
+def fit(messages: Sequence[Message], c: float) -> Fitted:
+    texts = [m.text for m in messages]
+    vocabulary = build_vocabulary(texts)
+    x = featurise(texts, vocabulary)
+    coef = np.zeros((len(vocabulary), len(HEADS)))
+    intercept = np.full(len(HEADS), -10.0)
+    for column, head in enumerate(HEADS):
+        y = np.asarray([bool(m.labels.get(head, 0)) for m in messages])
+        if y.all() or not y.any():
+            continue
+        model = LogisticRegression(C=c, solver="liblinear", max_iter=500, random_state=0)
+        model.fit(x, y)
+        coef[:, column] = model.coef_[0]
+        intercept[column] = model.intercept_[0]
+    return Fitted(vocabulary, coef, intercept)
+
+
+def quantise(fitted: Fitted) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
+    scales = np.abs(fitted.coef).max(axis=0) / 127.0
+    scales[scales == 0] = 1.0
+    quantised = np.clip(np.rint(fitted.coef / scales), -127, 127).astype(np.int8)
+    return quantised, scales.astype(np.float32)
+
+
+def logits(fitted: Fitted, texts: Sequence[str]) -> FloatArray:
+    """Log-odds with the artefact's int8 weights, as the reader computes them."""
+    quantised, scales = quantise(fitted)
+    weights = quantised.astype(np.float64) * scales.astype(np.float64)
+    x = featurise(texts, fitted.vocabulary)
+    result: FloatArray = np.asarray(x @ weights) + fitted.intercept.astype(np.float32)
+    return result
+
+
+def out_of_fold(messages: Sequence[Message], c: float, report: Progress) -> FloatArray:
+    folds = np.asarray([m.fold for m in messages])
+    out = np.zeros((len(messages), len(HEADS)))
+    for fold in range(FOLDS):
+        train = [m for m, f in zip(messages, folds, strict=True) if f != fold]
+        rows = np.flatnonzero(folds == fold)
+        fitted = fit(train, c)
+        out[rows] = logits(fitted, [messages[i].text for i in rows.tolist()])
+        report(f"cross-validating C={c:g}", 1)
+    return out
+
+
+def average_precision(scores: FloatArray, truth: npt.NDArray[np.bool_]) -> float:
+    if not truth.any():
+        return 0.0
+    order = np.argsort(-scores, kind="stable")
+    hits = np.cumsum(truth[order])
+    ranks = np.arange(1, len(order) + 1)
+    return float(np.sum((hits / ranks)[truth[order]]) / truth.sum())
+
+
+def prf(
+    predicted: npt.NDArray[np.bool_], truth: npt.NDArray[np.bool_]
+) -> tuple[float, float, float]:
+    tp = int((predicted & truth).sum())
+    p = tp / int(predicted.sum()) if predicted.any() else 0.0
+    r = tp / int(truth.sum()) if truth.any() else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def blended(engine: FloatArray, logit: FloatArray, shift: float) -> FloatArray:
+    """`tone.blend` on arrays: the noisy-OR of the score and the shifted head, where it
+    reaches 0.5; the score unchanged elsewhere."""
+    lifted = 1.0 / (1.0 + np.exp(-np.clip(logit + shift, -30.0, 30.0)))
+    joined = 1.0 - (1.0 - engine) * (1.0 - lifted)
+    result: FloatArray = np.where(joined >= 0.5, joined, engine)
+    return result
+
+
+def choose_shift(
+    head: str,
+    engine: FloatArray,
+    logit: FloatArray,
+    truth: npt.NDArray[np.bool_],
+    groups: Sequence[npt.NDArray[np.bool_]],
+    objective: npt.NDArray[np.bool_] | None = None,
+) -> dict[str, Any]:
+    """The shift with the best out-of-fold F1 over the `objective` messages (by default all;
+    in training the customer sets) whose precision, in every group of messages (the
+    training set, the development set, GoEmotions), stays within
+    the head's PRECISION_SLACK of the engine alone's there; None if no shift
+    both keeps to that and beats the engine alone."""
+    slack = PRECISION_SLACK[head]
+    floors = [prf(engine[g] >= 0.5, truth[g])[0] - slack for g in groups]
+    rows = objective if objective is not None else np.ones(len(truth), dtype=bool)
+    alone = prf(engine[rows] >= 0.5, truth[rows])
+    best: tuple[float, float] | None = None
+    for shift in SHIFT_GRID:
+        mixed = blended(engine, logit, shift) >= 0.5
+        if any(prf(mixed[g], truth[g])[0] < floor for g, floor in zip(groups, floors, strict=True)):
+            continue
+        f1 = prf(mixed[rows], truth[rows])[2]
+        if best is None or f1 > best[0] + 1e-9:
+            best = (f1, shift)
+    record: dict[str, Any] = {"precision_floors": [round(f, 4) for f in floors]}
+    if best is None or best[0] <= alone[2] + 1e-9:
+        record["shift"] = None
+        return record
+    record["shift"] = best[1]
+    return record
+
+
+def engine_scores(texts: Sequence[str]) -> FloatArray:
+    """The engine's anger, frustration and threat with the head switched off."""
+    from calmdesk.engine.assess import assess_many
+
+    with without_tone_head():
+        results = assess_many(list(texts))
+    return np.asarray([[r.scores[h] for h in HEADS] for r in results], dtype=np.float64)
+
+
+def training_steps() -> int:
+    return 1 + FOLDS * len(C_GRID) + 3
+
+
+def train_tone_head(
+    out_dir: Path,
+    progress: Progress | None = None,
+    *,
+    messages: Sequence[Message] | None = None,
+    data_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Cross-validate, choose C and the blend, fit on every message, write the artefact.
+    By default the messages are the customer training and development sets, and a sample
+    of GoEmotions from `data_dir` when given."""
+    report = progress or (lambda _step, _units: None)
+    if messages is None:
+        messages = read_messages() + (read_goemotions(data_dir) if data_dir is not None else [])
+    with threadpool_limits(limits=1):
+        return _train(out_dir, report, list(messages))
+
+
+def _train(out_dir: Path, report: Progress, messages: list[Message]) -> dict[str, Any]:
+    report("reading the customer sets", 0)
+    texts = [m.text for m in messages]
+    truth = {h: np.asarray([bool(m.labels.get(h, 0)) for m in messages]) for h in HEADS}
+    report("reading the customer sets", 1)
+    # C and the blend are judged on the customer sets; GoEmotions only bounds precision.
+    customer = np.asarray([m.source != "goemotions" for m in messages])
+    best: tuple[float, float, FloatArray] | None = None
+    aps: dict[str, list[float]] = {}
+    for c in C_GRID:
+        oof = out_of_fold(messages, c, report)
+        per_head = [
+            average_precision(oof[customer, k], truth[h][customer]) for k, h in enumerate(HEADS)
+        ]
+        aps[f"{c:g}"] = [round(v, 4) for v in per_head]
+        mean_ap = float(np.mean(per_head))
+        if best is None or mean_ap > best[0] + 1e-9:
+            best = (mean_ap, c, oof)
+    assert best is not None
+    mean_ap, c, oof = best
+    report("scoring the engine alone", 0)
+    engine = engine_scores(texts)
+    report("scoring the engine alone", 1)
+    sources = np.asarray([m.source for m in messages])
+    training_rows, dev_rows = sources == "training", sources == "dev"
+    goemotions_rows = sources == "goemotions"
+    blend: dict[str, Any] = {}
+    cross_validation: dict[str, Any] = {}
+    groups = [g for g in (training_rows, dev_rows, goemotions_rows) if g.any()]
+    for k, head in enumerate(HEADS):
+        choice = choose_shift(head, engine[:, k], oof[:, k], truth[head], groups, customer)
+        shift = choice["shift"]
+        blend[head] = None if shift is None else {"shift": shift}
+        for name, rows in (
+            ("training", training_rows),
+            ("dev", dev_rows),
+            ("goemotions", goemotions_rows),
+        ):
+            if not rows.any():
+                continue
+            alone = prf(engine[rows, k] >= 0.5, truth[head][rows])
+            choice[f"{name}_engine_alone"] = [round(v, 4) for v in alone]
+            if shift is not None:
+                mixed = blended(engine[rows, k], oof[rows, k], shift) >= 0.5
+                choice[f"{name}_blend"] = [round(v, 4) for v in prf(mixed, truth[head][rows])]
+        choice["head_alone_average_precision"] = round(average_precision(oof[:, k], truth[head]), 4)
+        cross_validation[head] = choice
+    report("fitting on every message", 0)
+    final = fit(messages, c)
+    report("fitting on every message", 1)
+    metadata: dict[str, Any] = {
+        "format": FORMAT,
+        "name": ARTEFACT,
+        "heads": list(HEADS),
+        "C": c,
+        "features": len(final.vocabulary),
+        "blend": blend,
+        "training_messages": {
+            "customer_training.jsonl": int(training_rows.sum()),
+            "customer_messages.jsonl": int(dev_rows.sum()),
+            "goemotions dev (sample)": int(goemotions_rows.sum()),
+        },
+        "cross_validation": {
+            "folds": FOLDS,
+            "fold_of": "training: (id number - 1) % 5; dev: seeded shuffle",
+            "seed": FOLD_SEED,
+            "mean_average_precision": round(mean_ap, 4),
+            "average_precision_by_C": aps,
+            "blend_chosen_on": "every set, out of fold; [P, R, F1] at 0.5",
+            "heads": cross_validation,
+        },
+        "hyperparameters": {
+            "C_grid": list(C_GRID),
+            "shift_grid": [SHIFT_GRID[0], SHIFT_GRID[-1], 0.25],
+            "min_document_frequency": MIN_DOCUMENT_FREQUENCY,
+            "min_gram_document_frequency": MIN_GRAM_DOCUMENT_FREQUENCY,
+            "precision_slack": PRECISION_SLACK,
+            "goemotions_sample": GOEMOTIONS_SAMPLE,
+            "goemotions_seed": GOEMOTIONS_SEED,
+        },
+    }
+    write_artefact(out_dir, final, metadata)
+    return metadata
+
+
+def write_artefact(out_dir: Path, fitted: Fitted, metadata: dict[str, Any]) -> None:
+    quantised, scales = quantise(fitted)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "features": np.frombuffer("\n".join(fitted.vocabulary).encode("utf-8"), dtype=np.uint8),
+        "weights_int8": quantised,
+        "weight_scales": scales,
+        "bias": fitted.intercept.astype(np.float32),
+    }
+    write_reproducible_npz(out_dir / f"{ARTEFACT}.npz", arrays)
+    (out_dir / f"{ARTEFACT}.json").write_text(
+        json.dumps(metadata, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
