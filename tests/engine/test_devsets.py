@@ -46,6 +46,7 @@ def _rows(name: str) -> list[dict[str, object]]:
         ("customer_training.jsonl", "t", 1300),
         ("customer_messages_holdout.jsonl", "m", 200),
         ("customer_messages_blind.jsonl", "b", 160),
+        ("customer_messages_blind2.jsonl", "n", 200),
     ],
 )
 def test_customer_set_schema(name: str, prefix: str, minimum: int) -> None:
@@ -77,7 +78,13 @@ def test_training_set_shares_no_message_with_the_yardsticks() -> None:
         assert not shared, name
 
 
-def test_blind_set_shares_no_message_with_the_other_sets() -> None:
-    blind = {str(row["text"]).strip().lower() for row in _rows("customer_messages_blind.jsonl")}
-    for name in ("customer_messages.jsonl", "customer_messages_holdout.jsonl"):
-        assert not blind & {str(row["text"]).strip().lower() for row in _rows(name)}, name
+@pytest.mark.parametrize(
+    "blind_name", ["customer_messages_blind.jsonl", "customer_messages_blind2.jsonl"]
+)
+def test_blind_sets_share_no_message_with_the_other_sets(blind_name: str) -> None:
+    blind = {str(row["text"]).strip().lower() for row in _rows(blind_name)}
+    others = ["customer_messages.jsonl", "customer_messages_holdout.jsonl"]
+    others += ["customer_training.jsonl", "customer_messages_blind.jsonl"]
+    for name in others:
+        if name != blind_name:
+            assert not blind & {str(row["text"]).strip().lower() for row in _rows(name)}, name

@@ -83,6 +83,8 @@ SIXTH_SET = "coach_replies_sixth.jsonl"
 # Written by a writer who had opened neither the rule files nor the other sets' lines, and
 # scored only after this round's rule changes were decided: the cleanest test of generalising.
 BLIND_SET = "coach_replies_blind.jsonl"
+# A second writer who never read the rules (stop 15).
+SECOND_BLIND_SET = "coach_replies_blind2.jsonl"
 # The sets reported after the development set, with their table titles and suffixes.
 EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (HOLDOUT_SET, "Reply coach, held-out set", " (held-out set)"),
@@ -91,6 +93,7 @@ EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (FIFTH_SET, "Reply coach, fifth set (written before the second broadening)", " (fifth set)"),
     (SIXTH_SET, "Reply coach, sixth set (written before the third round)", " (sixth set)"),
     (BLIND_SET, "Reply coach, blind set (writer never read the rules)", " (blind set)"),
+    (SECOND_BLIND_SET, "Reply coach, second blind set (stop 15)", " (second blind set)"),
 )
 
 

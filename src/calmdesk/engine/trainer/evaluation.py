@@ -179,6 +179,8 @@ CUSTOMER_SETS: Final = (
     ("customer_messages_holdout.jsonl", "Customer-service held-out set"),
     # Written by someone who had read neither the rules nor the other sets' lines.
     ("customer_messages_blind.jsonl", "Customer-service blind set"),
+    # A second such writer, stop 15.
+    ("customer_messages_blind2.jsonl", "Customer-service second blind set"),
 )
 
 
