@@ -15,7 +15,6 @@ from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from importlib import resources
 from itertools import pairwise, repeat
 from operator import sub, truediv
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from calmdesk.engine.artefacts import read_artefact
 from calmdesk.engine.text import STEM_FROM, analyse_tokens, char_grams, stem, tokens_and_dense
 
 ARTEFACT_NAME: Final = "assess_model"
@@ -413,17 +413,7 @@ def _as_slice(columns: tuple[int, ...]) -> slice | list[int]:
 
 def load_model(directory: Path | None = None, name: str = ARTEFACT_NAME) -> LinearModel | None:
     """Read an artefact; None when it is absent (the engine then runs on rules alone)."""
-    if directory is None:
-        base = resources.files("calmdesk.engine.models")
-        npz_file, json_file = base.joinpath(f"{name}.npz"), base.joinpath(f"{name}.json")
-        if not (npz_file.is_file() and json_file.is_file()):
-            return None
-        with resources.as_file(npz_file) as npz_path, resources.as_file(json_file) as json_path:
-            return _read(npz_path, json_path)
-    npz_path, json_path = directory / f"{name}.npz", directory / f"{name}.json"
-    if not (npz_path.is_file() and json_path.is_file()):
-        return None
-    return _read(npz_path, json_path)
+    return read_artefact(name, _read, directory)
 
 
 def _read(npz_path: Path, json_path: Path) -> LinearModel:

@@ -21,13 +21,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 
+from calmdesk.engine.artefacts import read_artefact
 from calmdesk.engine.text import MODEL_MAX_CHARS, STEM_FROM, char_grams, folded_lower
 from calmdesk.engine.types import Flag, new_flag
 
@@ -301,17 +301,7 @@ def blend(head: ToneHead, text: str, scores: dict[str, float], present: float = 
 
 def load_tone_head(directory: Path | None = None, name: str = ARTEFACT) -> ToneHead | None:
     """Read the artefact; None when it is absent (assess then runs without the head)."""
-    if directory is None:
-        base = resources.files("calmdesk.engine.models")
-        npz_file, json_file = base.joinpath(f"{name}.npz"), base.joinpath(f"{name}.json")
-        if not (npz_file.is_file() and json_file.is_file()):
-            return None
-        with resources.as_file(npz_file) as npz_path, resources.as_file(json_file) as json_path:
-            return _read(npz_path, json_path)
-    npz_path, json_path = directory / f"{name}.npz", directory / f"{name}.json"
-    if not (npz_path.is_file() and json_path.is_file()):
-        return None
-    return _read(npz_path, json_path)
+    return read_artefact(name, _read, directory)
 
 
 def _read(npz_path: Path, json_path: Path) -> ToneHead:

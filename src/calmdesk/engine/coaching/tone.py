@@ -19,13 +19,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from calmdesk.engine.artefacts import read_artefact
 from calmdesk.engine.coaching.types import SEVERITIES, Severity
 from calmdesk.engine.text import DENSE_FEATURE_NAMES, analyse_tokens, char_grams
 
@@ -159,19 +159,7 @@ class ToneModelError(ValueError):
 
 def load_tone_model(directory: Path | None = None) -> ToneModel | None:
     """Read the artefact from `directory` (default: the package); None when it is absent."""
-    if directory is None:
-        base = resources.files("calmdesk.engine.models")
-        npz_file = base.joinpath(f"{TONE_ARTEFACT}.npz")
-        json_file = base.joinpath(f"{TONE_ARTEFACT}.json")
-        if not (npz_file.is_file() and json_file.is_file()):
-            return None
-        with resources.as_file(npz_file) as npz_path, resources.as_file(json_file) as json_path:
-            return read_tone_model(npz_path, json_path)
-    npz_path = directory / f"{TONE_ARTEFACT}.npz"
-    json_path = directory / f"{TONE_ARTEFACT}.json"
-    if not (npz_path.is_file() and json_path.is_file()):
-        return None
-    return read_tone_model(npz_path, json_path)
+    return read_artefact(TONE_ARTEFACT, read_tone_model, directory)
 
 
 def read_tone_model(npz_path: Path, json_path: Path) -> ToneModel:
