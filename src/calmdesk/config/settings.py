@@ -126,6 +126,10 @@ def _database() -> dict[str, Any]:
         if config["ENGINE"] == "django.db.backends.postgresql":
             # The test database is created beside the one named in the URL.
             config["TEST"].setdefault("NAME", f"test_calmdesk_{config.get('NAME') or 'db'}")
+            # Parameters travel apart from the SQL and a statement run five times becomes a
+            # prepared one: PostgreSQL stops parsing and planning the receive path's dozen
+            # statements on every message, and psycopg stops quoting literals into them.
+            config.setdefault("OPTIONS", {}).setdefault("server_side_binding", True)
         return config
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {
