@@ -1,13 +1,14 @@
 """`calmdesk train --part coach`: fit the coach's tone model on the labelled reply sets.
 
-Data: every sentence of every reply in the development, third, fourth and fifth sets (never
-the held-out set) is one example; it is positive for a rule when a labelled finding of that
-rule overlaps it. Features: `calmdesk.engine.coaching.tone.sentence_features`, with a
+Data: every sentence of every reply in the development, third, fourth and fifth sets and the
+composed training set `coach_training.jsonl` (never the held-out or sixth set) is one example;
+it is positive for a rule when a labelled finding of that rule overlaps it. Features: `calmdesk.engine.coaching.tone.sentence_features`, with a
 vocabulary of the features seen in at least two training sentences. Model: one liblinear
 logistic regression per rule. Threshold per rule: five-fold cross-validation grouped by the
-customer message (replies answering the same message share wording, so they stay in one fold);
-the lowest threshold whose out-of-fold precision on the sentences the rules did *not* flag
-reaches TARGET_PRECISION, or no threshold (the rule gets no model findings) when none does.
+customer message (replies answering the same message share wording, so they stay in one fold),
+the composed set's replies in their own folds, which share no piece; the lowest threshold whose
+out-of-fold precision reaches TARGET_PRECISION both on every sentence and on the sentences the
+rules did *not* flag, or no threshold (the rule gets no model findings) when none does.
 Every step is deterministic, and the artefact is written like `assess_model.npz`, so the same
 data gives a byte-identical file.
 """
@@ -45,7 +46,10 @@ from calmdesk.engine.coaching.tone import (
 from calmdesk.engine.text import DENSE_FEATURE_NAMES, char_grams
 from calmdesk.engine.trainer.fit import block_rows_matrix, write_reproducible_npz
 
-TRAINING_SETS: Final = (DEV_SET, THIRD_SET, FOURTH_SET, FIFTH_SET)
+# Written for training only (issue 4): replies composed from hand-written pieces by
+# `compose_coach_training`; reply k{i} sits in fold (i - 1) % 5 and its folds share no piece.
+COMPOSED_SET: Final = "coach_training.jsonl"
+TRAINING_SETS: Final = (DEV_SET, THIRD_SET, FOURTH_SET, FIFTH_SET, COMPOSED_SET)
 # The tone rules the model may add findings for. Rules whose cross-validated precision never
 # reaches the target get no threshold and so no model findings.
 TONE_RULES: Final = (
@@ -75,7 +79,7 @@ THRESHOLD_GRID: Final = tuple(round(0.2 + 0.025 * i, 3) for i in range(32))  # 0
 BLOCKING_PRECISION: Final = 0.95
 
 # Whether `coach` uses the packaged model unless told otherwise. Off: on the held-out set the
-# model's added findings were right 9 times out of 14 (see models/COACH_TONE_CARD.md), below
+# model's added findings were right 3 times out of 6 (see models/COACH_TONE_CARD.md), below
 # the 0.8 precision a warning on a good reply needs. `calmdesk train --part coach --enable`
 # writes an artefact that is on.
 ENABLED_BY_DEFAULT: Final = False
@@ -93,6 +97,7 @@ class SentenceExample:
     # Rules the model may not add here: the rules flagged them already, or the rule's own
     # exception matches the sentence (the coach skips both).
     closed: frozenset[str]
+    fold: int | None = None  # fixed fold (composed set), else by `group`
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,14 @@ class Reply:
     customer: str
     draft: str
     findings: tuple[tuple[str, str], ...]
+    fold: int | None = None  # fixed fold: the composed set's, whose folds share no piece
+
+
+def composed_fold(reply_id: str) -> int | None:
+    """Fold of a composed reply `k{i}`: (i - 1) % FOLDS; None for any other id."""
+    if len(reply_id) > 1 and reply_id[0] == "k" and reply_id[1:].isdigit():
+        return (int(reply_id[1:]) - 1) % FOLDS
+    return None
 
 
 def read_replies(names: Sequence[str] = TRAINING_SETS) -> list[Reply]:
@@ -123,8 +136,10 @@ def read_replies(names: Sequence[str] = TRAINING_SETS) -> list[Reply]:
                 for f in record.get("findings") or []
                 if isinstance(f, dict)
             )
+            fold = composed_fold(str(record.get("id"))) if name == COMPOSED_SET else None
+            group = customer.strip() if fold is None else f"{name}:fold{fold}"
             replies.append(
-                Reply(f"{name}:{record.get('id')}", customer.strip(), customer, draft, findings)
+                Reply(f"{name}:{record.get('id')}", group, customer, draft, findings, fold)
             )
     return replies
 
@@ -159,7 +174,9 @@ def sentence_examples(
                 if exception is not None and exception.search(norm[sentence.start : sentence.end]):
                     closed.add(rule_id)
             examples.append(
-                SentenceExample(reply.group, reply.reply, sentence.text, labels, frozenset(closed))
+                SentenceExample(
+                    reply.group, reply.reply, sentence.text, labels, frozenset(closed), reply.fold
+                )
             )
     return examples
 
@@ -229,11 +246,14 @@ def predict(fitted: Fitted, texts: Sequence[str]) -> FloatArray:
 
 
 def folds_of(examples: Sequence[SentenceExample]) -> npt.NDArray[np.intp]:
-    """Fold number of each example; every sentence of one customer message in one fold."""
-    groups = sorted({e.group for e in examples})
+    """Fold number of each example: a composed reply's own (its folds share no piece), else
+    by a seeded order of customer messages, every sentence of one message in one fold."""
+    groups = sorted({e.group for e in examples if e.fold is None})
     order = np.random.default_rng(FOLD_SEED).permutation(len(groups))
     fold_of_group = {groups[g]: rank % FOLDS for rank, g in enumerate(order.tolist())}
-    return np.asarray([fold_of_group[e.group] for e in examples], dtype=np.intp)
+    return np.asarray(
+        [fold_of_group[e.group] if e.fold is None else e.fold for e in examples], dtype=np.intp
+    )
 
 
 def out_of_fold(
@@ -271,13 +291,15 @@ class RuleChoice:
 def choose_threshold(
     rule: str, scores: FloatArray, examples: Sequence[SentenceExample]
 ) -> RuleChoice:
-    """The lowest threshold at which the model alone is precise enough out of fold.
+    """The lowest threshold at which the model is precise enough out of fold, both alone and
+    in what it would add.
 
-    Precision is measured on every sentence of the unseen folds, not only on those the rules
-    left open: the rules were tuned on these very sets (training recall 0.6-0.8 against
-    0.1-0.5 on the held-out set), so what they leave open here is an unrepresentative residue
-    of the hardest cases, much smaller than what they leave open on unseen replies. The open
-    figures are kept next to it for the model card.
+    Precision is measured on every sentence of the unseen folds (the model alone), and, when
+    the model fires on any, also on the sentences the rules left open (what the coach would
+    add): both must reach TARGET_PRECISION. The rules were tuned on the labelled sets, so what
+    they leave open there is a residue of the hardest cases; the composed set's open sentences
+    are not (no rule was written from it), and the model adds findings only there, so a
+    threshold precise on every sentence but not on the open ones would not keep its promise.
     """
     truth = np.asarray([rule in e.labels for e in examples])
     open_rows = np.asarray([rule not in e.closed for e in examples])
@@ -289,10 +311,11 @@ def choose_threshold(
         if count < MIN_PREDICTIONS:
             break
         hits = int((predicted & truth).sum())
-        if hits / count >= TARGET_PRECISION:
-            open_predicted = predicted & open_rows
-            open_count = int(open_predicted.sum())
-            open_hits = int((open_predicted & truth).sum())
+        open_predicted = predicted & open_rows
+        open_count = int(open_predicted.sum())
+        open_hits = int((open_predicted & truth).sum())
+        open_ok = open_count == 0 or open_hits / open_count >= TARGET_PRECISION
+        if hits / count >= TARGET_PRECISION and open_ok:
             return RuleChoice(
                 rule,
                 threshold,
@@ -306,6 +329,32 @@ def choose_threshold(
                 average_precision,
             )
     return RuleChoice(rule, None, None, 0, 0, None, 0, 0, positives, average_precision)
+
+
+def by_source(
+    choices: Sequence[RuleChoice], scores: FloatArray, examples: Sequence[SentenceExample]
+) -> dict[str, dict[str, list[int]]]:
+    """Out of fold at the chosen thresholds, per rule: [right, fired, right on open
+    sentences, fired on open sentences], for the composed set and for the labelled sets."""
+    composed = np.asarray([e.fold is not None for e in examples])
+    out: dict[str, dict[str, list[int]]] = {}
+    for name, mask in (("composed", composed), ("sets", ~composed)):
+        out[name] = {}
+        for column, choice in enumerate(choices):
+            truth = np.asarray([choice.rule in e.labels for e in examples])
+            open_rows = np.asarray([choice.rule not in e.closed for e in examples])
+            if choice.threshold is None:
+                out[name][choice.rule] = [0, 0, 0, 0]
+                continue
+            fired = (scores[:, column] >= choice.threshold) & mask
+            opened = fired & open_rows
+            out[name][choice.rule] = [
+                int((fired & truth).sum()),
+                int(fired.sum()),
+                int((opened & truth).sum()),
+                int(opened.sum()),
+            ]
+    return out
 
 
 def _average_precision(probs: FloatArray, truth: npt.NDArray[np.bool_]) -> float:
@@ -391,7 +440,7 @@ def _train(
         "training_replies": len(replies),
         "cross_validation": {
             "folds": FOLDS,
-            "grouped_by": "customer message",
+            "grouped_by": "customer message; composed set: its own fold, sharing no piece",
             "seed": FOLD_SEED,
             "mean_average_precision": round(mean_ap, 4),
             "rules": {
@@ -420,6 +469,7 @@ def _train(
             "blocking_precision": BLOCKING_PRECISION,
         },
     }
+    metadata["cross_validation"]["by_source"] = by_source(choices, scores, examples)
     folds = folds_of(examples)
     fold_replies = [
         frozenset(e.reply for e, f in zip(examples, folds, strict=True) if f == fold)
@@ -448,30 +498,62 @@ def cross_validated_blend(
     replies: Sequence[Reply],
     fold_models: Sequence[ToneModel],
     fold_replies: Sequence[frozenset[str]],
-) -> dict[str, dict[str, list[int]]]:
+) -> dict[str, Any]:
     """Per tone rule, [predicted, matched predictions, labelled, matched labels] for the
     rules alone and for the rules with each fold's model on the replies that fold did not
-    train on, as `calmdesk evaluate` counts them."""
+    train on, as `calmdesk evaluate` counts them; and the model's own findings [predicted,
+    matched]. Over all training replies, then for the composed set (`composed`: unseen
+    pieces) and the labelled reply sets (`sets`: unseen customer messages) apart."""
     from calmdesk.engine.coaching.evaluation import Counts, evaluate_records
 
-    totals = {kind: {rule: Counts() for rule in TONE_RULES} for kind in ("rules", "rules+model")}
-    for model, held in zip(fold_models, fold_replies, strict=True):
-        records = [(n, _record(r)) for n, r in enumerate(replies) if r.reply in held]
-        for kind, choice in (("rules", False), ("rules+model", model)):
-            result = evaluate_records(records, "cross-validation", tone_model=choice)
-            for rule in TONE_RULES:
-                counts, total = result.rules[rule], totals[kind][rule]
-                total.predicted += counts.predicted
-                total.predicted_matched += counts.predicted_matched
-                total.labelled += counts.labelled
-                total.labelled_matched += counts.labelled_matched
-    return {
-        kind: {
-            rule: [c.predicted, c.predicted_matched, c.labelled, c.labelled_matched]
-            for rule, c in counts.items()
-        }
-        for kind, counts in totals.items()
+    kinds = ("rules", "rules+model", "model_added")
+    sources = ("all", "composed", "sets")
+    totals = {
+        (source, kind): {rule: Counts() for rule in TONE_RULES}
+        for source in sources
+        for kind in kinds
     }
+    for model, held in zip(fold_models, fold_replies, strict=True):
+        for source in ("composed", "sets"):
+            records = [
+                (n, _record(r))
+                for n, r in enumerate(replies)
+                if r.reply in held and (r.fold is not None) == (source == "composed")
+            ]
+            if not records:
+                continue
+            for kind, choice in (("rules", False), ("rules+model", model)):
+                result = evaluate_records(records, "cross-validation", tone_model=choice)
+                for rule in TONE_RULES:
+                    counts = result.rules[rule]
+                    added = result.model_added.get(rule, Counts())
+                    for where in ("all", source):
+                        total = totals[(where, kind)][rule]
+                        total.predicted += counts.predicted
+                        total.predicted_matched += counts.predicted_matched
+                        total.labelled += counts.labelled
+                        total.labelled_matched += counts.labelled_matched
+                        if kind == "rules+model":
+                            own = totals[(where, "model_added")][rule]
+                            own.predicted += added.predicted
+                            own.predicted_matched += added.predicted_matched
+
+    def table(source: str) -> dict[str, dict[str, list[int]]]:
+        out: dict[str, dict[str, list[int]]] = {}
+        for kind in kinds:
+            counts = totals[(source, kind)]
+            out[kind] = {
+                rule: [c.predicted, c.predicted_matched]
+                if kind == "model_added"
+                else [c.predicted, c.predicted_matched, c.labelled, c.labelled_matched]
+                for rule, c in counts.items()
+            }
+        return out
+
+    blend: dict[str, Any] = table("all")
+    blend["composed"] = table("composed")
+    blend["sets"] = table("sets")
+    return blend
 
 
 def _quantise(fitted: Fitted) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
