@@ -13,6 +13,7 @@ responsibility, checked by `insert` where it can be).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -63,22 +64,67 @@ def insert(instance: Model, *, ignore_conflicts: bool = False, using: str = "def
     instance then stays unsaved.
     """
     model = type(instance)
+    sql, written, returned = _plan(model, ignore_conflicts, using)
+    params = _prepared(instance, written, using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    _saved(instance, returned, row, using)
+    return True
+
+
+def insert_many(instances: Sequence[Model], *, using: str = "default") -> None:
+    """Insert new, unsaved instances of one model in a single statement, in order.
+
+    For rows a service collects during one operation (the audit events of one policy run):
+    one round trip instead of one per row, with the same preparation and signals as
+    `insert`. Unlike `bulk_create`, `pre_save` and `post_save` are sent for every row.
+    """
+    if not instances:
+        return
+    model = type(instances[0])
+    if any(type(instance) is not model for instance in instances):
+        raise TypeError("insert_many() writes rows of one model")
+    if len(instances) == 1:
+        insert(instances[0], using=using)
+        return
+    sql, written, returned = _plan(model, False, using)
+    head, values_and_rest = sql.split(" VALUES ", 1)
+    one_row, rest = values_and_rest.split(" RETURNING ", 1)
+    sql = f"{head} VALUES {', '.join([one_row] * len(instances))} RETURNING {rest}"
+    params = [value for instance in instances for value in _prepared(instance, written, using)]
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if len(rows) != len(instances):
+        raise RuntimeError(f"inserted {len(instances)} rows, {len(rows)} came back")
+    # PostgreSQL and SQLite return the rows of a VALUES list in its order (bulk_create
+    # relies on the same).
+    for instance, row in zip(instances, rows, strict=True):
+        _saved(instance, returned, row, using)
+
+
+def _prepared(instance: Model, written: list[Field[Any, Any]], using: str) -> list[Any]:
+    """The instance's values as save() would send them, after `pre_save`."""
+    model = type(instance)
     if not instance._state.adding or instance.pk is not None:
         raise ValueError("insert() writes new rows only: use save() to update")
-    sql, written, returned = _plan(model, ignore_conflicts, using)
     # As save() does: a related object assigned before it was saved gives its key now.
     instance._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]
     if pre_save.has_listeners(model):
         pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=None)
     connection = connections[using]
-    params = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in written
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return False
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in written]
+
+
+def _saved(
+    instance: Model, returned: list[Field[Any, Any]], row: Sequence[Any], using: str
+) -> None:
+    """Fill in what the database returned and announce the new row, as save() does."""
+    model = type(instance)
+    connection = connections[using]
     for field, value in zip(returned, row, strict=True):
         column = field.get_col(model._meta.db_table)
         for converter in connection.ops.get_db_converters(column) + column.get_db_converters(
@@ -97,4 +143,3 @@ def insert(instance: Model, *, ignore_conflicts: bool = False, using: str = "def
             raw=False,
             using=using,
         )
-    return True

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from calmdesk.accounts.models import Organisation
 from calmdesk.conversations.models import Conversation, Direction, Message
 from calmdesk.customers.models import ContactIdentity, Customer
-from calmdesk.lean_writes import insert
+from calmdesk.lean_writes import insert, insert_many
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -126,3 +126,39 @@ def test_one_statement_per_row_and_only_new_rows(org: Organisation) -> None:
 
     with pytest.raises(ValueError, match="new rows only"):
         insert(customer)
+
+
+def test_insert_many_writes_rows_in_order_in_one_statement(org: Organisation) -> None:
+    heard: list[int] = []
+
+    def receiver(sender: type[Model], instance: Customer, created: bool, **kwargs: Any) -> None:
+        assert created
+        heard.append(instance.pk)
+
+    customers = [Customer(organisation=org, name=name) for name in ("Ann", "Bo", "Cy")]
+    post_save.connect(receiver, sender=Customer, dispatch_uid="test-lean-writes-many")
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            insert_many(customers)
+    finally:
+        post_save.disconnect(sender=Customer, dispatch_uid="test-lean-writes-many")
+
+    assert len(queries.captured_queries) == 1
+    # Each instance got the key of its own row, and receivers heard every row, in order.
+    assert {c.pk: c.name for c in customers} == dict(
+        Customer.objects.filter(pk__in=[c.pk for c in customers]).values_list("pk", "name")
+    )
+    assert heard == [c.pk for c in customers]
+    assert all(not c._state.adding for c in customers)
+
+
+def test_insert_many_refuses_mixed_models_and_saved_rows(org: Organisation) -> None:
+    customer = Customer(organisation=org)
+    with pytest.raises(TypeError, match="one model"):
+        insert_many([customer, Conversation(organisation=org, customer=customer)])
+    insert(customer)
+    with pytest.raises(ValueError, match="new rows only"):
+        insert_many([Customer(organisation=org), customer])
+    # Nothing half-written: the new row before the saved one was not inserted either.
+    assert Customer.objects.filter(organisation=org).count() == 1
+    insert_many([])

@@ -318,3 +318,45 @@ def test_updating_a_subscription_keeps_its_secret_and_audits_what_changed(
     webhook_subscription_delete(subscription=subscription, actor=admin_user)
     assert not WebhookSubscription.objects.exists()
     assert AuditEvent.objects.filter(action="webhook.deleted", target_id=subscription_id).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_subscriptions_are_read_once_a_transaction_and_a_new_one_is_seen_at_once(
+    org: Organisation, admin_user: User, settings: Any
+) -> None:
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from calmdesk.channels.webhooks import webhook_event_emit
+
+    settings.CALMDESK_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
+
+    def subscription_reads(queries: CaptureQueriesContext) -> int:
+        table = WebhookSubscription._meta.db_table
+        return sum(
+            q["sql"].startswith('SELECT "id", "events"') and table in q["sql"]
+            for q in queries.captured_queries
+        )
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert webhook_event_emit(organisation_id=org.pk, event="message.received", data={}) == []
+        assert (
+            webhook_event_emit(organisation_id=org.pk, event="conversation.escalated", data={})
+            == []
+        )
+        assert subscription_reads(queries) == 1
+        # Subscribing in the same transaction drops the kept answer: the next event is sent.
+        webhook_subscription_create(
+            organisation=org,
+            url="http://127.0.0.1:9/hook",
+            events=["message.received"],
+            actor=admin_user,
+        )
+        sent = webhook_event_emit(organisation_id=org.pk, event="message.received", data={})
+        assert len(sent) == 1
+        assert subscription_reads(queries) == 2
+
+    # A new transaction reads again: a change committed elsewhere in between is seen.
+    WebhookSubscription.objects.filter(organisation=org).update(is_active=False)
+    with transaction.atomic():
+        assert webhook_event_emit(organisation_id=org.pk, event="message.received", data={}) == []

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 
 class ChannelsConfig(AppConfig):
@@ -10,6 +10,8 @@ class ChannelsConfig(AppConfig):
     def ready(self) -> None:
         from calmdesk.audit.models import AuditEvent
         from calmdesk.channels import signals
+        from calmdesk.channels.models import WebhookSubscription
+        from calmdesk.channels.webhooks import subscriptions_changed
         from calmdesk.conversations.models import Message
 
         post_save.connect(
@@ -30,3 +32,9 @@ class ChannelsConfig(AppConfig):
             sender=AuditEvent,
             dispatch_uid="channels.audited_event_webhook",
         )
+        for signal, name in ((post_save, "save"), (post_delete, "delete")):
+            signal.connect(
+                subscriptions_changed,
+                sender=WebhookSubscription,
+                dispatch_uid=f"channels.subscriptions_changed.{name}",
+            )

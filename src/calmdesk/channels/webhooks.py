@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from calmdesk.accounts.models import Organisation, User
@@ -234,25 +234,58 @@ def webhook_subscription_delete(*, subscription: WebhookSubscription, actor: Use
 
 
 def _subscriptions_wanting(organisation_id: int, event: str) -> list[int]:
-    """Ids of the organisation's active subscriptions to `event`.
-
-    Hand-written: through the ORM this check cost ~0.4 ms of CPU on every customer message
-    (issue 2's ingest benchmark), for an answer that is almost always "none".
-    """
-    table = quoted(WebhookSubscription)
-    found = rows(
-        f"SELECT {quoted(WebhookSubscription, 'id')}, {quoted(WebhookSubscription, 'events')} "  # noqa: S608 - names from the model
-        f"FROM {table} WHERE {quoted(WebhookSubscription, 'organisation')} = %s "
-        f"AND {quoted(WebhookSubscription, 'is_active')} = %s",
-        [organisation_id, True],
-    )
+    """Ids of the organisation's active subscriptions to `event`."""
     wanted = []
-    for pk, stored in found:
+    for pk, stored in _active_subscriptions(organisation_id):
         # The driver hands JSON over as text on some backends and decoded on others.
         events = json.loads(stored) if isinstance(stored, str | bytes) else stored
         if isinstance(events, list) and event in events:
             wanted.append(pk)
     return wanted
+
+
+def _active_subscriptions(organisation_id: int) -> list[tuple[Any, ...]]:
+    """(id, events) of the organisation's active subscriptions, read once a transaction.
+
+    Asked for every customer message, often twice (the message and its escalation), for an
+    answer that is almost always "none": within one transaction the first answer is kept.
+    Hand-written, because through the ORM the check cost ~0.4 ms of CPU (issue 2's ingest
+    benchmark). A subscription written in this process drops the kept answers.
+    """
+    connection = connections[DEFAULT_DB_ALIAS]
+    # The outermost atomic block stands for the transaction while it lasts.
+    transaction_marker = connection.atomic_blocks[0] if connection.atomic_blocks else None
+    kept: tuple[object, dict[int, list[tuple[Any, ...]]]] | None = getattr(
+        connection, _KEPT_SUBSCRIPTIONS, None
+    )
+    if transaction_marker is not None and kept is not None and kept[0] is transaction_marker:
+        by_organisation = kept[1]
+    else:
+        by_organisation = {}
+        if transaction_marker is not None:
+            setattr(connection, _KEPT_SUBSCRIPTIONS, (transaction_marker, by_organisation))
+    found = by_organisation.get(organisation_id)
+    if found is None:
+        table = quoted(WebhookSubscription)
+        found = rows(
+            f"SELECT {quoted(WebhookSubscription, 'id')}, "  # noqa: S608 - names from the model
+            f"{quoted(WebhookSubscription, 'events')} "
+            f"FROM {table} WHERE {quoted(WebhookSubscription, 'organisation')} = %s "
+            f"AND {quoted(WebhookSubscription, 'is_active')} = %s",
+            [organisation_id, True],
+        )
+        by_organisation[organisation_id] = found
+    return found
+
+
+_KEPT_SUBSCRIPTIONS = "_calmdesk_webhook_subscriptions"
+
+
+def subscriptions_changed(**kwargs: Any) -> None:
+    """Signal receiver: a subscription was written, so no kept answer is current."""
+    for connection in connections.all(initialized_only=True):
+        if hasattr(connection, _KEPT_SUBSCRIPTIONS):
+            delattr(connection, _KEPT_SUBSCRIPTIONS)
 
 
 def webhook_event_emit(
