@@ -143,3 +143,56 @@ def _saved(
             raw=False,
             using=using,
         )
+
+
+@cache
+def _update_plan(
+    model: type[Model], field_names: tuple[str, ...], using: str
+) -> tuple[str, list[Field[Any, Any]]]:
+    meta = model._meta
+    if model.save is not Model.save:
+        raise TypeError(f"{model.__name__} overrides save(): use save()")
+    fields = [meta.get_field(name) for name in field_names]
+    quote = connections[using].ops.quote_name
+    assignments = ", ".join(f"{quote(column_of(field))} = %s" for field in fields)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 - names from the model
+        f"WHERE {quote(column_of(meta.pk))} = %s"
+    )
+    return sql, fields  # type: ignore[return-value]
+
+
+def update(instance: Model, *, fields: tuple[str, ...], using: str = "default") -> None:
+    """`instance.save(update_fields=fields)` for a stored row, without the query compiler.
+
+    Values are prepared by each field's `pre_save` (so `auto_now` fields named in `fields`
+    get the current time) and `get_db_prep_save`; `pre_save` and `post_save` are sent with
+    `update_fields`, as `save()` sends them.
+    """
+    model = type(instance)
+    if instance._state.adding or instance.pk is None:
+        raise ValueError("update() rewrites stored rows only: use insert() for new ones")
+    sql, written = _update_plan(model, fields, using)
+    update_fields = frozenset(fields)
+    if pre_save.has_listeners(model):
+        pre_save.send(
+            sender=model, instance=instance, raw=False, using=using, update_fields=update_fields
+        )
+    connection = connections[using]
+    params = [
+        field.get_db_prep_save(field.pre_save(instance, False), connection) for field in written
+    ]
+    params.append(model._meta.pk.get_db_prep_save(instance.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != 1:
+            raise model.DoesNotExist(f"{model.__name__} {instance.pk} is not stored")  # type: ignore[attr-defined]
+    if post_save.has_listeners(model):
+        post_save.send(
+            sender=model,
+            instance=instance,
+            created=False,
+            update_fields=update_fields,
+            raw=False,
+            using=using,
+        )

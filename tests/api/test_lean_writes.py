@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from calmdesk.accounts.models import Organisation
 from calmdesk.conversations.models import Conversation, Direction, Message
 from calmdesk.customers.models import ContactIdentity, Customer
-from calmdesk.lean_writes import insert, insert_many
+from calmdesk.lean_writes import insert, insert_many, update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -162,3 +162,37 @@ def test_insert_many_refuses_mixed_models_and_saved_rows(org: Organisation) -> N
     # Nothing half-written: the new row before the saved one was not inserted either.
     assert Customer.objects.filter(organisation=org).count() == 1
     insert_many([])
+
+
+def test_update_rewrites_only_the_named_columns_like_save(org: Organisation) -> None:
+    customer = Customer(organisation=org, name="Eve")
+    insert(customer)
+    conversation = Conversation(organisation=org, customer=customer, subject="Refund")
+    insert(conversation)
+    stored_before = Conversation.objects.get(pk=conversation.pk)
+    heard: list[tuple[bool, frozenset[str] | None]] = []
+
+    def receiver(sender: type[Model], instance: Conversation, created: bool, **kwargs: Any) -> None:
+        heard.append((created, kwargs.get("update_fields")))
+
+    conversation.priority = 3
+    conversation.subject = "changed in memory only"
+    post_save.connect(receiver, sender=Conversation, dispatch_uid="test-lean-update")
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            update(conversation, fields=("priority", "updated_at"))
+    finally:
+        post_save.disconnect(sender=Conversation, dispatch_uid="test-lean-update")
+
+    assert len(queries.captured_queries) == 1
+    stored = Conversation.objects.get(pk=conversation.pk)
+    assert stored.priority == 3
+    assert stored.subject == "Refund"  # not named, not written
+    assert stored.updated_at > stored_before.updated_at
+    assert heard == [(False, frozenset({"priority", "updated_at"}))]
+
+    with pytest.raises(ValueError, match="stored rows only"):
+        update(Conversation(organisation=org, customer=customer), fields=("priority",))
+    Conversation.objects.filter(pk=conversation.pk).delete()
+    with pytest.raises(Conversation.DoesNotExist):
+        update(conversation, fields=("priority",))

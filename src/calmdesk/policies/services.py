@@ -35,7 +35,7 @@ from calmdesk.conversations.services import conversation_assign
 from calmdesk.customers.models import ContactIdentity, IdentityKind
 from calmdesk.incidents.services import incident_open
 from calmdesk.lean_reads import JoinedRead, Link, quoted, rows
-from calmdesk.lean_writes import insert
+from calmdesk.lean_writes import insert, update
 from calmdesk.notifications.selectors import supervisors_to_notify
 from calmdesk.notifications.services import notification_send
 from calmdesk.policies.document import (
@@ -394,7 +394,9 @@ class _Apply:
                 {"before": self.conversation.priority, "after": priority, "by": "policy"},
             )
             self.conversation.priority = priority
-            self.conversation.save(update_fields=["priority", "updated_at"])
+            # The row is written without the ORM's compiler: on the ingest benchmark a third
+            # of the messages raise a priority, and save() spent ~0.5 ms of CPU building it.
+            update(self.conversation, fields=("priority", "updated_at"))
             self.priority = priority
 
     def escalate(self, reason: str, *, supervisor_queue: bool) -> None:
