@@ -305,3 +305,33 @@ def test_refusals_in_sentences_far_apart_stay_two_findings() -> None:
     )
     result = coach(draft, conversation=[("customer", "There was chicken in my vegan meal!")])
     assert len(result.findings_of("refusing_ownership")) == 2
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "Keep talking like that and I will come to your office and make you pay.",
+        "Carry on like this and I'll make sure you regret it, you pathetic idiot.",
+    ],
+)
+def test_a_threat_or_insult_is_no_next_step_and_no_rewrite_keeps_it(draft: str) -> None:
+    coaching = coach(draft, tone_model=False)
+    blocking = [f for f in coaching.findings if f.severity == "blocking"]
+    assert blocking, "the draft must be blocked"
+    # Not credited as a plan or as taking ownership...
+    assert coaching.techniques["next_step"] < 0.5
+    assert coaching.techniques["ownership"] < 0.5
+    # ...and no other finding offers a polite frame around the threatening words.
+    for finding in coaching.findings:
+        if finding in blocking:
+            continue
+        for rewrite in finding.rewrites:
+            for other in blocking:
+                assert other.text.casefold() not in rewrite.casefold(), (finding.rule, rewrite)
+
+
+def test_rewrites_stay_when_nothing_blocks() -> None:
+    coaching = coach("You need to restart the router and send us the logs.", tone_model=False)
+    command = [f for f in coaching.findings if f.rule == "command"]
+    assert command and command[0].rewrites
+    assert any("restart the router" in rewrite for rewrite in command[0].rewrites)

@@ -920,6 +920,35 @@ def _rewrites(draft: _Draft, hit: _Hit) -> tuple[str, ...]:
     return tuple(rewrites)
 
 
+def _without_rewrites_that_keep_blocking_text(findings: list[Finding]) -> list[Finding]:
+    """Drop rewrites that would carry a threat or an insult into the new wording.
+
+    A polite frame around a whole sentence ("Could you keep talking like that and I will
+    come to your office ...?") must not be offered as the fix for a sentence that threatens
+    the customer: the blocking finding's own rewrites replace it instead.
+    """
+    blocking = [finding for finding in findings if finding.severity == "blocking"]
+    if not blocking:
+        return findings
+    kept: list[Finding] = []
+    for finding in findings:
+        carried = [
+            other.text.casefold()
+            for other in blocking
+            if other is not finding
+            and _overlaps(finding.start, finding.end, other.start, other.end)
+        ]
+        if carried and finding.rewrites:
+            rewrites = tuple(
+                rewrite
+                for rewrite in finding.rewrites
+                if not any(text in rewrite.casefold() for text in carried)
+            )
+            finding = replace(finding, rewrites=rewrites)
+        kept.append(finding)
+    return kept
+
+
 def _finding(draft: _Draft, hit: _Hit, model_severity: Mapping[str, Severity]) -> Finding:
     rule = hit.rule
     severity = rule.severity
@@ -1213,6 +1242,7 @@ def coach(
     model_severity: Mapping[str, Severity] = model.severity if model is not None else {}
     findings = [_finding(the_draft, hit, model_severity) for hit in _dedupe(hits, text)]
     findings.sort(key=lambda finding: (finding.start, finding.end, _RULE_ORDER[finding.rule]))
+    findings = _without_rewrites_that_keep_blocking_text(findings)
     avoid = [finding for finding in findings if finding.kind == "avoid"]
     score, reasons = _score(techniques, avoid, context)
     return Coaching(
