@@ -75,9 +75,8 @@ def test_messages_from_a_blocked_identity_are_stored_marked_and_answered_once(
     assert "reach us by phone or by post" in replies.get().body_text
     assert marks[0].auto_reply == replies.get() and marks[1].auto_reply is None
     # The blocked contact is not walked up the ladder again.
-    assert ConversationState.objects.get(conversation_id=sender.conversation_id).boundary_step == (
-        BoundaryStep.NONE
-    )
+    state = ConversationState.objects.filter(conversation_id=sender.conversation_id).first()
+    assert state is None or state.boundary_step == BoundaryStep.NONE
     assert AuditEvent.objects.filter(action="policy.blocked_message_received").count() == 2
 
 

@@ -44,7 +44,9 @@ class Thread:
         return result
 
     def state(self) -> ConversationState:
-        return ConversationState.objects.get(conversation_id=self.conversation_id)
+        # No row until the policy has something to keep: read that as an untouched state.
+        stored = ConversationState.objects.filter(conversation_id=self.conversation_id).first()
+        return stored or ConversationState(conversation_id=self.conversation_id)
 
 
 def audit_actions(conversation_id: int) -> list[str]:
@@ -165,6 +167,11 @@ def test_a_polite_message_triggers_nothing(org: Organisation, team_a: Team) -> N
         False,
         [],
     )
+    # Nothing to keep, so nothing written; a follow-up that is abusive writes the row.
+    assert not ConversationState.objects.filter(conversation_id=thread.conversation_id).exists()
+    thread.send("You useless idiot, answer me.")
+    stored = ConversationState.objects.get(conversation_id=thread.conversation_id)
+    assert stored.abuse_strikes == 1
 
 
 def test_escalation_hands_over_the_whole_context(

@@ -221,6 +221,8 @@ def _receive_new(
             new_conversation=new_conversation,
             new_customer=found.customer_created,
             new_sender=sender is not None and sender.kind in found.identities_created,
+            # A new conversation is this transaction's own; a follow-up's is locked above.
+            conversation_locked=True,
         ),
     )
     return ReceiveResult(

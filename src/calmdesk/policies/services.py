@@ -330,6 +330,11 @@ def handover_text(handover: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _untouched_values(conversation: Conversation) -> list[Any]:
+    """The column values of a state the policy has not changed."""
+    return _stored_values(ConversationState(conversation=conversation))
+
+
 def _stored_values(state: ConversationState) -> list[Any]:
     """The state's column values, deep-copied so later changes to its JSON show."""
     return copy.deepcopy([getattr(state, field.attname) for field in state._meta.concrete_fields])
@@ -571,7 +576,10 @@ class _Apply:
                 incident_recorded=bool(self.incident_ids) if self.first_message else None,
             )
         if self.state._state.adding:
-            insert(self.state)
+            # Most messages leave the policy nothing to keep: then no row is written, and
+            # readers take a missing row as "nothing done yet" (policy_state's NO_STATE).
+            if _stored_values(self.state) != _untouched_values(self.state.conversation):
+                insert(self.state)
         elif self.state_as_loaded is None or _stored_values(self.state) != self.state_as_loaded:
             self.state.save()
         if self.escalated:
@@ -639,6 +647,9 @@ class InboundContext:
     new_customer: bool = False
     # The identity that sent the message was attached by this very delivery.
     new_sender: bool = False
+    # The caller holds the conversation's row lock until its transaction ends (receive
+    # does), so a missing state row can be written later by this run without a race.
+    conversation_locked: bool = False
 
 
 def inbound_policy_apply_in_transaction(
@@ -652,12 +663,17 @@ def inbound_policy_apply_in_transaction(
     if message.direction != Direction.INBOUND or message.conversation_id != conversation.pk:
         raise ValueError("the policy applies to a customer message in this conversation")
     policy = policy_get(organisation=conversation.organisation)
-    state = (
-        # Written once, when the run finishes.
-        ConversationState(conversation=conversation)
-        if context.new_conversation
-        else conversation_state_for(conversation, lock=True)
-    )
+    if context.new_conversation:
+        state = ConversationState(conversation=conversation)  # written, if at all, by finish()
+    elif context.conversation_locked:
+        found = _STATE_FOR_UPDATE.one(conversation.pk)
+        if isinstance(found, ConversationState):
+            found.conversation = conversation
+            state = found
+        else:
+            state = ConversationState(conversation=conversation)
+    else:
+        state = conversation_state_for(conversation, lock=True)
     run = _Apply(
         message=message,
         conversation=conversation,
