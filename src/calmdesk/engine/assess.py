@@ -973,7 +973,7 @@ def _type_candidates(
 def _type_supports(candidates: Sequence[tuple[str, float, AbstractSet[str]]]) -> list[float]:
     """The candidates' supports in TYPE_CLASSES order, "none" last: what the strongest
     candidate leaves (so "none" leads exactly when no candidate reaches PRESENT)."""
-    supports = [min(max(c[1], 0.0), 1.0) for c in candidates]
+    supports = [c[1] for c in candidates]  # each within 0..1 by construction
     supports.append(1.0 - max(supports))
     return supports
 

@@ -410,7 +410,8 @@ def decide(
         blended[without] = -1e9
     top = max(blended)
     best = blended.index(top)
-    return best, 1.0 / sum(math.exp(max(x - top, -30.0)) for x in blended)
+    # Every difference is <= 0: exp cannot overflow (and underflows to 0.0 harmlessly).
+    return best, 1.0 / sum(map(math.exp, [x - top for x in blended]))
 
 
 def blend(
