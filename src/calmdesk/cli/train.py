@@ -182,6 +182,18 @@ def _train_tone(args: argparse.Namespace, console: Any) -> int:
                     f"R {before[1]:.2f} -> {after[1]:.2f}"
                 )
         console.print(line)
+    for key, row in metadata.get("class_cross_validation", {}).items():
+        if not isinstance(row, dict) or "rules_weight" not in row:
+            continue
+        line = f"  {key:<12} rules weight {row['rules_weight']:g}"
+        for name in ("training", "dev"):
+            if f"{name}_blend" in row:
+                before, after = row[f"{name}_engine_alone"], row[f"{name}_blend"]
+                line += (
+                    f"  {name} accuracy {before['accuracy']:.2f} -> {after['accuracy']:.2f}, "
+                    f"macro-F1 {before['macro_f1']:.2f} -> {after['macro_f1']:.2f}"
+                )
+        console.print(line)
     console.print(
         "cross-validated; measure it on the held-out set: calmdesk evaluate --part assess"
     )

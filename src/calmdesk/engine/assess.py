@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from itertools import accumulate, repeat
 from operator import attrgetter, itemgetter
 from typing import Any, Final
@@ -28,7 +30,15 @@ from calmdesk.engine.text import (
     folded_lower,
     has_capitals_run,
 )
-from calmdesk.engine.tone import active_tone_head
+from calmdesk.engine.tone import (
+    TOPIC_CLASSES,
+    TYPE_CLASSES,
+    ToneHead,
+    active_tone_head,
+    class_heads_on,
+    decide,
+    message_chunks,
+)
 from calmdesk.engine.tone import blend as blend_tone
 from calmdesk.engine.types import (
     SCORE_KEYS,
@@ -696,8 +706,13 @@ def _assemble(
     # --- customer tone head (issue 3; `calmdesk.engine.tone`): raises anger, frustration and
     # threat where the rules and the GoEmotions model read too little; never lowers a score.
     tone_head = active_tone_head()
+    class_logits: list[float] | None = None
     if tone_head is not None:
-        flags = flags + blend_tone(tone_head, text, scores, PRESENT)
+        # One pass over the chunk memo gives the tone log-odds and the class heads' too.
+        tone_logits, class_logits = tone_head.read(
+            message_chunks(text), "frustration" in tone_head.shifts, classes=class_heads_on()
+        )
+        flags = flags + blend_tone(tone_head, text, scores, PRESENT, tone_logits)
         threat = scores["threat"]
     # --- end of the tone head
     intensity = _intensity(rule, scores, caps_share, punctuation_runs, text)
@@ -705,8 +720,21 @@ def _assemble(
         # In an angry message the soft threat *is* the evidence of the threat: say so.
         flags = [replace(f, kind="threat") if f.kind == "threat_soft" else f for f in flags]
     all_flags = tuple(sorted(flags + cue_flags, key=_FLAG_ORDER))
-    customer_type = _customer_type(scores, rule, all_flags, earlier, intensity, len(text))
-    topic = _topic(topic_cues, probs)
+    # --- class heads (issue 3; `tone.decide`): the type and the topic, the head's log-odds
+    # plus the rules' support (one sum over the same chunk memo as the tone head).
+    heads = tone_head if class_logits is not None else None
+    customer_type = _customer_type(
+        scores,
+        rule,
+        all_flags,
+        earlier,
+        intensity,
+        len(text),
+        heads,
+        class_logits,
+        text,
+    )
+    topic = _topic(topic_cues, probs, heads, class_logits)
     trajectory, effect = _trajectory(scores, turns, earlier)
     escalate = _escalation(scores, rule, earlier, trajectory)
     emotions = _emotions(probs, scores)
@@ -835,18 +863,76 @@ def _customer_type(
     earlier: list[tuple[int, float, bool]],
     intensity: float,
     length: int,
+    heads: ToneHead | None = None,
+    class_logits: list[float] | None = None,
+    text: str = "",
 ) -> CustomerType:
     # Safety first: a threat or aimed abuse decides the type whatever else is present.
     if scores["threat"] >= PRESENT:
+        _record(("type", None))
         return CustomerType("potentially_violent", scores["threat"], _evidence(flags, {"threat"}))
     if scores["abuse"] >= PRESENT:
+        _record(("type", None))
         return CustomerType("abusive", scores["abuse"], _evidence(flags, {"abuse"}))
+    if _supports_sink[0] is not None:
+        # The trainer's record: the rules' supports as a function of the anger score (it
+        # puts in the anger the tone head gives out of fold).
+        _record(("type", partial(_type_supports_at, scores, rule, earlier, intensity, length)))
+    candidates = _type_candidates(scores, rule, earlier, intensity, length, scores["anger"])
+    weight = heads.type_rules_weight if heads is not None else None
+    if class_logits is None or weight is None or heads is None:
+        # The first of the highest, as max() picks.
+        best, confidence, kinds = candidates[0]
+        for candidate in candidates[1:]:
+            if candidate[1] > confidence:
+                best, confidence, kinds = candidate
+        if confidence < PRESENT:
+            return CustomerType("none", 1.0 - confidence)
+        return CustomerType(best, confidence, _evidence(flags, kinds))
+    # The labelling convention: an angry message is never of type "none".
+    index, confidence = decide(
+        class_logits[: len(TYPE_CLASSES)],
+        _type_supports(candidates),
+        weight,
+        len(candidates) if scores["anger"] >= PRESENT else -1,
+    )
+    if index == len(candidates):
+        return CustomerType("none", confidence)
+    name, _support, kinds = candidates[index]
+    evidence = _evidence(flags, kinds)
+    if not evidence:
+        # The head chose a type the rules hold no evidence of: the sentence it favours most.
+        span = heads.best_class_sentence(text, index, range(len(TYPE_CLASSES)))
+        if span is not None:
+            evidence = (text[span[0] : span[1]][:120],)
+    return CustomerType(name, confidence, evidence)
+
+
+def _type_supports_at(
+    scores: Mapping[str, float],
+    rule: Mapping[str, float],
+    earlier: list[tuple[int, float, bool]],
+    intensity: float,
+    length: int,
+    anger: float,
+) -> list[float]:
+    return _type_supports(_type_candidates(scores, rule, earlier, intensity, length, anger))
+
+
+def _type_candidates(
+    scores: Mapping[str, float],
+    rule: Mapping[str, float],
+    earlier: list[tuple[int, float, bool]],
+    intensity: float,
+    length: int,
+    anger: float,
+) -> tuple[tuple[str, float, AbstractSet[str]], ...]:
+    """Each type's support by the rules (0..1), in TYPE_CLASSES order (without "none")."""
     r = rule.get
-    anger = scores["anger"]
     indecisive = r("indecisive", 0.0)
     repeated_complaints = sum(1 for _, heat, _ in earlier if heat >= PRESENT)
     # Two-term noisy-ORs written out, as in `_assemble`. Listed in the order ties go by.
-    candidates = (
+    return (
         ("know_it_all", r("know_it_all", 0.0), _KNOW_IT_ALL_KINDS),
         (
             "chronic_complainer",
@@ -882,17 +968,47 @@ def _customer_type(
             _VENTER_KINDS,
         ),
     )
-    # The first of the highest, as max() picks.
-    best, confidence, kinds = candidates[0]
-    for candidate in candidates[1:]:
-        if candidate[1] > confidence:
-            best, confidence, kinds = candidate
-    if confidence < PRESENT:
-        return CustomerType("none", 1.0 - confidence)
-    return CustomerType(best, confidence, _evidence(flags, kinds))
 
 
-def _topic(topic_cues: list[tuple[str, float]], probs: Mapping[str, float]) -> str:
+def _type_supports(candidates: Sequence[tuple[str, float, AbstractSet[str]]]) -> list[float]:
+    """The candidates' supports in TYPE_CLASSES order, "none" last: what the strongest
+    candidate leaves (so "none" leads exactly when no candidate reaches PRESENT)."""
+    supports = [c[1] for c in candidates]  # each within 0..1 by construction
+    supports.append(1.0 - max(supports))
+    return supports
+
+
+def _topic(
+    topic_cues: list[tuple[str, float]],
+    probs: Mapping[str, float],
+    heads: ToneHead | None = None,
+    class_logits: list[float] | None = None,
+) -> str:
+    combined = _topic_support(topic_cues, probs)
+    best = max(_TOPIC_PRIORITY, key=combined.__getitem__)
+    weight = heads.topic_rules_weight if heads is not None else None
+    if _supports_sink[0] is not None:
+        _record(("topic", _topic_supports(combined, best)))
+    if class_logits is None or weight is None:
+        return best if combined[best] >= _TOPIC_MINIMUM else "other"
+    index, _confidence = decide(
+        class_logits[len(TYPE_CLASSES) :], _topic_supports(combined, best), weight
+    )
+    return TOPIC_CLASSES[index]
+
+
+def _topic_supports(combined: Mapping[str, float], best: str) -> list[float]:
+    """The topics' supports in TOPIC_CLASSES order, "other" last: twice the minimum less the
+    best topic's (so "other" leads exactly when no topic reaches `_TOPIC_MINIMUM`)."""
+    supports = [combined[topic] for topic in _TOPIC_PRIORITY]
+    supports.append(max(0.0, 2 * _TOPIC_MINIMUM - combined[best]))
+    return supports
+
+
+def _topic_support(
+    topic_cues: list[tuple[str, float]], probs: Mapping[str, float]
+) -> dict[str, float]:
+    """Each topic's (but "other") support by the rules' cues and the intent heads."""
     # Every cue counts (a cracked jug that "won't turn on" is twice a defect), up to a few.
     weights: dict[str, list[float]] = {}
     for topic, weight in topic_cues:
@@ -914,8 +1030,31 @@ def _topic(topic_cues: list[tuple[str, float]], probs: Mapping[str, float]) -> s
         # without a model, as the empty slice sums to.
         support = sum(intents[low:high], 0.0)
         combined[topic] = 1.0 - (1.0 - cue(topic, 0.0)) * (1.0 - 0.6 * support)
-    best = max(_TOPIC_PRIORITY, key=combined.__getitem__)
-    return best if combined[best] >= _TOPIC_MINIMUM else "other"
+    return combined
+
+
+# The trainer's record of the rules' supports (`recording_rule_supports`); None otherwise.
+_supports_sink: list[list[tuple[str, Any]] | None] = [None]
+
+
+def _record(entry: tuple[str, Any]) -> None:
+    if _supports_sink[0] is not None:
+        _supports_sink[0].append(entry)
+
+
+@contextmanager
+def recording_rule_supports() -> Iterator[list[tuple[str, Any]]]:
+    """Record, for each message assessed, the rules' type supports (None where threat or
+    abuse decided the type; otherwise a function of the anger score giving them) and topic
+    supports, in TYPE_CLASSES and TOPIC_CLASSES order, as the class blend weighs them; for
+    the trainer, which chooses the blend's weights out of fold."""
+    before = _supports_sink[0]
+    sink: list[tuple[str, Any]] = []
+    _supports_sink[0] = sink
+    try:
+        yield sink
+    finally:
+        _supports_sink[0] = before
 
 
 def _trajectory(

@@ -26,14 +26,40 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from calmdesk.engine.artefacts import read_artefact
 from calmdesk.engine.text import MODEL_MAX_CHARS, STEM_FROM, char_grams, folded_lower
 from calmdesk.engine.types import Flag, new_flag
 
 ARTEFACT: Final = "customer_tone"
-FORMAT: Final = 1
+FORMAT: Final = 2
 HEADS: Final = ("anger", "frustration", "threat")
+# The class heads (format 2): the customer type when neither threat nor abuse decides it, and
+# the topic; one softmax each over the same chunk features. Listed in the order the rules
+# break ties (`assess._type_candidates`, then "none"; `assess._TOPIC_PRIORITY`, then "other").
+TYPE_CLASSES: Final = (
+    "know_it_all",
+    "chronic_complainer",
+    "impatient",
+    "demanding",
+    "indecisive",
+    "confused",
+    "angry_venter",
+    "none",
+)
+TOPIC_CLASSES: Final = (
+    "refund",
+    "cancellation",
+    "defect",
+    "delivery",
+    "billing",
+    "account",
+    "technical",
+    "policy_misunderstanding",
+    "other",
+)
+CLASSES: Final = TYPE_CLASSES + TOPIC_CLASSES
 # Distinct chunks whose weights are remembered; past this the memo starts over.
 MEMO_CHUNKS: Final = 100_000
 _TOKEN: Final = re.compile(r"[a-z0-9_]+(?:'[a-z]+|)|[\u2600-\u27bf\U0001f300-\U0001faff]")
@@ -124,6 +150,12 @@ class _Memo:
     # Bigrams by pairs of key ids, the same two ways.
     pair_anger_threat: dict[tuple[int, int], complex] = field(default_factory=dict)
     pair_frustration: dict[tuple[int, int], float] = field(default_factory=dict)
+    # The class heads' weights, one row per key and per bigram (grown by doubling), so a
+    # message's sum is one `take` and one `sum`: each key id's row, and each bigram's.
+    classes: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
+    class_rows_used: int = 0
+    key_class_rows: list[int] = field(default_factory=list)
+    pair_class_rows: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.chunk_ids.clear()
@@ -132,10 +164,30 @@ class _Memo:
         self.frustration.clear()
         self.pair_anger_threat.clear()
         self.pair_frustration.clear()
+        self.classes = np.zeros((0, 0))
+        self.class_rows_used = 0
+        self.key_class_rows.clear()
+        self.pair_class_rows.clear()
 
-    def add_pair(self, pair: tuple[int, int], weights: Weights) -> None:
+    def add_pair(
+        self, pair: tuple[int, int], weights: Weights, classes: npt.NDArray[np.float64] | None
+    ) -> None:
         self.pair_anger_threat[pair] = complex(weights[0], weights[2])
         self.pair_frustration[pair] = weights[1]
+        if classes is not None:
+            self.pair_class_rows[pair] = self.add_class_row(classes)
+
+    def add_class_row(self, row: npt.NDArray[np.float64]) -> int:
+        """Store a class-weights row; returns its index in `classes`."""
+        used = self.class_rows_used
+        if used >= self.classes.shape[0]:
+            grown = np.zeros((max(256, 2 * self.classes.shape[0]), row.shape[0]))
+            if used:
+                grown[:used] = self.classes[:used]
+            self.classes = grown
+        self.classes[used] = row
+        self.class_rows_used = used + 1
+        return used
 
 
 @dataclass(frozen=True)  # not slotted: cached_property needs __dict__
@@ -147,21 +199,50 @@ class ToneHead:
     # Per head: the log-odds shift the blend adds (see `blend`); a head without one is unused.
     shifts: Mapping[str, float]
     metadata: Mapping[str, Any]
+    # The class heads (None without them): each feature's row in `class_weights`
+    # (features x CLASSES), the biases, and the blend (see `decide`): how much the rules'
+    # support of each type and topic adds to the head's log-odds.
+    class_rows: Mapping[str, int] | None = None
+    class_weights: npt.NDArray[np.float64] | None = None
+    class_bias: tuple[float, ...] = ()
+    type_rules_weight: float | None = None
+    topic_rules_weight: float | None = None
     _state: _Memo = field(default_factory=lambda: _Memo(), repr=False)
 
     @cached_property
     def _bigram_index(
         self,
-    ) -> tuple[dict[str, list[tuple[str, Weights]]], dict[str, list[tuple[str, Weights]]]]:
-        """The bigram weights by first chunk key and by second (a key holds no "|")."""
-        by_first: dict[str, list[tuple[str, Weights]]] = {}
-        by_second: dict[str, list[tuple[str, Weights]]] = {}
+    ) -> tuple[
+        dict[str, list[tuple[str, str, Weights]]], dict[str, list[tuple[str, str, Weights]]]
+    ]:
+        """The bigram weights (with their names) by first chunk key and by second (a key
+        holds no "|")."""
+        by_first: dict[str, list[tuple[str, str, Weights]]] = {}
+        by_second: dict[str, list[tuple[str, str, Weights]]] = {}
         for name, row in self.weights.items():
             if name.startswith("b:"):
                 first, _bar, second = name[2:].partition("|")
-                by_first.setdefault(first, []).append((second, row))
-                by_second.setdefault(second, []).append((first, row))
+                by_first.setdefault(first, []).append((second, name, row))
+                by_second.setdefault(second, []).append((first, name, row))
         return by_first, by_second
+
+    @property
+    def has_classes(self) -> bool:
+        return self.class_weights is not None
+
+    def _class_row(self, features: Sequence[tuple[str, float]]) -> npt.NDArray[np.float64]:
+        """The class heads' weights of a chunk's (or bigram's) features, summed."""
+        assert self.class_rows is not None and self.class_weights is not None
+        rows, values = [], []
+        for name, value in features:
+            row = self.class_rows.get(name)
+            if row is not None:
+                rows.append(row)
+                values.append(value)
+        if not rows:
+            return np.zeros(self.class_weights.shape[1])
+        result: npt.NDArray[np.float64] = np.asarray(values) @ self.class_weights[rows]
+        return result
 
     def _remember(self, chunks: Sequence[str]) -> None:
         """Give the chunks not seen yet their key's id, working out each new key's weights
@@ -173,6 +254,7 @@ class ToneHead:
             new = set(chunks)
         by_first, by_second = self._bigram_index
         key_ids = state.key_ids
+        classes = self.class_weights is not None
         for chunk in new:
             key, features = chunk_features(chunk)
             kid = key_ids.get(key)
@@ -187,13 +269,17 @@ class ToneHead:
                 kid = len(state.anger_threat)
                 state.anger_threat.append(complex(a, t))
                 state.frustration.append(f)
+                if classes:
+                    state.key_class_rows.append(state.add_class_row(self._class_row(features)))
                 key_ids[key] = kid
-                for second, w in by_first.get(key, ()):
+                for second, name, w in by_first.get(key, ()):
                     if (other := key_ids.get(second)) is not None:
-                        state.add_pair((kid, other), w)
-                for first, w in by_second.get(key, ()):
+                        row = self._class_row(((name, 1.0),)) if classes else None
+                        state.add_pair((kid, other), w, row)
+                for first, name, w in by_second.get(key, ()):
                     if (other := key_ids.get(first)) is not None:
-                        state.add_pair((other, kid), w)
+                        row = self._class_row(((name, 1.0),)) if classes else None
+                        state.add_pair((other, kid), w, row)
             state.chunk_ids[chunk] = kid
 
     def _ids(self, chunks: Sequence[str]) -> list[int]:
@@ -208,13 +294,28 @@ class ToneHead:
         """(anger, frustration, threat) log-odds of one message's chunks; with
         `frustration=False` the frustration sums are skipped (its log-odds is then the bias
         alone), for a blend that does not use it."""
+        return self.read(chunks, frustration, classes=False)[0]
+
+    def class_logits(self, chunks: Sequence[str]) -> list[float] | None:
+        """The class heads' log-odds of one message's chunks, in CLASSES order (the type
+        classes, then the topics); None without class heads."""
+        return self.read(chunks, False)[1]
+
+    def read(
+        self, chunks: Sequence[str], frustration: bool = True, *, classes: bool = True
+    ) -> tuple[tuple[float, float, float], list[float] | None]:
+        """The tone log-odds (as `logits`) and, with `classes` and class heads, the class
+        heads' log-odds (as `class_logits`), from one pass over the chunk memo: the class
+        sums reuse the key ids and bigrams the tone sums found."""
         b = self.bias
+        classes = classes and self.class_weights is not None
         if not chunks:
-            return b
+            return b, list(self.class_bias) if classes else None
         ids = self._ids(chunks)
         state = self._state
         at = sum(map(state.anger_threat.__getitem__, ids))
         f = sum(map(state.frustration.__getitem__, ids)) if frustration else 0.0
+        found: list[tuple[int, int]] = []
         if len(ids) > 1:
             pair_anger_threat = state.pair_anger_threat
             # Every step in C: the known bigrams, then their sums.
@@ -224,7 +325,44 @@ class ToneHead:
                 if frustration:
                     f += sum(map(state.pair_frustration.__getitem__, found))
         scale = 1.0 / math.sqrt(len(ids))
-        return (b[0] + at.real * scale, b[1] + f * scale, b[2] + at.imag * scale)
+        tone = (b[0] + at.real * scale, b[1] + f * scale, b[2] + at.imag * scale)
+        if not classes:
+            return tone, None
+        rows = list(map(state.key_class_rows.__getitem__, ids))
+        if found:
+            rows += map(state.pair_class_rows.__getitem__, found)
+        total = state.classes.take(rows, axis=0).sum(axis=0)
+        logits: list[float] = (self._class_bias_array + total * scale).tolist()
+        return tone, logits
+
+    @cached_property
+    def _class_bias_array(self) -> npt.NDArray[np.float64]:
+        return np.asarray(self.class_bias, dtype=np.float64)
+
+    def best_class_sentence(self, text: str, column: int, rivals: range) -> tuple[int, int] | None:
+        """The span of the sentence that favours class `column` most over its strongest
+        rival among the `rivals` columns (for evidence of a class the head chose)."""
+        if self.class_weights is None:
+            return None
+        lowered = _view(text)
+        best: tuple[float, int, int] | None = None
+        for match in _SENTENCE.finditer(lowered):
+            sentence = match.group()
+            chunks = sentence.split()
+            if not chunks:
+                continue
+            state = self._state
+            rows = list(map(state.key_class_rows.__getitem__, self._ids(chunks)))
+            total = state.classes.take(rows, axis=0).sum(axis=0)
+            rival = max(float(total[i]) for i in rivals if i != column)
+            score = (float(total[column]) - rival) / math.sqrt(len(chunks))
+            if best is None or score > best[0]:
+                start = match.start() + len(sentence) - len(sentence.lstrip())
+                best = (score, start, match.start() + len(sentence.rstrip()))
+        if best is None:
+            return None
+        _score, start, end = best
+        return start, min(end, start + _EVIDENCE_MAX)
 
     def probabilities(self, text: str) -> tuple[float, float, float]:
         return _sigmoids(self.logits(message_chunks(text)))
@@ -259,7 +397,30 @@ def _sigmoids(logits: tuple[float, float, float]) -> tuple[float, float, float]:
     return (1.0 / (1.0 + math.exp(-a)), 1.0 / (1.0 + math.exp(-f)), 1.0 / (1.0 + math.exp(-t)))
 
 
-def blend(head: ToneHead, text: str, scores: dict[str, float], present: float = 0.5) -> list[Flag]:
+def decide(
+    logits: Sequence[float], supports: Sequence[float], weight: float, without: int = -1
+) -> tuple[int, float]:
+    """Blend a class head with the rules: the class with the highest head log-odds plus
+    `weight` times the rules' support for it (0..1 each; `weight` chosen by cross-validation,
+    `trainer.customer_tone`); returns its index and its softmax probability. The first of
+    equal ones wins, as in the rules. The class at index `without` (if any) is never chosen
+    (an angry message is never of type "none")."""
+    blended = [x + weight * s for x, s in zip(logits, supports, strict=True)]
+    if without >= 0:
+        blended[without] = -1e9
+    top = max(blended)
+    best = blended.index(top)
+    # Every difference is <= 0: exp cannot overflow (and underflows to 0.0 harmlessly).
+    return best, 1.0 / sum(map(math.exp, [x - top for x in blended]))
+
+
+def blend(
+    head: ToneHead,
+    text: str,
+    scores: dict[str, float],
+    present: float = 0.5,
+    logits: tuple[float, float, float] | None = None,
+) -> list[Flag]:
     """Raise anger, frustration and threat in `scores` with the head; returns its flags.
 
     Each head's probability is shifted by the blend's log-odds shift (chosen by
@@ -270,7 +431,8 @@ def blend(head: ToneHead, text: str, scores: dict[str, float], present: float = 
     below `present`, it adds a flag of that kind whose evidence is the sentence it scores
     highest. `negative` follows the raised scores.
     """
-    logits = head.logits(message_chunks(text), "frustration" in head.shifts)
+    if logits is None:
+        logits = head.logits(message_chunks(text), "frustration" in head.shifts)
     flags: list[Flag] = []
     raised = False
     for index, name in enumerate(HEADS):
@@ -306,24 +468,50 @@ def load_tone_head(directory: Path | None = None, name: str = ARTEFACT) -> ToneH
 
 def _read(npz_path: Path, json_path: Path) -> ToneHead:
     metadata = json.loads(json_path.read_text("utf-8"))
-    if metadata.get("format") != FORMAT:
+    if metadata.get("format") not in (1, FORMAT):  # format 1: no class heads
         raise ValueError(f"{json_path}: unknown tone head format {metadata.get('format')!r}")
     with np.load(npz_path, allow_pickle=False) as data:
         names = data["features"].tobytes().decode("utf-8").split("\n")
         weights = data["weights_int8"].astype(np.float64) * data["weight_scales"].astype(np.float64)
         bias = data["bias"].astype(np.float64)
+        classes_data = None
+        if "class_weights_int8" in data.files:
+            classes_data = (
+                data["class_weights_int8"].astype(np.float64)
+                * data["class_weight_scales"].astype(np.float64),
+                data["class_bias"].astype(np.float64),
+            )
     if len(names) != weights.shape[0]:
         raise ValueError(f"{npz_path}: features and weight rows disagree")
     rows: list[tuple[float, float, float]] = [
         (float(a), float(f), float(t)) for a, f, t in weights.tolist()
     ]
     blend_spec = metadata.get("blend", {})
+    class_rows: dict[str, int] | None = None
+    class_weights: npt.NDArray[np.float64] | None = None
+    class_bias: tuple[float, ...] = ()
+    if classes_data is not None:
+        class_weights, class_bias_array = classes_data
+        if class_weights.shape != (len(names), len(CLASSES)):
+            raise ValueError(f"{npz_path}: class weights do not match features and classes")
+        class_rows = {name: i for i, name in enumerate(names)}
+        class_bias = tuple(float(b) for b in class_bias_array.tolist())
+    rules = metadata.get("class_blend") or {}
     return ToneHead(
         weights=dict(zip(names, rows, strict=True)),
         bias=(float(bias[0]), float(bias[1]), float(bias[2])),
         shifts={k: float(v["shift"]) for k, v in blend_spec.items() if v is not None},
         metadata=metadata,
+        class_rows=class_rows,
+        class_weights=class_weights,
+        class_bias=class_bias,
+        type_rules_weight=_optional_float(rules.get("type")) if class_rows else None,
+        topic_rules_weight=_optional_float(rules.get("topic")) if class_rows else None,
     )
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 @cache
@@ -333,6 +521,24 @@ def default_tone_head() -> ToneHead | None:
 
 
 _switch: list[bool] = [True]
+_class_switch: list[bool] = [True]
+
+
+def class_heads_on() -> bool:
+    """False inside `without_class_heads`."""
+    return _class_switch[0]
+
+
+@contextmanager
+def without_class_heads() -> Iterator[None]:
+    """Assess with the tone heads but type and topic from the rules alone (as before the
+    class heads): for tests of the rules' own cues."""
+    before = _class_switch[0]
+    _class_switch[0] = False
+    try:
+        yield
+    finally:
+        _class_switch[0] = before
 
 
 def active_tone_head() -> ToneHead | None:

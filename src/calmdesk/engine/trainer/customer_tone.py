@@ -16,6 +16,13 @@ with the engine alone (rules + GoEmotions model, scored with the head off) gives
 on the customer sets while its precision in each set (GoEmotions included) stays within
 PRECISION_SLACK (per head) of the engine alone's there. Deterministic: fixed seeds, single-threaded
 solvers, a byte-identical artefact for the same data.
+
+The same artefact carries the type and topic heads (format 2): one multinomial logistic
+regression each over the same features, learned from the customer sets' `customer_type`
+(the 8 types left when neither threat nor abuse decides) and `topic`. `assess` decides with
+`tone.decide`: head log-odds plus a weight times the rules' support. Per head, C and that weight
+are chosen together by out-of-fold (accuracy + macro-F1) / 2 on the customer sets, with the
+same fold-disjoint folds, the rules' supports read with the tone head's anger out of fold.
 """
 
 from __future__ import annotations
@@ -36,8 +43,12 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from calmdesk.engine.tone import (
     ARTEFACT,
+    CLASSES,
     FORMAT,
     HEADS,
+    TOPIC_CLASSES,
+    TYPE_CLASSES,
+    decide,
     message_chunks,
     message_features,
     without_tone_head,
@@ -62,6 +73,11 @@ SHIFT_GRID: Final = tuple(round(-6.0 + 0.25 * i, 2) for i in range(41))  # -6 ..
 # makes it ask for an acknowledgement a calm customer does not need (with 0.02 the coach's
 # own good examples caught two: a calm 502 report, a firm "I want the second one back").
 PRECISION_SLACK: Final = {"anger": 0.02, "frustration": 0.0, "threat": 0.0}
+# The class heads (type, topic): per head, C and the rules' weight in the blend
+# (`tone.decide`) together, by out-of-fold (accuracy + macro-F1) / 2 on the customer sets.
+CLASS_C_GRID: Final = (0.25, 1.0, 4.0, 16.0)
+RULES_WEIGHT_GRID: Final = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0)
+RULES_ONLY: Final = 1e6
 
 Progress = Callable[[str, int], None]
 FloatArray = npt.NDArray[np.float64]
@@ -74,6 +90,8 @@ class Message:
     text: str
     labels: dict[str, int]
     fold: int
+    customer_type: str = ""
+    topic: str = ""
 
 
 def _devset(name: str) -> Path:
@@ -95,7 +113,15 @@ def read_messages(
         number = int(str(row["id"]).lstrip("t"))
         labels = _labels(row)
         messages.append(
-            Message("training", str(row["id"]), str(row["text"]), labels, (number - 1) % FOLDS)
+            Message(
+                "training",
+                str(row["id"]),
+                str(row["text"]),
+                labels,
+                (number - 1) % FOLDS,
+                str(row.get("customer_type", "")),
+                str(row.get("topic", "")),
+            )
         )
     if with_dev:
         rows = load_devset(dev or _devset(DEV_SET))
@@ -103,7 +129,17 @@ def read_messages(
         for rank, index in enumerate(order):
             row = rows[index]
             labels = _labels(row)
-            messages.append(Message("dev", str(row["id"]), str(row["text"]), labels, rank % FOLDS))
+            messages.append(
+                Message(
+                    "dev",
+                    str(row["id"]),
+                    str(row["text"]),
+                    labels,
+                    rank % FOLDS,
+                    str(row.get("customer_type", "")),
+                    str(row.get("topic", "")),
+                )
+            )
     return messages
 
 
@@ -178,12 +214,67 @@ class Fitted:
     vocabulary: list[str]
     coef: FloatArray  # (features, heads)
     intercept: FloatArray  # (heads,)
+    class_coef: FloatArray | None = None  # (features, CLASSES)
+    class_intercept: FloatArray | None = None  # (CLASSES,)
 
 
-def fit(messages: Sequence[Message], c: float) -> Fitted:
+def _class_targets(messages: Sequence[Message]) -> list[tuple[slice, list[int], list[str]]]:
+    """Per class head: its columns in CLASSES, the messages it learns from (a type head
+    learns the types left when neither threat nor abuse decides), and their classes."""
+    found = []
+    for names, offset, attribute in (
+        (TYPE_CLASSES, 0, "customer_type"),
+        (TOPIC_CLASSES, len(TYPE_CLASSES), "topic"),
+    ):
+        rows = [i for i, m in enumerate(messages) if getattr(m, attribute) in names]
+        found.append(
+            (
+                slice(offset, offset + len(names)),
+                rows,
+                [getattr(messages[i], attribute) for i in rows],
+            )
+        )
+    return found
+
+
+def fit_classes(
+    x: Any, messages: Sequence[Message], c: Sequence[float]
+) -> tuple[FloatArray, FloatArray]:
+    """Multinomial logistic regressions for the type and topic heads over the rows `x`, with
+    C `c[0]` and `c[1]`."""
+    coef = np.zeros((x.shape[1], len(CLASSES)))
+    intercept = np.full(len(CLASSES), -10.0)
+    for head_c, (columns, rows, classes) in zip(c, _class_targets(messages), strict=True):
+        names = CLASSES[columns]
+        if len(set(classes)) < 2:
+            continue
+        # Balanced class weights: the rare types and topics count as much as the common ones
+        # (out of fold this raised macro-F1 and accuracy of both blends).
+        model = LogisticRegression(
+            C=head_c, solver="lbfgs", max_iter=2000, random_state=0, class_weight="balanced"
+        )
+        model.fit(x[rows], classes)
+        for k, name in enumerate(model.classes_.tolist()):
+            column = columns.start + names.index(name)
+            coef[:, column] = model.coef_[k]
+            intercept[column] = model.intercept_[k]
+    return coef, intercept
+
+
+def fit(messages: Sequence[Message], c: float, class_c: Sequence[float] | None = None) -> Fitted:
     texts = [m.text for m in messages]
     vocabulary = build_vocabulary(texts)
     x = featurise(texts, vocabulary)
+    return _fit_tone(x, vocabulary, messages, c, class_c)
+
+
+def _fit_tone(
+    x: Any,
+    vocabulary: list[str],
+    messages: Sequence[Message],
+    c: float,
+    class_c: Sequence[float] | None,
+) -> Fitted:
     coef = np.zeros((len(vocabulary), len(HEADS)))
     intercept = np.full(len(HEADS), -10.0)
     for column, head in enumerate(HEADS):
@@ -194,14 +285,32 @@ def fit(messages: Sequence[Message], c: float) -> Fitted:
         model.fit(x, y)
         coef[:, column] = model.coef_[0]
         intercept[column] = model.intercept_[0]
-    return Fitted(vocabulary, coef, intercept)
+    if class_c is None:
+        return Fitted(vocabulary, coef, intercept)
+    class_coef, class_intercept = fit_classes(x, messages, class_c)
+    return Fitted(vocabulary, coef, intercept, class_coef, class_intercept)
 
 
 def quantise(fitted: Fitted) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
-    scales = np.abs(fitted.coef).max(axis=0) / 127.0
+    return _quantise(fitted.coef)
+
+
+def _quantise(coef: FloatArray) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
+    scales = np.abs(coef).max(axis=0) / 127.0
     scales[scales == 0] = 1.0
-    quantised = np.clip(np.rint(fitted.coef / scales), -127, 127).astype(np.int8)
+    quantised = np.clip(np.rint(coef / scales), -127, 127).astype(np.int8)
     return quantised, scales.astype(np.float32)
+
+
+def class_logits(fitted: Fitted, texts: Sequence[str]) -> FloatArray:
+    """The class heads' log-odds with the artefact's int8 weights, as the reader computes them."""
+    assert fitted.class_coef is not None and fitted.class_intercept is not None
+    quantised, scales = _quantise(fitted.class_coef)
+    weights = quantised.astype(np.float64) * scales.astype(np.float64)
+    x = featurise(texts, fitted.vocabulary)
+    intercept = fitted.class_intercept.astype(np.float32).astype(np.float64)
+    result: FloatArray = np.asarray(x @ weights) + intercept
+    return result
 
 
 def logits(fitted: Fitted, texts: Sequence[str]) -> FloatArray:
@@ -223,6 +332,101 @@ def out_of_fold(messages: Sequence[Message], c: float, report: Progress) -> Floa
         out[rows] = logits(fitted, [messages[i].text for i in rows.tolist()])
         report(f"cross-validating C={c:g}", 1)
     return out
+
+
+def classes_out_of_fold(messages: Sequence[Message], report: Progress) -> dict[float, FloatArray]:
+    """The class heads' out-of-fold log-odds for each C of CLASS_C_GRID (one vocabulary
+    and feature matrix per fold, as `fit` builds them)."""
+    folds = np.asarray([m.fold for m in messages])
+    out = {c: np.zeros((len(messages), len(CLASSES))) for c in CLASS_C_GRID}
+    for fold in range(FOLDS):
+        train = [m for m, f in zip(messages, folds, strict=True) if f != fold]
+        rows = np.flatnonzero(folds == fold)
+        vocabulary = build_vocabulary([m.text for m in train])
+        x_train = featurise([m.text for m in train], vocabulary)
+        for c in CLASS_C_GRID:
+            coef, intercept = fit_classes(x_train, train, (c, c))
+            fitted = Fitted(
+                vocabulary, np.zeros((len(vocabulary), 0)), np.zeros(0), coef, intercept
+            )
+            out[c][rows] = class_logits(fitted, [messages[i].text for i in rows.tolist()])
+        report("cross-validating the type and topic heads", 1)
+    return out
+
+
+def class_scores(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1 (over the gold classes) and per-class [P, R, F1]."""
+    per_class: dict[str, list[float]] = {}
+    for name in sorted(set(gold)):
+        truth = np.asarray([g == name for g in gold])
+        said = np.asarray([p == name for p in predicted])
+        per_class[name] = [round(v, 4) for v in prf(said, truth)]
+    accuracy = float(np.mean([g == p for g, p in zip(gold, predicted, strict=True)]))
+    macro = float(np.mean([v[2] for v in per_class.values()])) if per_class else 0.0
+    return {"accuracy": round(accuracy, 4), "macro_f1": round(macro, 4), "per_class": per_class}
+
+
+def rule_supports(
+    texts: Sequence[str], anger: Sequence[float] | None = None
+) -> tuple[list[str], list[str], list[Any], list[Any]]:
+    """The engine alone's (tone head off) type and topic, and the rules' supports the
+    class blend weighs (type supports None where threat or abuse decides the type),
+    with the type supports read at `anger` (by default the engine alone's)."""
+    from calmdesk.engine.assess import assess_many, recording_rule_supports
+
+    with without_tone_head(), recording_rule_supports() as sink:
+        results = assess_many(list(texts))
+    types = [kind for kind in sink if kind[0] == "type"]
+    topics = [kind for kind in sink if kind[0] == "topic"]
+    if len(types) != len(texts) or len(topics) != len(texts):
+        raise ValueError("every customer message must be assessed once (none may be empty)")
+    angers = anger if anger is not None else [r.scores["anger"] for r in results]
+    return (
+        [r.customer_type.type for r in results],
+        [r.topic for r in results],
+        [None if at is None else at(a) for (_kind, at), a in zip(types, angers, strict=True)],
+        [supports for _kind, supports in topics],
+    )
+
+
+def blended_classes(
+    logit: FloatArray,
+    supports: Sequence[Any],
+    fallback: Sequence[str],
+    names: Sequence[str],
+    weight: float,
+    without: Sequence[int] | None = None,
+) -> list[str]:
+    """`tone.decide` over out-of-fold log-odds; `fallback` where the supports are None
+    (threat or abuse decided); `without`: per message, the class never chosen (-1: none)."""
+    found = []
+    excluded = without if without is not None else [-1] * len(fallback)
+    for row, support, alone, out in zip(logit.tolist(), supports, fallback, excluded, strict=True):
+        found.append(alone if support is None else names[decide(row, support, weight, out)[0]])
+    return found
+
+
+def choose_rules_weight(
+    logit: FloatArray,
+    supports: Sequence[Any],
+    fallback: Sequence[str],
+    names: Sequence[str],
+    gold: Sequence[str],
+    without: Sequence[int] | None = None,
+) -> tuple[float, dict[str, Any]]:
+    """The rules' weight with the best out-of-fold (accuracy + macro-F1) / 2."""
+    best: tuple[float, float, dict[str, Any]] | None = None
+    by_weight: dict[str, list[float]] = {}
+    for weight in RULES_WEIGHT_GRID:
+        scored = class_scores(
+            gold, blended_classes(logit, supports, fallback, names, weight, without)
+        )
+        value = (scored["accuracy"] + scored["macro_f1"]) / 2
+        by_weight[f"{weight:g}"] = [scored["accuracy"], scored["macro_f1"]]
+        if best is None or value > best[0] + 1e-9:
+            best = (value, weight, scored)
+    assert best is not None
+    return best[1], {"by_weight_accuracy_macro_f1": by_weight}
 
 
 def average_precision(scores: FloatArray, truth: npt.NDArray[np.bool_]) -> float:
@@ -295,7 +499,7 @@ def engine_scores(texts: Sequence[str]) -> FloatArray:
 
 
 def training_steps() -> int:
-    return 1 + FOLDS * len(C_GRID) + 3
+    return 1 + FOLDS * len(C_GRID) + FOLDS + 3
 
 
 def train_tone_head(
@@ -362,8 +566,11 @@ def _train(out_dir: Path, report: Progress, messages: list[Message]) -> dict[str
                 choice[f"{name}_blend"] = [round(v, 4) for v in prf(mixed, truth[head][rows])]
         choice["head_alone_average_precision"] = round(average_precision(oof[:, k], truth[head]), 4)
         cross_validation[head] = choice
+    anger_shift = blend["anger"]["shift"] if blend["anger"] is not None else None
+    anger = engine[:, 0] if anger_shift is None else blended(engine[:, 0], oof[:, 0], anger_shift)
+    class_c, class_blend, class_cross_validation = _choose_class_blend(messages, report, anger)
     report("fitting on every message", 0)
-    final = fit(messages, c)
+    final = fit(messages, c, class_c)
     report("fitting on every message", 1)
     metadata: dict[str, Any] = {
         "format": FORMAT,
@@ -372,6 +579,11 @@ def _train(out_dir: Path, report: Progress, messages: list[Message]) -> dict[str
         "C": c,
         "features": len(final.vocabulary),
         "blend": blend,
+        "type_classes": list(TYPE_CLASSES),
+        "topic_classes": list(TOPIC_CLASSES),
+        "class_C": class_c,
+        "class_blend": class_blend,
+        "class_cross_validation": class_cross_validation,
         "training_messages": {
             "customer_training.jsonl": int(training_rows.sum()),
             "customer_messages.jsonl": int(dev_rows.sum()),
@@ -394,10 +606,84 @@ def _train(out_dir: Path, report: Progress, messages: list[Message]) -> dict[str
             "precision_slack": PRECISION_SLACK,
             "goemotions_sample": GOEMOTIONS_SAMPLE,
             "goemotions_seed": GOEMOTIONS_SEED,
+            "class_C_grid": list(CLASS_C_GRID),
+            "rules_weight_grid": list(RULES_WEIGHT_GRID),
         },
     }
     write_artefact(out_dir, final, metadata)
     return metadata
+
+
+def _choose_class_blend(
+    messages: Sequence[Message], report: Progress, anger: FloatArray | None = None
+) -> tuple[list[float] | None, dict[str, Any], dict[str, Any]]:
+    """Per class head (type, topic), C and the rules' weight in its blend, out of fold on
+    the customer sets; (None, ...) when the messages carry no types or topics. `anger`: each
+    message's anger as `assess` reads it with the tone head blended in out of fold (the
+    rules' type supports depend on it)."""
+    customer = [i for i, m in enumerate(messages) if m.source != "goemotions"]
+    if not any(m.customer_type or m.topic for m in messages):
+        return None, {"type": None, "topic": None}, {}
+    oof = classes_out_of_fold(messages, report)
+    texts = [messages[i].text for i in customer]
+    angers = None if anger is None else [float(anger[i]) for i in customer]
+    engine_types, engine_topics, type_supports, topic_supports = rule_supports(texts, angers)
+    sources = [messages[i].source for i in customer]
+    # As `assess`: an angry message (anger as read with the tone head) is never "none".
+    read_anger = angers if angers is not None else [0.0] * len(customer)
+    not_none = [len(TYPE_CLASSES) - 1 if a >= 0.5 else -1 for a in read_anger]
+    chosen_c: list[float] = []
+    blend: dict[str, Any] = {}
+    record: dict[str, Any] = {
+        "chosen_on": "customer sets, out of fold: (accuracy + macro-F1) / 2 over C and weight",
+    }
+    for key, names, columns, supports, engine, without in (
+        ("type", TYPE_CLASSES, slice(0, len(TYPE_CLASSES)), type_supports, engine_types, not_none),
+        (
+            "topic",
+            TOPIC_CLASSES,
+            slice(len(TYPE_CLASSES), len(CLASSES)),
+            topic_supports,
+            engine_topics,
+            None,
+        ),
+    ):
+        gold = [
+            getattr(messages[i], "customer_type" if key == "type" else "topic") for i in customer
+        ]
+        best: tuple[float, float, float] | None = None
+        grids: dict[str, Any] = {}
+        for c in CLASS_C_GRID:
+            logit = oof[c][customer][:, columns]
+            weight, grid = choose_rules_weight(logit, supports, engine, names, gold, without)
+            grids[f"{c:g}"] = grid["by_weight_accuracy_macro_f1"]
+            value = sum(grid["by_weight_accuracy_macro_f1"][f"{weight:g}"]) / 2
+            if best is None or value > best[0] + 1e-9:
+                best = (value, c, weight)
+        assert best is not None
+        _value, c, weight = best
+        chosen_c.append(c)
+        blend[key] = weight
+        logit = oof[c][customer][:, columns]
+        chosen = blended_classes(logit, supports, engine, names, weight, without)
+        # The rules alone as `assess` reads them before the class heads (the tone head's
+        # anger out of fold): the blend with an overwhelming rules weight.
+        rules_only = blended_classes(logit, supports, engine, names, RULES_ONLY, without)
+        figures: dict[str, Any] = {
+            "C": c,
+            "rules_weight": weight,
+            "by_C_and_weight_accuracy_macro_f1": grids,
+        }
+        for source in ("training", "dev"):
+            picked = [j for j, s in enumerate(sources) if s == source]
+            if not picked:
+                continue
+            g = [gold[j] for j in picked]
+            figures[f"{source}_engine_alone"] = class_scores(g, [engine[j] for j in picked])
+            figures[f"{source}_rules"] = class_scores(g, [rules_only[j] for j in picked])
+            figures[f"{source}_blend"] = class_scores(g, [chosen[j] for j in picked])
+        record[key] = figures
+    return chosen_c, blend, record
 
 
 def write_artefact(out_dir: Path, fitted: Fitted, metadata: dict[str, Any]) -> None:
@@ -409,6 +695,11 @@ def write_artefact(out_dir: Path, fitted: Fitted, metadata: dict[str, Any]) -> N
         "weight_scales": scales,
         "bias": fitted.intercept.astype(np.float32),
     }
+    if fitted.class_coef is not None and fitted.class_intercept is not None:
+        class_quantised, class_scales = _quantise(fitted.class_coef)
+        arrays["class_weights_int8"] = class_quantised
+        arrays["class_weight_scales"] = class_scales
+        arrays["class_bias"] = fitted.class_intercept.astype(np.float32)
     write_reproducible_npz(out_dir / f"{ARTEFACT}.npz", arrays)
     (out_dir / f"{ARTEFACT}.json").write_text(
         json.dumps(metadata, indent=1, sort_keys=True) + "\n", encoding="utf-8"
