@@ -47,6 +47,7 @@ def _rows(name: str) -> list[dict[str, object]]:
         ("customer_messages_holdout.jsonl", "m", 200),
         ("customer_messages_blind.jsonl", "b", 160),
         ("customer_messages_blind2.jsonl", "n", 200),
+        ("customer_messages_blind3.jsonl", "w", 240),
     ],
 )
 def test_customer_set_schema(name: str, prefix: str, minimum: int) -> None:
@@ -79,12 +80,18 @@ def test_training_set_shares_no_message_with_the_yardsticks() -> None:
 
 
 @pytest.mark.parametrize(
-    "blind_name", ["customer_messages_blind.jsonl", "customer_messages_blind2.jsonl"]
+    "blind_name",
+    [
+        "customer_messages_blind.jsonl",
+        "customer_messages_blind2.jsonl",
+        "customer_messages_blind3.jsonl",
+    ],
 )
 def test_blind_sets_share_no_message_with_the_other_sets(blind_name: str) -> None:
     blind = {str(row["text"]).strip().lower() for row in _rows(blind_name)}
     others = ["customer_messages.jsonl", "customer_messages_holdout.jsonl"]
     others += ["customer_training.jsonl", "customer_messages_blind.jsonl"]
+    others += ["customer_messages_blind2.jsonl", "customer_messages_blind3.jsonl"]
     for name in others:
         if name != blind_name:
             assert not blind & {str(row["text"]).strip().lower() for row in _rows(name)}, name

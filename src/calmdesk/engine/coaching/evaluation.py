@@ -85,6 +85,8 @@ SIXTH_SET = "coach_replies_sixth.jsonl"
 BLIND_SET = "coach_replies_blind.jsonl"
 # A second writer who never read the rules (stop 15).
 SECOND_BLIND_SET = "coach_replies_blind2.jsonl"
+# A third such writer (stop 16).
+THIRD_BLIND_SET = "coach_replies_blind3.jsonl"
 # The sets reported after the development set, with their table titles and suffixes.
 EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (HOLDOUT_SET, "Reply coach, held-out set", " (held-out set)"),
@@ -94,6 +96,7 @@ EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (SIXTH_SET, "Reply coach, sixth set (written before the third round)", " (sixth set)"),
     (BLIND_SET, "Reply coach, blind set (writer never read the rules)", " (blind set)"),
     (SECOND_BLIND_SET, "Reply coach, second blind set (stop 15)", " (second blind set)"),
+    (THIRD_BLIND_SET, "Reply coach, third blind set (stop 16)", " (third blind set)"),
 )
 
 

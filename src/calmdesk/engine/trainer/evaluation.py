@@ -181,6 +181,8 @@ CUSTOMER_SETS: Final = (
     ("customer_messages_blind.jsonl", "Customer-service blind set"),
     # A second such writer, stop 15.
     ("customer_messages_blind2.jsonl", "Customer-service second blind set"),
+    # A third, stop 16.
+    ("customer_messages_blind3.jsonl", "Customer-service third blind set"),
 )
 
 
