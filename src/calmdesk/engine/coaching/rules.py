@@ -146,14 +146,16 @@ class RuleBook:
 @dataclass(frozen=True, slots=True)
 class GateIndex:
     """Every phrasing's gate, inverted: from a word, a word pair or a fragment to the
-    phrasings it opens (by `id()` of their GatedPattern), so a draft costs one lookup per
-    word and per word pair instead of one check per phrasing."""
+    phrasings it opens (by their number: rules in order, each rule's phrasings in order), so
+    a draft costs one lookup per word and per word pair instead of one check per phrasing."""
 
     by_word: Mapping[str, tuple[int, ...]]
     by_pair: Mapping[str, tuple[int, ...]]
     partial_by_word: Mapping[str, tuple[tuple[str, int], ...]]
     by_fragment: tuple[tuple[str, int, Phrases | None], ...]
     always: frozenset[int]
+    # The phrasing of each number, and the id of its rule.
+    phrasings: tuple[tuple[str, GatedPattern], ...] = ()
 
     @classmethod
     def build(cls, rules: Iterable[Rule]) -> GateIndex:
@@ -162,9 +164,11 @@ class GateIndex:
         partial_by_word: dict[str, list[tuple[str, int]]] = {}
         by_fragment: list[tuple[str, int, Phrases | None]] = []
         always: set[int] = set()
+        phrasings: list[tuple[str, GatedPattern]] = []
         for rule in rules:
             for gated in rule.gated:
-                key = id(gated)
+                key = len(phrasings)
+                phrasings.append((rule.id, gated))
                 if gated.gate.always:
                     always.add(key)
                     continue
@@ -184,10 +188,22 @@ class GateIndex:
             partial_by_word={word: tuple(items) for word, items in partial_by_word.items()},
             by_fragment=tuple(by_fragment),
             always=frozenset(always),
+            phrasings=tuple(phrasings),
         )
 
+    def open_by_rule(self, text: str) -> dict[str, tuple[GatedPattern, ...]]:
+        """The phrasings that may match normalised `text`, by rule id, each rule's in its
+        order (rules with none are left out). Grouped once per draft, so that scanning a
+        rule walks only its open phrasings, not all of its phrasings."""
+        by_rule: dict[str, list[GatedPattern]] = {}
+        phrasings = self.phrasings
+        for key in sorted(self.open(text)):
+            rule_id, gated = phrasings[key]
+            by_rule.setdefault(rule_id, []).append(gated)
+        return {rule_id: tuple(gated) for rule_id, gated in by_rule.items()}
+
     def open(self, text: str) -> frozenset[int]:
-        """Ids of the phrasings that may match normalised `text`."""
+        """Numbers of the phrasings that may match normalised `text`."""
         words, pairs = draft_words(text)
         opened = set(self.always)
         by_word, partial_by_word, by_pair = self.by_word, self.partial_by_word, self.by_pair
