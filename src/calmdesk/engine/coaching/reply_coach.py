@@ -16,7 +16,7 @@ import numpy as np
 from calmdesk.engine.coaching.conversation import as_text, customer_texts_answered, read_turns
 from calmdesk.engine.coaching.customer import CALM, CustomerMood, combined_mood
 from calmdesk.engine.coaching.promises import find_promises, time_expression_starts
-from calmdesk.engine.coaching.rules import GatedPattern, Rule, RuleBook, rulebook
+from calmdesk.engine.coaching.rules import GatedPattern, Rule, RuleBook, rulebook, word_starts
 from calmdesk.engine.coaching.text import (
     STOPWORDS,
     Sentence,
@@ -330,6 +330,7 @@ class _Draft:
     starts: tuple[int, ...]
     # The phrasings worth running on this draft, by rule id (see GateIndex.open_by_rule).
     opened: Mapping[str, tuple[GatedPattern, ...]]
+    word_starts: Mapping[str, list[int]]  # of `norm` (see rules.word_starts)
 
     def sentence_of(self, start: int, end: int) -> Sentence:
         """The sentence around a match; in a run-on "sentence" only a window around it.
@@ -392,7 +393,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _matches(rule: Rule, draft: _Draft) -> Iterator[re.Match[str]]:
     for gated in draft.opened.get(rule.id, ()):
-        yield from gated.finditer(draft.norm)
+        yield from gated.finditer(draft.norm, draft.word_starts)
     if rule.start_pattern is not None:
         for sentence in draft.sentences:
             match = rule.start_pattern.match(draft.norm, sentence.start, sentence.end)
@@ -1108,6 +1109,7 @@ def _draft_of(text: str, book: RuleBook) -> _Draft:
         sentences,
         tuple(sentence.start for sentence in sentences),
         book.gates.open_by_rule(norm),
+        word_starts(norm),
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import chain
 from typing import Any, Final
 
 from calmdesk.engine.coaching.gate import Gate, Phrases, draft_words, gate_for
@@ -252,10 +253,22 @@ class GatedPattern:
     regex: re.Pattern[str]
     gate: Gate
     word_start: bool
+    # For a word-start phrasing with a gate: the first words (and word prefixes) its gate
+    # lists, which every match begins with, and their first one or two letters, the keys
+    # of `word_starts` (no key is a prefix of another, so no word start is listed twice).
+    leads: tuple[str, ...] = ()
+    heads: tuple[str, ...] = ()
 
-    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+    def finditer(
+        self, text: str, starts: Mapping[str, list[int]] | None = None
+    ) -> Iterator[re.Match[str]]:
+        """Matches in `text`, left to right, not overlapping. `starts` is `word_starts(text)`:
+        with it a gated word-start phrasing is only tried where one of its leads begins."""
         if not self.word_start:
             yield from self.regex.finditer(text)
+            return
+        if starts is not None and self.leads:
+            yield from self._at_leads(text, starts)
             return
         position = 0
         search = self.regex.search
@@ -269,6 +282,54 @@ class GatedPattern:
                 continue
             yield match
             position = match.end() if match.end() > start else start + 1
+
+    def _at_leads(self, text: str, starts: Mapping[str, list[int]]) -> Iterator[re.Match[str]]:
+        """The loop above, trying only the word starts where a lead begins: `re` otherwise
+        tries a phrasing at every character, and most open with an optional or alternated
+        group ("(?:an? |the )?(?:engineer|...)") that it cannot skip ahead to. The same
+        matches: each match begins at a word start with a lead (which is how the gate was
+        derived), and they are tried in order from where the last match ended."""
+        if len(self.heads) == 1:
+            candidates = starts.get(self.heads[0], ())
+        else:
+            candidates = sorted(chain.from_iterable(starts.get(head, ()) for head in self.heads))
+        position = 0
+        leads, startswith, match_at = self.leads, text.startswith, self.regex.match
+        for start in candidates:
+            if start < position or not startswith(leads, start):
+                continue
+            match = match_at(text, start)
+            if match is not None:
+                yield match
+                position = match.end() if match.end() > start else start + 1
+
+
+# A word start: a word character after a non-word character or at the text's start (what
+# GatedPattern checks before a word-start phrasing's match).
+_WORD_START: Final = re.compile(r"\b\w")
+
+
+def word_starts(text: str) -> dict[str, list[int]]:
+    """Every word start of normalised `text`, in order, under its first letter and under its
+    first two letters (see GatedPattern.heads)."""
+    index: dict[str, list[int]] = {}
+    end = len(text) - 1
+    for found in _WORD_START.finditer(text):
+        start = found.start()
+        index.setdefault(text[start], []).append(start)
+        if start < end:
+            index.setdefault(text[start : start + 2], []).append(start)
+    return index
+
+
+def _leads(gate: Gate) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A gate's first words and word prefixes, and the `word_starts` keys they begin with."""
+    if gate.always:
+        return (), ()
+    leads = sorted({*gate.firsts, *(fragment for fragment, _ in gate.fragments)})
+    single = {lead for lead in leads if len(lead) == 1}
+    heads = single | {lead[:2] for lead in leads if len(lead) > 1 and lead[0] not in single}
+    return tuple(leads), tuple(sorted(heads))
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +378,8 @@ def _compile(patterns: Sequence[str], macros: Mapping[str, str], where: str) -> 
                     and all(fragment[:1].isalnum() for fragment, _ in gate.fragments)
                 )
                 body = expanded[2:] if word_start else expanded
-                gated.append(GatedPattern(re.compile(body), gate, word_start))
+                leads, heads = _leads(gate) if word_start else ((), ())
+                gated.append(GatedPattern(re.compile(body), gate, word_start, leads, heads))
         except re.error as exc:
             raise RuleError(f"{where}: bad pattern {raw!r}: {exc}") from exc
         # The phrasings are joined into one pattern (compiled on first use), where a group name
