@@ -152,7 +152,9 @@ class GateIndex:
 
     by_word: Mapping[str, tuple[int, ...]]
     by_pair: Mapping[str, tuple[int, ...]]
-    partial_by_word: Mapping[str, tuple[tuple[str, int], ...]]
+    # First word -> the letter after "word " -> (two-word start, phrasings) for the pairs
+    # whose second word is known only by its beginning ("your acc").
+    partial_by_word: Mapping[str, Mapping[str, tuple[tuple[str, tuple[int, ...]], ...]]]
     by_fragment: tuple[tuple[str, int, Phrases | None], ...]
     always: frozenset[int]
     # The phrasing of each number, and the id of its rule.
@@ -186,7 +188,9 @@ class GateIndex:
         return cls(
             by_word={word: tuple(keys) for word, keys in by_word.items()},
             by_pair={pair: tuple(keys) for pair, keys in by_pair.items()},
-            partial_by_word={word: tuple(items) for word, items in partial_by_word.items()},
+            partial_by_word={
+                word: _by_next_letter(word, items) for word, items in partial_by_word.items()
+            },
             by_fragment=tuple(by_fragment),
             always=frozenset(always),
             phrasings=tuple(phrasings),
@@ -208,11 +212,22 @@ class GateIndex:
         words, pairs = draft_words(text)
         opened = set(self.always)
         by_word, partial_by_word, by_pair = self.by_word, self.partial_by_word, self.by_pair
+        last = len(text) - 1
         for word in words:
             opened.update(by_word.get(word, ()))
-            for phrase, key in partial_by_word.get(word, ()):
-                if key not in opened and phrase in text:
-                    opened.add(key)
+            partial = partial_by_word.get(word)
+            if partial is None:
+                continue
+            # A two-word start is in the text where "word " is followed by it: one find per
+            # occurrence of "word " and a look at the next letter, instead of a search of the
+            # whole text for each of a common word's dozens of two-word starts.
+            lead = word + " "
+            at = text.find(lead)
+            while 0 <= at < last - len(word):
+                for phrase, keys in partial.get(text[at + len(lead)], ()):
+                    if text.startswith(phrase, at):
+                        opened.update(keys)
+                at = text.find(lead, at + 1)
         for pair in pairs:
             opened.update(by_pair.get(pair, ()))
         for fragment, key, phrases in self.by_fragment:
@@ -223,6 +238,20 @@ class GateIndex:
             ):
                 opened.add(key)
         return frozenset(opened)
+
+
+def _by_next_letter(
+    word: str, items: list[tuple[str, int]]
+) -> dict[str, tuple[tuple[str, tuple[int, ...]], ...]]:
+    """Two-word starts of `word` ("word x...") with their phrasings, by the letter after the
+    space."""
+    keys: dict[str, list[int]] = {}
+    for phrase, key in items:
+        keys.setdefault(phrase, []).append(key)
+    table: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
+    for phrase, phrase_keys in keys.items():
+        table.setdefault(phrase[len(word) + 1], []).append((phrase, tuple(phrase_keys)))
+    return {letter: tuple(entries) for letter, entries in table.items()}
 
 
 def _expand(pattern: str, macros: Mapping[str, str], where: str) -> str:
