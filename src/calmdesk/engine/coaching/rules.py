@@ -268,6 +268,8 @@ def _expand(pattern: str, macros: Mapping[str, str], where: str) -> str:
 # whole draft (a look-behind tried at every character is slow): they are matched at each
 # sentence start, and after a comma, semicolon, colon or dash through an ordinary scan.
 _AFTER_PUNCTUATION: Final[dict[str, str]] = {"S": r"[;:]\s+", "C": r"(?:[,;:]|\s-)\s+"}
+# The `word_starts` key of the places each anchor begins at (SENTENCE_MARK, CLAUSE_MARK).
+_MARK_OF_ANCHOR: Final[dict[str, str]] = {"S": ";", "C": ","}
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +289,9 @@ class GatedPattern:
     # of `word_starts` (no key is a prefix of another, so no word start is listed twice).
     leads: tuple[str, ...] = ()
     heads: tuple[str, ...] = ()
+    # For a phrasing anchored after punctuation ({S} or {C}): the `word_starts` key of the
+    # places its matches begin at (a ";" or ":", or also a "," or a space before "-").
+    mark: str = ""
 
     def finditer(
         self, text: str, starts: Mapping[str, list[int]] | None = None
@@ -294,7 +299,10 @@ class GatedPattern:
         """Matches in `text`, left to right, not overlapping. `starts` is `word_starts(text)`:
         with it a gated word-start phrasing is only tried where one of its leads begins."""
         if not self.word_start:
-            yield from self.regex.finditer(text)
+            if starts is not None and self.mark:
+                yield from self._at_marks(text, starts.get(self.mark, ()))
+            else:
+                yield from self.regex.finditer(text)
             return
         if starts is not None and self.leads:
             yield from self._at_leads(text, starts)
@@ -332,15 +340,37 @@ class GatedPattern:
                 yield match
                 position = match.end() if match.end() > start else start + 1
 
+    def _at_marks(self, text: str, marks: Iterable[int]) -> Iterator[re.Match[str]]:
+        """`regex.finditer(text)` for an anchored phrasing, tried only at the punctuation its
+        matches begin with: the anchor's alternation ("(?:[,;:]|\\s-)") keeps `re` from
+        skipping ahead, so it is otherwise tried at every character. Matches are never
+        empty (they begin with the mark), so the next is looked for from the last one's end,
+        as finditer does."""
+        position = 0
+        match_at = self.regex.match
+        for start in marks:
+            if start < position:
+                continue
+            match = match_at(text, start)
+            if match is not None:
+                yield match
+                position = match.end()
+
 
 # A word start: a word character after a non-word character or at the text's start (what
 # GatedPattern checks before a word-start phrasing's match).
 _WORD_START: Final = re.compile(r"\b\w")
+# Where an anchored phrasing's match may begin (the first part of each _AFTER_PUNCTUATION),
+# and the `word_starts` keys of those places: no word start's key is punctuation.
+_MARK: Final = re.compile(r"[,;:]|\s-")
+SENTENCE_MARK: Final = ";"  # a ";" or ":"
+CLAUSE_MARK: Final = ","  # a ",", ";" or ":", or a white space before "-"
 
 
 def word_starts(text: str) -> dict[str, list[int]]:
     """Every word start of normalised `text`, in order, under its first letter and under its
-    first two letters (see GatedPattern.heads)."""
+    first two letters (see GatedPattern.heads); and the places an anchored phrasing may begin
+    at, under SENTENCE_MARK and CLAUSE_MARK."""
     index: dict[str, list[int]] = {}
     end = len(text) - 1
     for found in _WORD_START.finditer(text):
@@ -348,6 +378,15 @@ def word_starts(text: str) -> dict[str, list[int]]:
         index.setdefault(text[start], []).append(start)
         if start < end:
             index.setdefault(text[start : start + 2], []).append(start)
+    clause: list[int] = []
+    sentence: list[int] = []
+    for found in _MARK.finditer(text):
+        start = found.start()
+        clause.append(start)
+        if text[start] in ";:":
+            sentence.append(start)
+    index[CLAUSE_MARK] = clause
+    index[SENTENCE_MARK] = sentence
     return index
 
 
@@ -397,7 +436,11 @@ def _compile(patterns: Sequence[str], macros: Mapping[str, str], where: str) -> 
                 at_start.append(f"(?:{expanded})")
                 after_punctuation = f"{_AFTER_PUNCTUATION[anchor]}(?:{expanded})"
                 anywhere.append(after_punctuation)
-                gated.append(GatedPattern(re.compile(after_punctuation), gate, False))
+                gated.append(
+                    GatedPattern(
+                        re.compile(after_punctuation), gate, False, mark=_MARK_OF_ANCHOR[anchor]
+                    )
+                )
             else:
                 anywhere.append(f"(?:{expanded})")
                 word_start = (
