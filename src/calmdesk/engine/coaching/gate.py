@@ -11,7 +11,7 @@ always run. The gate never changes what matches, only how often the regex is tri
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -184,3 +184,47 @@ def gate_for(pattern: str) -> Gate:
         fragments=tuple((word, frozen(value)) for word, value in sorted(fragments.items())),
         always=False,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LeadScan:
+    """A pattern scanned only where one of its leading words begins.
+
+    For a pattern whose start `re` cannot skip ahead to (optional groups first, as in
+    "(?:(next|this)\\s+)?(?:today|monday...)"), `re` tries it at every character. Every
+    match begins with one of the first words or word prefixes of its gate, so `finder`, an
+    alternation of those (which `re` does skip ahead to), finds the only places worth
+    trying. Results are those of the plain pattern: a pattern whose gate is ALWAYS (or
+    on a Python without the parser) is scanned as it is.
+    """
+
+    regex: re.Pattern[str]
+    finder: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, regex: re.Pattern[str]) -> LeadScan:
+        gate = gate_for(regex.pattern)
+        leads = {*gate.firsts, *(fragment for fragment, _ in gate.fragments)}
+        if gate.always or not leads or regex.flags & re.IGNORECASE:
+            return cls(regex, None)
+        return cls(regex, re.compile("|".join(re.escape(lead) for lead in sorted(leads))))
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        """`regex.finditer(text)`: leftmost matches, each looked for from the last one's end
+        (no match is empty, as each begins with a lead)."""
+        if self.finder is None:
+            yield from self.regex.finditer(text)
+            return
+        find, match_at = self.finder.search, self.regex.match
+        position = 0
+        while (lead := find(text, position)) is not None:
+            start = lead.start()
+            match = match_at(text, start)
+            if match is None:
+                position = start + 1
+                continue
+            yield match
+            position = match.end() if match.end() > start else start + 1
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return next(self.finditer(text), None)

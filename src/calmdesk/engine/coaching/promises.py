@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Final
 
+from calmdesk.engine.coaching.gate import LeadScan
 from calmdesk.engine.coaching.text import Sentence
 from calmdesk.engine.coaching.types import Promise
 
@@ -65,6 +66,10 @@ _DAY: Final = re.compile(
     r"|\b(?P<nextweek>next week|early next week)\b"
     r"|\b(?P<firstthing>first thing)\b"
 )
+# _DAY opens with optional groups, so `re` tries it at every character of a draft (the
+# costliest single scan of a reply); tried only where a day word or "next"/"this"/"end"...
+# begins, it finds the same matches.
+_DAY_SCAN: Final = LeadScan.of(_DAY)
 # Cheap substring checks that must pass before the day/clock patterns (slow to scan, as they
 # start with optional groups) are worth running; they only skip work, never change results.
 _DAY_TRIGGERS: Final = (
@@ -196,7 +201,7 @@ def _resolve(text: str, offset: int, now: datetime) -> _Due | None:
     today = now.date()
     day: date | None = None
     default_time = END_OF_BUSINESS
-    day_match = _DAY.search(text) if _day_possible(text) else None
+    day_match = _DAY_SCAN.search(text) if _day_possible(text) else None
     if day_match is not None:
         spans.append(day_match.span())
         part = day_match.group("part") or day_match.group("thispart")
@@ -320,11 +325,11 @@ def has_time_expression(text: str) -> bool:
 
 def time_expression_starts(text: str) -> tuple[int, ...]:
     """Sorted start offsets of every time expression in normalised `text` (one pass each)."""
-    patterns = [_RELATIVE]
+    patterns: list[re.Pattern[str] | LeadScan] = [_RELATIVE]
     if "hour" in text:
         patterns.append(_WITHIN_THE_HOUR)
     if _day_possible(text):
-        patterns.append(_DAY)
+        patterns.append(_DAY_SCAN)
     if _clock_possible(text):
         patterns.append(_CLOCK)
     starts: set[int] = set()

@@ -13,10 +13,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from calmdesk.engine.coaching.conversation import as_text, customer_texts_answered, read_turns
+from calmdesk.engine.coaching.conversation import (
+    Turn,
+    as_text,
+    customer_texts_answered,
+    read_turns,
+)
 from calmdesk.engine.coaching.customer import CALM, CustomerMood, combined_mood
 from calmdesk.engine.coaching.promises import find_promises, time_expression_starts
-from calmdesk.engine.coaching.rules import Rule, RuleBook, rulebook
+from calmdesk.engine.coaching.rules import GatedPattern, Rule, RuleBook, rulebook, word_starts
 from calmdesk.engine.coaching.text import (
     STOPWORDS,
     Sentence,
@@ -328,7 +333,9 @@ class _Draft:
     norm: str
     sentences: tuple[Sentence, ...]
     starts: tuple[int, ...]
-    opened: frozenset[int]  # ids of the phrasings worth running on this draft
+    # The phrasings worth running on this draft, by rule id (see GateIndex.open_by_rule).
+    opened: Mapping[str, tuple[GatedPattern, ...]]
+    word_starts: Mapping[str, list[int]]  # of `norm` (see rules.word_starts)
 
     def sentence_of(self, start: int, end: int) -> Sentence:
         """The sentence around a match; in a run-on "sentence" only a window around it.
@@ -390,9 +397,8 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _matches(rule: Rule, draft: _Draft) -> Iterator[re.Match[str]]:
-    for gated in rule.gated:
-        if id(gated) in draft.opened:
-            yield from gated.finditer(draft.norm)
+    for gated in draft.opened.get(rule.id, ()):
+        yield from gated.finditer(draft.norm, draft.word_starts)
     if rule.start_pattern is not None:
         for sentence in draft.sentences:
             match = rule.start_pattern.match(draft.norm, sentence.start, sentence.end)
@@ -580,8 +586,23 @@ def _solution_first_hits(
 
 
 def _acknowledges(book: RuleBook, text: str) -> bool:
+    """Whether the agent's earlier replies (`text`) apologised or named the feeling."""
     if not text.strip():
         return False
+    if book is rulebook():
+        return _acknowledged_before(text)
+    return _acknowledges_now(book, text)
+
+
+@lru_cache(maxsize=256)
+def _acknowledged_before(text: str) -> bool:
+    """`_acknowledges` with the packaged rules, cached by the earlier replies' text: the same
+    thread is re-coached at every pause in typing, and reading all its replies costs about as
+    much as the draft itself."""
+    return _acknowledges_now(rulebook(), text)
+
+
+def _acknowledges_now(book: RuleBook, text: str) -> bool:
     earlier = _draft_of(text, book)
     return any(_matches_draft(book[rule_id], earlier) for rule_id in ("apology", "empathy"))
 
@@ -1106,17 +1127,30 @@ def _resolve_now(now: datetime | None, timezone: str) -> datetime:
 
 
 def _context(conversation: Iterable[Any]) -> _Context:
-    turns = read_turns(conversation)
-    answered = customer_texts_answered(turns)
+    answered, customer_norm, stems, every_norm, previous = _thread(read_turns(conversation))
     if not answered:
         return _Context(CALM, False, "", frozenset(), "")
+    # The mood is not part of the cached reading: it comes from `customer_mood`, which has
+    # its own cache (cleared by the benchmark's cold runs).
+    return _Context(combined_mood(answered), True, customer_norm, stems, every_norm, previous)
+
+
+@lru_cache(maxsize=256)
+def _thread(
+    turns: tuple[Turn, ...],
+) -> tuple[tuple[str, ...], str, frozenset[str], str, str]:
+    """What the coach reads in the thread besides the customer's mood: the customer messages
+    the draft answers, them normalised, their content stems, every customer message
+    normalised, and the agent's earlier replies. Cached by the turns (all text): live
+    coaching re-coaches the same conversation at every pause in typing."""
+    answered = customer_texts_answered(turns)
+    if not answered:
+        return (), "", frozenset(), "", ""
     joined = "\n".join(answered)
     every = "\n".join(turn.text for turn in turns if turn.role == "customer")
     stems = frozenset().union(*(_customer_stems(text) for text in answered))
     previous = "\n".join(turn.text for turn in turns if turn.role == "agent")
-    return _Context(
-        combined_mood(answered), True, normalise(joined), stems, normalise(every), previous
-    )
+    return answered, normalise(joined), stems, normalise(every), previous
 
 
 def _tone(choice: ToneModel | bool) -> ToneModel | None:
@@ -1136,7 +1170,8 @@ def _draft_of(text: str, book: RuleBook) -> _Draft:
         norm,
         sentences,
         tuple(sentence.start for sentence in sentences),
-        book.gates.open(norm),
+        book.gates.open_by_rule(norm),
+        word_starts(norm),
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import chain
 from typing import Any, Final
 
 from calmdesk.engine.coaching.gate import Gate, Phrases, draft_words, gate_for
@@ -146,14 +147,18 @@ class RuleBook:
 @dataclass(frozen=True, slots=True)
 class GateIndex:
     """Every phrasing's gate, inverted: from a word, a word pair or a fragment to the
-    phrasings it opens (by `id()` of their GatedPattern), so a draft costs one lookup per
-    word and per word pair instead of one check per phrasing."""
+    phrasings it opens (by their number: rules in order, each rule's phrasings in order), so
+    a draft costs one lookup per word and per word pair instead of one check per phrasing."""
 
     by_word: Mapping[str, tuple[int, ...]]
     by_pair: Mapping[str, tuple[int, ...]]
-    partial_by_word: Mapping[str, tuple[tuple[str, int], ...]]
+    # First word -> the letter after "word " -> (two-word start, phrasings) for the pairs
+    # whose second word is known only by its beginning ("your acc").
+    partial_by_word: Mapping[str, Mapping[str, tuple[tuple[str, tuple[int, ...]], ...]]]
     by_fragment: tuple[tuple[str, int, Phrases | None], ...]
     always: frozenset[int]
+    # The phrasing of each number, and the id of its rule.
+    phrasings: tuple[tuple[str, GatedPattern], ...] = ()
 
     @classmethod
     def build(cls, rules: Iterable[Rule]) -> GateIndex:
@@ -162,9 +167,11 @@ class GateIndex:
         partial_by_word: dict[str, list[tuple[str, int]]] = {}
         by_fragment: list[tuple[str, int, Phrases | None]] = []
         always: set[int] = set()
+        phrasings: list[tuple[str, GatedPattern]] = []
         for rule in rules:
             for gated in rule.gated:
-                key = id(gated)
+                key = len(phrasings)
+                phrasings.append((rule.id, gated))
                 if gated.gate.always:
                     always.add(key)
                     continue
@@ -181,21 +188,46 @@ class GateIndex:
         return cls(
             by_word={word: tuple(keys) for word, keys in by_word.items()},
             by_pair={pair: tuple(keys) for pair, keys in by_pair.items()},
-            partial_by_word={word: tuple(items) for word, items in partial_by_word.items()},
+            partial_by_word={
+                word: _by_next_letter(word, items) for word, items in partial_by_word.items()
+            },
             by_fragment=tuple(by_fragment),
             always=frozenset(always),
+            phrasings=tuple(phrasings),
         )
 
+    def open_by_rule(self, text: str) -> dict[str, tuple[GatedPattern, ...]]:
+        """The phrasings that may match normalised `text`, by rule id, each rule's in its
+        order (rules with none are left out). Grouped once per draft, so that scanning a
+        rule walks only its open phrasings, not all of its phrasings."""
+        by_rule: dict[str, list[GatedPattern]] = {}
+        phrasings = self.phrasings
+        for key in sorted(self.open(text)):
+            rule_id, gated = phrasings[key]
+            by_rule.setdefault(rule_id, []).append(gated)
+        return {rule_id: tuple(gated) for rule_id, gated in by_rule.items()}
+
     def open(self, text: str) -> frozenset[int]:
-        """Ids of the phrasings that may match normalised `text`."""
+        """Numbers of the phrasings that may match normalised `text`."""
         words, pairs = draft_words(text)
         opened = set(self.always)
         by_word, partial_by_word, by_pair = self.by_word, self.partial_by_word, self.by_pair
+        last = len(text) - 1
         for word in words:
             opened.update(by_word.get(word, ()))
-            for phrase, key in partial_by_word.get(word, ()):
-                if key not in opened and phrase in text:
-                    opened.add(key)
+            partial = partial_by_word.get(word)
+            if partial is None:
+                continue
+            # A two-word start is in the text where "word " is followed by it: one find per
+            # occurrence of "word " and a look at the next letter, instead of a search of the
+            # whole text for each of a common word's dozens of two-word starts.
+            lead = word + " "
+            at = text.find(lead)
+            while 0 <= at < last - len(word):
+                for phrase, keys in partial.get(text[at + len(lead)], ()):
+                    if text.startswith(phrase, at):
+                        opened.update(keys)
+                at = text.find(lead, at + 1)
         for pair in pairs:
             opened.update(by_pair.get(pair, ()))
         for fragment, key, phrases in self.by_fragment:
@@ -206,6 +238,20 @@ class GateIndex:
             ):
                 opened.add(key)
         return frozenset(opened)
+
+
+def _by_next_letter(
+    word: str, items: list[tuple[str, int]]
+) -> dict[str, tuple[tuple[str, tuple[int, ...]], ...]]:
+    """Two-word starts of `word` ("word x...") with their phrasings, by the letter after the
+    space."""
+    keys: dict[str, list[int]] = {}
+    for phrase, key in items:
+        keys.setdefault(phrase, []).append(key)
+    table: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
+    for phrase, phrase_keys in keys.items():
+        table.setdefault(phrase[len(word) + 1], []).append((phrase, tuple(phrase_keys)))
+    return {letter: tuple(entries) for letter, entries in table.items()}
 
 
 def _expand(pattern: str, macros: Mapping[str, str], where: str) -> str:
@@ -222,6 +268,8 @@ def _expand(pattern: str, macros: Mapping[str, str], where: str) -> str:
 # whole draft (a look-behind tried at every character is slow): they are matched at each
 # sentence start, and after a comma, semicolon, colon or dash through an ordinary scan.
 _AFTER_PUNCTUATION: Final[dict[str, str]] = {"S": r"[;:]\s+", "C": r"(?:[,;:]|\s-)\s+"}
+# The `word_starts` key of the places each anchor begins at (SENTENCE_MARK, CLAUSE_MARK).
+_MARK_OF_ANCHOR: Final[dict[str, str]] = {"S": ";", "C": ","}
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,10 +284,28 @@ class GatedPattern:
     regex: re.Pattern[str]
     gate: Gate
     word_start: bool
+    # For a word-start phrasing with a gate: the first words (and word prefixes) its gate
+    # lists, which every match begins with, and their first one or two letters, the keys
+    # of `word_starts` (no key is a prefix of another, so no word start is listed twice).
+    leads: tuple[str, ...] = ()
+    heads: tuple[str, ...] = ()
+    # For a phrasing anchored after punctuation ({S} or {C}): the `word_starts` key of the
+    # places its matches begin at (a ";" or ":", or also a "," or a space before "-").
+    mark: str = ""
 
-    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+    def finditer(
+        self, text: str, starts: Mapping[str, list[int]] | None = None
+    ) -> Iterator[re.Match[str]]:
+        """Matches in `text`, left to right, not overlapping. `starts` is `word_starts(text)`:
+        with it a gated word-start phrasing is only tried where one of its leads begins."""
         if not self.word_start:
-            yield from self.regex.finditer(text)
+            if starts is not None and self.mark:
+                yield from self._at_marks(text, starts.get(self.mark, ()))
+            else:
+                yield from self.regex.finditer(text)
+            return
+        if starts is not None and self.leads:
+            yield from self._at_leads(text, starts)
             return
         position = 0
         search = self.regex.search
@@ -253,6 +319,85 @@ class GatedPattern:
                 continue
             yield match
             position = match.end() if match.end() > start else start + 1
+
+    def _at_leads(self, text: str, starts: Mapping[str, list[int]]) -> Iterator[re.Match[str]]:
+        """The loop above, trying only the word starts where a lead begins: `re` otherwise
+        tries a phrasing at every character, and most open with an optional or alternated
+        group ("(?:an? |the )?(?:engineer|...)") that it cannot skip ahead to. The same
+        matches: each match begins at a word start with a lead (which is how the gate was
+        derived), and they are tried in order from where the last match ended."""
+        if len(self.heads) == 1:
+            candidates = starts.get(self.heads[0], ())
+        else:
+            candidates = sorted(chain.from_iterable(starts.get(head, ()) for head in self.heads))
+        position = 0
+        leads, startswith, match_at = self.leads, text.startswith, self.regex.match
+        for start in candidates:
+            if start < position or not startswith(leads, start):
+                continue
+            match = match_at(text, start)
+            if match is not None:
+                yield match
+                position = match.end() if match.end() > start else start + 1
+
+    def _at_marks(self, text: str, marks: Iterable[int]) -> Iterator[re.Match[str]]:
+        """`regex.finditer(text)` for an anchored phrasing, tried only at the punctuation its
+        matches begin with: the anchor's alternation ("(?:[,;:]|\\s-)") keeps `re` from
+        skipping ahead, so it is otherwise tried at every character. Matches are never
+        empty (they begin with the mark), so the next is looked for from the last one's end,
+        as finditer does."""
+        position = 0
+        match_at = self.regex.match
+        for start in marks:
+            if start < position:
+                continue
+            match = match_at(text, start)
+            if match is not None:
+                yield match
+                position = match.end()
+
+
+# A word start: a word character after a non-word character or at the text's start (what
+# GatedPattern checks before a word-start phrasing's match).
+_WORD_START: Final = re.compile(r"\b\w")
+# Where an anchored phrasing's match may begin (the first part of each _AFTER_PUNCTUATION),
+# and the `word_starts` keys of those places: no word start's key is punctuation.
+_MARK: Final = re.compile(r"[,;:]|\s-")
+SENTENCE_MARK: Final = ";"  # a ";" or ":"
+CLAUSE_MARK: Final = ","  # a ",", ";" or ":", or a white space before "-"
+
+
+def word_starts(text: str) -> dict[str, list[int]]:
+    """Every word start of normalised `text`, in order, under its first letter and under its
+    first two letters (see GatedPattern.heads); and the places an anchored phrasing may begin
+    at, under SENTENCE_MARK and CLAUSE_MARK."""
+    index: dict[str, list[int]] = {}
+    end = len(text) - 1
+    for found in _WORD_START.finditer(text):
+        start = found.start()
+        index.setdefault(text[start], []).append(start)
+        if start < end:
+            index.setdefault(text[start : start + 2], []).append(start)
+    clause: list[int] = []
+    sentence: list[int] = []
+    for found in _MARK.finditer(text):
+        start = found.start()
+        clause.append(start)
+        if text[start] in ";:":
+            sentence.append(start)
+    index[CLAUSE_MARK] = clause
+    index[SENTENCE_MARK] = sentence
+    return index
+
+
+def _leads(gate: Gate) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A gate's first words and word prefixes, and the `word_starts` keys they begin with."""
+    if gate.always:
+        return (), ()
+    leads = sorted({*gate.firsts, *(fragment for fragment, _ in gate.fragments)})
+    single = {lead for lead in leads if len(lead) == 1}
+    heads = single | {lead[:2] for lead in leads if len(lead) > 1 and lead[0] not in single}
+    return tuple(leads), tuple(sorted(heads))
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +436,11 @@ def _compile(patterns: Sequence[str], macros: Mapping[str, str], where: str) -> 
                 at_start.append(f"(?:{expanded})")
                 after_punctuation = f"{_AFTER_PUNCTUATION[anchor]}(?:{expanded})"
                 anywhere.append(after_punctuation)
-                gated.append(GatedPattern(re.compile(after_punctuation), gate, False))
+                gated.append(
+                    GatedPattern(
+                        re.compile(after_punctuation), gate, False, mark=_MARK_OF_ANCHOR[anchor]
+                    )
+                )
             else:
                 anywhere.append(f"(?:{expanded})")
                 word_start = (
@@ -301,7 +450,8 @@ def _compile(patterns: Sequence[str], macros: Mapping[str, str], where: str) -> 
                     and all(fragment[:1].isalnum() for fragment, _ in gate.fragments)
                 )
                 body = expanded[2:] if word_start else expanded
-                gated.append(GatedPattern(re.compile(body), gate, word_start))
+                leads, heads = _leads(gate) if word_start else ((), ())
+                gated.append(GatedPattern(re.compile(body), gate, word_start, leads, heads))
         except re.error as exc:
             raise RuleError(f"{where}: bad pattern {raw!r}: {exc}") from exc
         # The phrasings are joined into one pattern (compiled on first use), where a group name
