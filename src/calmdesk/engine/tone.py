@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -207,7 +208,11 @@ class ToneHead:
     class_bias: tuple[float, ...] = ()
     type_rules_weight: float | None = None
     topic_rules_weight: float | None = None
-    _state: _Memo = field(default_factory=lambda: _Memo(), repr=False)
+    _state: _Memo = field(default_factory=lambda: _Memo(), repr=False, compare=False)
+    # The memo is shared by every thread of a process (the web server's threads call assess
+    # at once): one thread at a time extends it, and readers never see a half-added key,
+    # because a chunk's id is published only after its rows are in place.
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @cached_property
     def _bigram_index(
@@ -250,7 +255,10 @@ class ToneHead:
         state, weights = self._state, self.weights
         new = set(chunks).difference(state.chunk_ids)
         if len(state.chunk_ids) + len(new) > MEMO_CHUNKS:
-            state.clear()
+            # A fresh memo rather than clearing this one: a reader still holding it keeps
+            # a consistent view.
+            state = _Memo()
+            object.__setattr__(self, "_state", state)
             new = set(chunks)
         by_first, by_second = self._bigram_index
         key_ids = state.key_ids
@@ -282,13 +290,18 @@ class ToneHead:
                         state.add_pair((other, kid), w, row)
             state.chunk_ids[chunk] = kid
 
-    def _ids(self, chunks: Sequence[str]) -> list[int]:
-        """Each chunk's key id, in order: one dictionary lookup a chunk once seen."""
+    def _ids(self, chunks: Sequence[str]) -> tuple[_Memo, list[int]]:
+        """The memo and each chunk's key id in it, in order: one dictionary lookup a chunk
+        once seen. Read the rows from the memo returned, not from `_state`, which another
+        thread may have replaced since."""
+        state = self._state
         try:
-            return list(map(self._state.chunk_ids.__getitem__, chunks))
+            return state, list(map(state.chunk_ids.__getitem__, chunks))
         except KeyError:
-            self._remember(chunks)
-            return list(map(self._state.chunk_ids.__getitem__, chunks))
+            with self._memo_lock:
+                self._remember(chunks)
+                state = self._state
+                return state, list(map(state.chunk_ids.__getitem__, chunks))
 
     def logits(self, chunks: Sequence[str], frustration: bool = True) -> tuple[float, float, float]:
         """(anger, frustration, threat) log-odds of one message's chunks; with
@@ -311,8 +324,7 @@ class ToneHead:
         classes = classes and self.class_weights is not None
         if not chunks:
             return b, list(self.class_bias) if classes else None
-        ids = self._ids(chunks)
-        state = self._state
+        state, ids = self._ids(chunks)
         at = sum(map(state.anger_threat.__getitem__, ids))
         f = sum(map(state.frustration.__getitem__, ids)) if frustration else 0.0
         found: list[tuple[int, int]] = []
@@ -351,8 +363,8 @@ class ToneHead:
             chunks = sentence.split()
             if not chunks:
                 continue
-            state = self._state
-            rows = list(map(state.key_class_rows.__getitem__, self._ids(chunks)))
+            state, ids = self._ids(chunks)
+            rows = list(map(state.key_class_rows.__getitem__, ids))
             total = state.classes.take(rows, axis=0).sum(axis=0)
             rival = max(float(total[i]) for i in rivals if i != column)
             score = (float(total[column]) - rival) / math.sqrt(len(chunks))
@@ -376,11 +388,11 @@ class ToneHead:
             chunks = sentence.split()
             if not chunks:
                 continue
-            ids = self._ids(chunks)
+            state, ids = self._ids(chunks)
             if head == 1:
-                total = sum(map(self._state.frustration.__getitem__, ids))
+                total = sum(map(state.frustration.__getitem__, ids))
             else:
-                at = sum(map(self._state.anger_threat.__getitem__, ids))
+                at = sum(map(state.anger_threat.__getitem__, ids))
                 total = at.imag if head == 2 else at.real
             score = total / math.sqrt(len(chunks))
             if best is None or score > best[0]:
