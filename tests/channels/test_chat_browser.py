@@ -151,13 +151,16 @@ def test_visitor_and_agent_chat_across_origins(
     reply = "I am sorry your parcel has not arrived. I am checking with the courier now and will write again within ten minutes."
     staff.fill("#reply-body", reply)
     staff.click("button:has-text('Send reply')")
-    _wait_for(
+    # Wait on the widget, not on the database: on SQLite the live server shares the test's
+    # in-memory connection, and a read from this thread while the reply is being written
+    # can make that write fail ("database table is locked", a shared-cache artefact a file
+    # or PostgreSQL database does not have).
+    visitor.wait_for_selector("[data-calmdesk-chat] .msg.agent", timeout=30000)
+    assert _wait_for(
         lambda: Message.objects.filter(
             conversation=message.conversation, direction="outbound"
         ).exists()
     )
-
-    visitor.wait_for_selector("[data-calmdesk-chat] .msg.agent", timeout=15000)
     agent_text = visitor.inner_text("[data-calmdesk-chat] .msg.agent")
     assert reply in agent_text and "Alice" in agent_text
     visitor.wait_for_selector("[data-calmdesk-chat] .typing:text-is('')", state="attached")
