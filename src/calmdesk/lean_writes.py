@@ -26,9 +26,10 @@ from calmdesk.lean_reads import column_of
 
 @cache
 def _plan(
-    model: type[Model], ignore_conflicts: bool, using: str
+    model: type[Model], ignore_conflicts: bool, using: str, rows: int = 1
 ) -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
-    """The INSERT for `model`, the fields it writes and the fields it reads back."""
+    """The INSERT of `rows` rows of `model`, the fields it writes and the fields it reads
+    back."""
     meta = model._meta
     if meta.parents:
         raise TypeError(f"{model.__name__} inherits from another model: use save()")
@@ -45,12 +46,13 @@ def _plan(
     ]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(column_of(field)) for field in written)
-    placeholders = ", ".join(["%s"] * len(written))
+    one_row = "(" + ", ".join(["%s"] * len(written)) + ")"
+    values = ", ".join([one_row] * rows)
     returning = ", ".join(quote(column_of(field)) for field in returned)
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     # Every name comes from the model's metadata; values are always parameters.
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values}"  # noqa: S608
         f"{conflict} RETURNING {returning}"
     )
     return sql, written, returned
@@ -87,13 +89,7 @@ def insert_many(instances: Sequence[Model], *, using: str = "default") -> None:
     model = type(instances[0])
     if any(type(instance) is not model for instance in instances):
         raise TypeError("insert_many() writes rows of one model")
-    if len(instances) == 1:
-        insert(instances[0], using=using)
-        return
-    sql, written, returned = _plan(model, False, using)
-    head, values_and_rest = sql.split(" VALUES ", 1)
-    one_row, rest = values_and_rest.split(" RETURNING ", 1)
-    sql = f"{head} VALUES {', '.join([one_row] * len(instances))} RETURNING {rest}"
+    sql, written, returned = _plan(model, False, using, len(instances))
     params = [value for instance in instances for value in _prepared(instance, written, using)]
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)

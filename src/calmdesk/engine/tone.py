@@ -18,7 +18,7 @@ import json
 import math
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -356,31 +356,33 @@ class ToneHead:
         rival among the `rivals` columns (for evidence of a class the head chose)."""
         if self.class_weights is None:
             return None
-        lowered = _view(text)
-        best: tuple[float, int, int] | None = None
-        for match in _SENTENCE.finditer(lowered):
-            sentence = match.group()
-            chunks = sentence.split()
-            if not chunks:
-                continue
-            state, ids = self._ids(chunks)
+
+        def margin(state: _Memo, ids: list[int]) -> float:
             rows = list(map(state.key_class_rows.__getitem__, ids))
             total = state.classes.take(rows, axis=0).sum(axis=0)
-            rival = max(float(total[i]) for i in rivals if i != column)
-            score = (float(total[column]) - rival) / math.sqrt(len(chunks))
-            if best is None or score > best[0]:
-                start = match.start() + len(sentence) - len(sentence.lstrip())
-                best = (score, start, match.start() + len(sentence.rstrip()))
-        if best is None:
-            return None
-        _score, start, end = best
-        return start, min(end, start + _EVIDENCE_MAX)
+            return float(total[column]) - max(float(total[i]) for i in rivals if i != column)
+
+        return self._best_sentence(text, margin)
 
     def probabilities(self, text: str) -> tuple[float, float, float]:
         return _sigmoids(self.logits(message_chunks(text)))
 
     def best_sentence(self, text: str, head: int) -> tuple[int, int] | None:
         """The span of the sentence whose chunks the head weighs highest (for evidence)."""
+
+        def weight(state: _Memo, ids: list[int]) -> float:
+            if head == 1:
+                return float(sum(map(state.frustration.__getitem__, ids)))
+            at = sum(map(state.anger_threat.__getitem__, ids))
+            return at.imag if head == 2 else at.real
+
+        return self._best_sentence(text, weight)
+
+    def _best_sentence(
+        self, text: str, score_of: Callable[[_Memo, list[int]], float]
+    ) -> tuple[int, int] | None:
+        """The span of the sentence with the highest `score_of(memo, key ids)` per square
+        root of its length, trimmed to the evidence limit."""
         lowered = _view(text)
         best: tuple[float, int, int] | None = None
         for match in _SENTENCE.finditer(lowered):
@@ -389,12 +391,7 @@ class ToneHead:
             if not chunks:
                 continue
             state, ids = self._ids(chunks)
-            if head == 1:
-                total = sum(map(state.frustration.__getitem__, ids))
-            else:
-                at = sum(map(state.anger_threat.__getitem__, ids))
-                total = at.imag if head == 2 else at.real
-            score = total / math.sqrt(len(chunks))
+            score = score_of(state, ids) / math.sqrt(len(chunks))
             if best is None or score > best[0]:
                 start = match.start() + len(sentence) - len(sentence.lstrip())
                 best = (score, start, match.start() + len(sentence.rstrip()))

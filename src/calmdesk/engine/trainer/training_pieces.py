@@ -25,24 +25,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from calmdesk.engine.types import SCORE_KEYS
+
 FIRST_ID: Final = 1339
 SEED: Final = 20261207
 FOLDS: Final = 5
-LABEL_KEYS: Final = (
-    "anger",
-    "frustration",
-    "abuse",
-    "threat",
-    "legal",
-    "public",
-    "churn",
-    "refund",
-    "repeat_contact",
-    "urgency",
-    "negative",
-    "confusion",
-    "gratitude",
-)
 
 # Calm statements of a problem or question, by topic; five per fold where it matters most.
 SITUATIONS: Final[dict[str, tuple[str, ...]]] = {
@@ -373,7 +360,7 @@ def compose() -> list[dict[str, object]]:
         situation = rng.choice(_of_fold(SITUATIONS[topic], fold))
         lines = [pair for j, pair in enumerate(TYPE_LINES[kind]) if j % FOLDS == fold]
         picked = rng.sample(lines, 2 if kind != "none" and rng.random() < 0.35 else 1)
-        labels = dict.fromkeys(LABEL_KEYS, 0)
+        labels = dict.fromkeys(SCORE_KEYS, 0)
         for _line, names in picked:
             for name in names:
                 labels[name] = 1
