@@ -155,6 +155,39 @@ def test_conversation_the_token_cannot_see_is_404(
     assert Message.objects.count() == 1
 
 
+def test_an_admin_token_gets_404_for_another_organisations_or_a_missing_conversation(
+    admin_user: User,
+    make_user: Callable[..., User],
+    other_org: Any,
+    api_as: Callable[[User], ApiCaller],
+) -> None:
+    # An admin's token skips the access query: receive's own read must refuse the same ids.
+    admin = api_as(admin_user)
+    outsider = make_user("oscar", organisation=other_org)
+    theirs = ApiCaller(token_create(user=outsider).secret).post("/inbound", message()).json()
+    before = stored_counts()
+
+    for number, conversation_id in enumerate((theirs["conversation_id"], 999_999)):
+        response = admin.post(
+            "/inbound",
+            message(
+                external_id=f"adm-{number}",
+                customer={"email": "new.person@example.com"},
+                conversation_id=conversation_id,
+            ),
+        )
+        assert response.status_code == 404
+        error = error_of(response)
+        assert (error["code"], error["message"]) == ("not_found", "No such conversation.")
+    # Nothing of the refused deliveries stays, not even the new customer.
+    assert stored_counts() == before
+    own = admin.post("/inbound", message(external_id="adm-own")).json()
+    follow_up = admin.post(
+        "/inbound", message(external_id="adm-own-2", conversation_id=own["conversation_id"])
+    )
+    assert follow_up.status_code == 201
+
+
 def test_any_staff_role_may_inject(
     supervisor_a: User, admin_user: User, api_as: Callable[[User], ApiCaller]
 ) -> None:

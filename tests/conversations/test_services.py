@@ -340,6 +340,43 @@ def test_receiving_into_a_long_thread_costs_no_more_queries_than_into_a_short_on
     assert follow_up("q-2") == short
 
 
+def test_the_engine_reads_the_newest_twelve_dialogue_messages_and_never_notes(
+    org: Organisation, agent_a: User
+) -> None:
+    from calmdesk.conversations.reading import HISTORY_MESSAGES, stored_history
+
+    first = receive(org, "w-0", "My parcel is late.", customer_email="w@example.com")
+    conversation = first.conversation
+    for number in range(8):
+        reply_send(conversation=conversation, author=agent_a, body_text=f"Checking {number}.")
+        note_add(conversation=conversation, author=agent_a, body_text=f"Internal {number}")
+        receive(
+            org,
+            f"w-{number + 1}",
+            f"Still waiting ({number})",
+            customer_email="w@example.com",
+            conversation_id=conversation.pk,
+        )
+
+    history = stored_history(conversation.pk)
+
+    dialogue = [
+        m
+        for m in Message.objects.filter(conversation=conversation).order_by("created_at", "id")
+        if m.direction != Direction.NOTE
+    ][-HISTORY_MESSAGES:]
+    assert [(turn["role"], turn["text"]) for turn in history] == [
+        ("customer" if m.direction == Direction.INBOUND else "agent", m.body_text) for m in dialogue
+    ]
+    assert all("Internal" not in turn["text"] for turn in history)
+    # Each customer turn carries the scores it was given on arrival; agent turns none.
+    for turn, message in zip(history, dialogue, strict=True):
+        if message.direction == Direction.INBOUND:
+            assert turn["scores"] == message.assessment["scores"]
+        else:
+            assert "scores" not in turn
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_messages_from_one_new_address_make_one_customer(
@@ -433,10 +470,9 @@ def test_a_follow_up_is_read_against_its_thread_as_the_engine_reads_it(
     expected = assess("Still nothing. I want my money back.", history=thread).to_dict()
     assert third.message.assessment == json.loads(json.dumps(expected))
     # ...and the thread it was given carried those scores, not only the texts.
-    from calmdesk.conversations.reading import history_for_assess
-    from calmdesk.conversations.selectors import recent_dialogue
+    from calmdesk.conversations.reading import stored_history
 
-    given = history_for_assess(recent_dialogue(first.conversation, with_scores=True))
+    given = stored_history(first.conversation.pk)
     assert [turn.get("scores") for turn in given][:3] == [
         first.message.assessment["scores"],
         None,

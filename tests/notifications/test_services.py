@@ -84,6 +84,27 @@ def test_who_hears_about_a_team_conversation(
     assert supervisors_to_notify(organisation=org, team=team_a) == [admin_user]
 
 
+def test_each_team_hears_from_its_own_supervisors_and_inactive_staff_never(
+    org: Organisation,
+    team_a: Team,
+    team_b: Team,
+    supervisor_a: User,
+    admin_user: User,
+    make_user,  # type: ignore[no-untyped-def]
+) -> None:
+    supervisor_b = make_user("bea", role="supervisor", teams=(team_b,))
+    both = make_user("bo", role="supervisor", teams=(team_a, team_b))
+    make_user("gone", role="supervisor", teams=(team_a,)).__class__.objects.filter(
+        username="gone"
+    ).update(is_active=False)
+    make_user("agnes", role="agent", teams=(team_a,))
+
+    assert supervisors_to_notify(organisation=org, team=team_a) == [supervisor_a, both]
+    assert supervisors_to_notify(organisation=org, team=team_b) == [supervisor_b, both]
+    # No team: every active supervisor, never the admin while there is one.
+    assert supervisors_to_notify(organisation=org, team=None) == [supervisor_a, supervisor_b, both]
+
+
 def test_a_notification_the_worker_reaches_a_day_late_is_not_emailed(
     org: Organisation, supervisor_a: User
 ) -> None:

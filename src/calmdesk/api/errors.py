@@ -12,7 +12,11 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from calmdesk.conversations.services import ConversationError, ConversationMismatch
+from calmdesk.conversations.services import (
+    ConversationError,
+    ConversationMismatch,
+    ConversationNotFound,
+)
 from calmdesk.customers.services import CustomerError
 
 CODES_BY_STATUS = {
@@ -94,6 +98,11 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(404, "not_found", message)
 
 
+def _no_such_conversation(request: HttpRequest, exc: ConversationNotFound) -> HttpResponse:
+    # Worded as the access check words it: a missing id and a hidden one look the same.
+    return error_response(404, "not_found", "No such conversation.")
+
+
 def _conflict(request: HttpRequest, exc: ConversationMismatch) -> HttpResponse:
     return error_response(409, "conflict", str(exc))
 
@@ -118,6 +127,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         (ValidationError, _validation_error),
         (Http404, _not_found),
         (ConversationMismatch, _conflict),
+        (ConversationNotFound, _no_such_conversation),
         (ConversationError, _unprocessable),
         (CustomerError, _unprocessable),
     ]

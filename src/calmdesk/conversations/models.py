@@ -38,8 +38,13 @@ class Trajectory(models.TextChoices):
 
 
 class Conversation(models.Model):
+    # organisation, team and assignee lead composite indexes below (Meta.indexes): their
+    # own single-column indexes would only cost every insert and update of a conversation.
     organisation = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.CASCADE, related_name="conversations"
+        "accounts.Organisation",
+        on_delete=models.CASCADE,
+        related_name="conversations",
+        db_index=False,
     )
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="conversations"
@@ -54,6 +59,7 @@ class Conversation(models.Model):
         null=True,
         blank=True,
         related_name="conversations",
+        db_index=False,
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -61,6 +67,7 @@ class Conversation(models.Model):
         null=True,
         blank=True,
         related_name="assigned_conversations",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -121,11 +128,12 @@ class Direction(models.TextChoices):
 
 
 class Message(models.Model):
+    # Both lead an index already (message_unique_external_id, msg_conv_created).
     organisation = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.CASCADE, related_name="messages"
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="messages", db_index=False
     )
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages"
+        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
     direction = models.CharField(max_length=16, choices=Direction.choices)
     author = models.ForeignKey(

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
-from django.db.models.fields.json import KeyTransform
 from django.http import Http404
 
 from calmdesk.accounts.models import Role, User
@@ -133,19 +132,16 @@ def conversation_flag_kinds(conversation_ids: Iterable[int]) -> dict[int, list[s
     return {conversation_id: list(seen) for conversation_id, seen in kinds.items()}
 
 
-def recent_dialogue(conversation: Conversation, *, with_scores: bool = False) -> list[Message]:
-    """The newest messages, oldest first: all the engine reads of a thread.
+def recent_dialogue(conversation: Conversation) -> list[Message]:
+    """The newest messages, oldest first: all the coach reads of a thread.
 
     Twice the history the engine keeps, so internal notes (which `history_for` drops)
     do not crowd out the dialogue; only the fields the engine needs, no authors.
-    `with_scores` adds each message's stored scores as `stored_scores` (the scores part of
-    its assessment only, not the whole document).
+    (Receive reads its history with `reading.stored_history` instead.)
     """
     from calmdesk.conversations.reading import HISTORY_MESSAGES
 
     # `conversation` is among the fields: the related manager attaches the conversation
     # to each message by its id, which would otherwise be loaded once per message.
     newest = conversation.messages.only("conversation", "direction", "body_text", "created_at")
-    if with_scores:
-        newest = newest.annotate(stored_scores=KeyTransform("scores", "assessment"))
     return list(reversed(newest.order_by("-created_at", "-id")[: 2 * HISTORY_MESSAGES]))

@@ -18,17 +18,12 @@ from calmdesk.conversations.models import (
     Priority,
     Status,
 )
-from calmdesk.conversations.reading import (
-    assess_for_storage,
-    history_for_assess,
-    risk_from_scores,
-)
-from calmdesk.conversations.selectors import recent_dialogue
+from calmdesk.conversations.reading import assess_for_storage, risk_from_scores, stored_history
 from calmdesk.customers.models import Customer
 from calmdesk.customers.services import customer_and_identities_find_or_create
 from calmdesk.followups.services import followups_from_reply
 from calmdesk.lean_reads import JoinedRead, Link
-from calmdesk.lean_writes import insert
+from calmdesk.lean_writes import insert, update
 
 MAX_BODY_CHARS = 200_000
 MAX_SUBJECT_CHARS = 300
@@ -40,6 +35,10 @@ class ConversationError(ValueError):
 
 class ConversationMismatch(ConversationError):
     """The message names a conversation that is not this customer's or not this organisation's."""
+
+
+class ConversationNotFound(ConversationMismatch):
+    """The message names a conversation this organisation does not have."""
 
 
 @dataclass(frozen=True)
@@ -178,9 +177,9 @@ def _receive_new(
         )
 
     # A new conversation has no history to read.
-    earlier = [] if new_conversation else recent_dialogue(conversation, with_scores=True)
+    history = [] if new_conversation else stored_history(conversation.pk)
     text_for_engine = body_text if body_text.strip() else nh3.clean(body_html, tags=set())
-    assessment = assess_for_storage(text_for_engine, history=history_for_assess(earlier))
+    assessment = assess_for_storage(text_for_engine, history=history)
     scores = assessment.get("scores", {})
     anger = float(scores.get("anger", 0.0))
     risk = risk_from_scores(scores)
@@ -196,7 +195,7 @@ def _receive_new(
     if new_conversation:
         insert(conversation)
     else:
-        conversation.save()
+        update(conversation, fields=_RECEIVE_WRITES)
     message = Message(
         organisation=organisation,
         conversation=conversation,
@@ -230,6 +229,23 @@ def _receive_new(
     )
 
 
+# What receiving a follow-up may change on its conversation (written without the ORM's
+# compiler: through save() it cost ~1 ms of CPU on the ingest benchmark).
+_RECEIVE_WRITES = (
+    "status",
+    "resolved_at",
+    "priority",
+    "last_message_at",
+    "waiting_since",
+    "current_anger",
+    "peak_anger",
+    "risk",
+    "trajectory",
+    "topic",
+    "customer_type",
+    "updated_at",
+)
+
 # A follow-up message locks its conversation: through the ORM this read cost ~0.5 ms of CPU.
 _CONVERSATION_FOR_UPDATE = JoinedRead(
     Link(Conversation), where=("id", "organisation"), for_update=True
@@ -242,7 +258,7 @@ def _conversation_for_update(
     """The customer's conversation, locked until the transaction ends."""
     conversation = _CONVERSATION_FOR_UPDATE.one(conversation_id, organisation.pk)
     if not isinstance(conversation, Conversation):
-        raise ConversationMismatch(f"conversation {conversation_id} does not exist")
+        raise ConversationNotFound(f"conversation {conversation_id} does not exist")
     if conversation.customer_id != customer.pk:
         raise ConversationMismatch(f"conversation {conversation_id} belongs to another customer")
     # The same rows as the arguments: the policy reads them without another query.

@@ -34,8 +34,9 @@ class IdentityKind(models.TextChoices):
 class ContactIdentity(models.Model):
     """One way a customer reaches us. Values are stored normalised (emails lower-cased)."""
 
+    # Leads the unique (organisation, kind, value) index already.
     organisation = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.CASCADE, related_name="identities"
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="identities", db_index=False
     )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
     kind = models.CharField(max_length=16, choices=IdentityKind.choices)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from calmdesk.accounts.models import Organisation, Role, Team, User
 from calmdesk.notifications.models import Notification
@@ -14,15 +14,25 @@ def supervisors_to_notify(*, organisation: Organisation, team: Team | None) -> l
     Someone must always hear about a safety incident, so the list is only empty when the
     organisation has no supervisors and no admins at all.
     """
-    staff = User.objects.filter(organisation=organisation, is_active=True).order_by("id")
+    # One read of everyone who could be told (each escalation of a customer message asks),
+    # then the choice in Python.
+    staff = User.objects.filter(
+        organisation=organisation, is_active=True, role__in=(Role.SUPERVISOR, Role.ADMIN)
+    ).order_by("id")
     if team is not None:
-        team_supervisors = list(staff.filter(role=Role.SUPERVISOR, teams=team))
-        if team_supervisors:
-            return team_supervisors
-    supervisors = list(staff.filter(role=Role.SUPERVISOR))
+        staff = staff.annotate(
+            in_team=Exists(
+                User.teams.through.objects.filter(user_id=OuterRef("pk"), team_id=team.pk)
+            )
+        )
+    people = list(staff)
+    supervisors = [person for person in people if person.role == Role.SUPERVISOR]
+    team_supervisors = [person for person in supervisors if getattr(person, "in_team", False)]
+    if team_supervisors:
+        return team_supervisors
     if supervisors:
         return supervisors
-    return list(staff.filter(role=Role.ADMIN))
+    return [person for person in people if person.role == Role.ADMIN]
 
 
 def user_notifications(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:

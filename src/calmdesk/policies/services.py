@@ -332,12 +332,32 @@ def handover_text(handover: Mapping[str, Any]) -> str:
 
 def _untouched_values(conversation: Conversation) -> list[Any]:
     """The column values of a state the policy has not changed."""
-    return _stored_values(ConversationState(conversation=conversation))
+    return [
+        conversation.pk if attname == "conversation_id" else value
+        for attname, value in _NEW_STATE_VALUES()
+    ]
+
+
+@functools.cache
+def _NEW_STATE_VALUES() -> tuple[tuple[str, Any], ...]:
+    # Built once: on the receive path a model instance and a deep copy per message cost more
+    # than the rest of a calm message's policy run. Only compared, never changed.
+    fresh = ConversationState()
+    return tuple((field.attname, getattr(fresh, field.attname)) for field in _STATE_FIELDS())
+
+
+@functools.cache
+def _STATE_FIELDS() -> tuple[Any, ...]:
+    return tuple(ConversationState._meta.concrete_fields)
+
+
+def _column_values(state: ConversationState) -> list[Any]:
+    return [getattr(state, field.attname) for field in _STATE_FIELDS()]
 
 
 def _stored_values(state: ConversationState) -> list[Any]:
     """The state's column values, deep-copied so later changes to its JSON show."""
-    return copy.deepcopy([getattr(state, field.attname) for field in state._meta.concrete_fields])
+    return copy.deepcopy(_column_values(state))
 
 
 class _Apply:
@@ -578,9 +598,9 @@ class _Apply:
         if self.state._state.adding:
             # Most messages leave the policy nothing to keep: then no row is written, and
             # readers take a missing row as "nothing done yet" (policy_state's NO_STATE).
-            if _stored_values(self.state) != _untouched_values(self.state.conversation):
+            if _column_values(self.state) != _untouched_values(self.state.conversation):
                 insert(self.state)
-        elif self.state_as_loaded is None or _stored_values(self.state) != self.state_as_loaded:
+        elif self.state_as_loaded is None or _column_values(self.state) != self.state_as_loaded:
             self.state.save()
         if self.escalated:
             self.audit("conversation.escalated", {"reasons": self.reasons})
