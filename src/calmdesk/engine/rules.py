@@ -352,6 +352,7 @@ def _hits(text: str, indexes: Callable[[bool], _Index]) -> list[_Hit]:
     words = _WORDS[ascii]
     hits: list[_Hit] = []
     per_kind: dict[str, int] = {}
+    per_kind_get = per_kind.get
     # Where each rule's last match ended, by key id: matches of one rule never overlap.
     rule_end = [-1] * index.key_count
     memo_get = index.memo.get
@@ -404,14 +405,15 @@ def _hits(text: str, indexes: Callable[[bool], _Index]) -> list[_Hit]:
                 chosen = first.lastindex or 1
                 key_id, _match_at, kind, negatable, rule_id, weight = candidates[chosen - 1]
                 end = first.end(chosen)
+                # (The kind's count read once: it is also the one to add to.)
                 if (
                     rule_end[key_id] <= start
                     and end != start
-                    and per_kind.get(kind, 0) < MAX_FLAGS_PER_KIND
+                    and (count := per_kind_get(kind, 0)) < MAX_FLAGS_PER_KIND
                     and not (negatable and _is_negated(folded, start, negation))
                 ):
                     rule_end[key_id] = end
-                    per_kind[kind] = per_kind.get(kind, 0) + 1
+                    per_kind[kind] = count + 1
                     hits.append((kind, start, end, rule_id, weight))
                 rest = positions[chosen:]
                 if not rest:
@@ -429,12 +431,13 @@ def _hits(text: str, indexes: Callable[[bool], _Index]) -> list[_Hit]:
                 if match is None:
                     continue
                 end = match.end()
-                if end == start or per_kind.get(kind, 0) >= MAX_FLAGS_PER_KIND:
+                count = per_kind_get(kind, 0)
+                if end == start or count >= MAX_FLAGS_PER_KIND:
                     continue
                 if negatable and _is_negated(folded, start, negation):
                     continue
                 rule_end[key_id] = end
-                per_kind[kind] = per_kind.get(kind, 0) + 1
+                per_kind[kind] = count + 1
                 hits.append((kind, start, end, rule_id, weight))
     return hits
 

@@ -71,6 +71,7 @@ _REPEATS: Final = re.compile(r"(\w)\1\1+")
 # A sentence for evidence: up to a full stop, ! or ? (and what follows them) or a line break.
 _SENTENCE: Final = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 _EVIDENCE_MAX: Final = 200
+_add_reduce: Final = np.add.reduce
 
 
 def chunk_tokens(chunk: str) -> list[str]:
@@ -343,8 +344,12 @@ class ToneHead:
         rows = list(map(state.key_class_rows.__getitem__, ids))
         if found:
             rows += map(state.pair_class_rows.__getitem__, found)
-        total = state.classes.take(rows, axis=0).sum(axis=0)
-        logits: list[float] = (self._class_bias_array + total * scale).tolist()
+        # `ndarray.sum(axis=0)` is `np.add.reduce` behind a Python-level wrapper: called
+        # directly, the same sum; then the bias plus the scaled sum, in the same buffer.
+        total = _add_reduce(state.classes.take(rows, axis=0), 0)
+        np.multiply(total, scale, out=total)
+        np.add(self._class_bias_array, total, out=total)
+        logits: list[float] = total.tolist()
         return tone, logits
 
     @cached_property
@@ -359,7 +364,7 @@ class ToneHead:
 
         def margin(state: _Memo, ids: list[int]) -> float:
             rows = list(map(state.key_class_rows.__getitem__, ids))
-            total = state.classes.take(rows, axis=0).sum(axis=0)
+            total = _add_reduce(state.classes.take(rows, axis=0), 0)
             return float(total[column]) - max(float(total[i]) for i in rivals if i != column)
 
         return self._best_sentence(text, margin)
