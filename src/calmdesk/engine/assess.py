@@ -51,6 +51,8 @@ from calmdesk.engine.types import (
     Trajectory,
     new_flag,
 )
+from calmdesk.engine.veiled import KNOWS, MENACE
+from calmdesk.engine.veiled import recognise as recognise_veiled
 
 EMOTION_LABELS: Final = [
     "admiration",
@@ -520,6 +522,10 @@ def _assemble(
     ascii = ascii_safe(text)
     cue_flags, caps_share, punctuation_runs, shouted = _intensity_flags(text, ascii)
     rule = strength_by_kind(flags)
+    if KNOWS in rule or MENACE in rule:
+        # Cues of a veiled threat: the threats their combinations make replace them.
+        flags = recognise_veiled(text, flags)
+        rule = strength_by_kind(flags)
     if "reported_anger" in rule:
         # "My wife was furious but I'm fine": someone else's anger, reported, is not the
         # writer's. Anger words inside such a report are dropped.

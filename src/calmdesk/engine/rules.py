@@ -118,7 +118,8 @@ def _read_tsv(name: str) -> Iterator[list[str]]:
 @cache
 def signal_rules() -> tuple[Rule, ...]:
     rules = []
-    for columns in _read_tsv("signals.tsv"):
+    # The veiled-threat cues (`veiled.py`) ride in the same scan as the signals.
+    for columns in chain(_read_tsv("signals.tsv"), _read_tsv("veiled.tsv")):
         rule_id, kind, weight, negatable, pattern = columns
         rules.append(Rule(rule_id, kind, float(weight), negatable == "1", pattern))
     return tuple(rules)
