@@ -36,6 +36,8 @@ from calmdesk.engine.types import Flag, new_flag
 ARTEFACT: Final = "customer_tone"
 FORMAT: Final = 2
 HEADS: Final = ("anger", "frustration", "threat")
+# How often one chunk key counts in a message (see `_repeats_capped`).
+KEY_REPEATS_MAX: Final = 8
 # The class heads (format 2): the customer type when neither threat nor abuse decides it, and
 # the topic; one softmax each over the same chunk features. Listed in the order the rules
 # break ties (`assess._type_candidates`, then "none"; `assess._TOPIC_PRIORITY`, then "other").
@@ -326,6 +328,7 @@ class ToneHead:
         if not chunks:
             return b, list(self.class_bias) if classes else None
         state, ids = self._ids(chunks)
+        ids = _repeats_capped(ids)
         at = sum(map(state.anger_threat.__getitem__, ids))
         f = sum(map(state.frustration.__getitem__, ids)) if frustration else 0.0
         found: list[tuple[int, int]] = []
@@ -396,7 +399,8 @@ class ToneHead:
             if not chunks:
                 continue
             state, ids = self._ids(chunks)
-            score = score_of(state, ids) / math.sqrt(len(chunks))
+            ids = _repeats_capped(ids)
+            score = score_of(state, ids) / math.sqrt(len(ids))
             if best is None or score > best[0]:
                 start = match.start() + len(sentence) - len(sentence.lstrip())
                 best = (score, start, match.start() + len(sentence.rstrip()))
@@ -404,6 +408,26 @@ class ToneHead:
             return None
         _score, start, end = best
         return start, min(end, start + _EVIDENCE_MAX)
+
+
+def _repeats_capped(ids: list[int]) -> list[int]:
+    """`ids` with each key kept at most KEY_REPEATS_MAX times (the first ones, in order).
+
+    The head sums a message's key weights over the square root of its length, which it
+    learnt on support messages where a chunk seldom recurs more than a few times. Thousands
+    of repeats (a pasted log, "the the the ...", a test string) made the sum grow with the
+    square root of their number: "hello there. " x 3,000 read as a certain threat.
+    """
+    if len(ids) - len(set(ids)) < KEY_REPEATS_MAX:
+        return ids  # no key can repeat more often than allowed: the common case, unchanged
+    seen: dict[int, int] = {}
+    kept: list[int] = []
+    for key_id in ids:
+        times = seen.get(key_id, 0) + 1
+        seen[key_id] = times
+        if times <= KEY_REPEATS_MAX:
+            kept.append(key_id)
+    return kept
 
 
 def _sigmoids(logits: tuple[float, float, float]) -> tuple[float, float, float]:
