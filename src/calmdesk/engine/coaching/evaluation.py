@@ -87,6 +87,8 @@ BLIND_SET = "coach_replies_blind.jsonl"
 SECOND_BLIND_SET = "coach_replies_blind2.jsonl"
 # A third such writer (stop 16).
 THIRD_BLIND_SET = "coach_replies_blind3.jsonl"
+# A fourth, stop 17.
+FOURTH_BLIND_SET = "coach_replies_blind4.jsonl"
 # The sets reported after the development set, with their table titles and suffixes.
 EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (HOLDOUT_SET, "Reply coach, held-out set", " (held-out set)"),
@@ -97,6 +99,7 @@ EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (BLIND_SET, "Reply coach, blind set (writer never read the rules)", " (blind set)"),
     (SECOND_BLIND_SET, "Reply coach, second blind set (stop 15)", " (second blind set)"),
     (THIRD_BLIND_SET, "Reply coach, third blind set (stop 16)", " (third blind set)"),
+    (FOURTH_BLIND_SET, "Reply coach, fourth blind set (stop 17)", " (fourth blind set)"),
 )
 
 

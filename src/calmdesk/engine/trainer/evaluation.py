@@ -183,6 +183,8 @@ CUSTOMER_SETS: Final = (
     ("customer_messages_blind2.jsonl", "Customer-service second blind set"),
     # A third, stop 16.
     ("customer_messages_blind3.jsonl", "Customer-service third blind set"),
+    # A fourth, stop 17.
+    ("customer_messages_blind4.jsonl", "Customer-service fourth blind set"),
 )
 
 
