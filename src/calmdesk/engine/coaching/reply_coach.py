@@ -41,6 +41,9 @@ from calmdesk.engine.coaching.types import (
     ScoreReason,
     Severity,
 )
+from calmdesk.engine.rules import scan as scan_signals
+from calmdesk.engine.veiled import KNOWS, MENACE
+from calmdesk.engine.veiled import recognise as recognise_veiled
 
 # Probabilities reported for a technique, by the strength of the evidence. Hand-set: a cue
 # phrase for the technique is strong evidence, its absence weak evidence against.
@@ -431,6 +434,54 @@ def _pattern_hits(rule: Rule, draft: _Draft) -> list[_Hit]:
             continue
         hits.append(_span_hit(rule, start, end, sentence))
     return hits
+
+
+# Only the customer reader's firmest threat readings (harm to a body, "I know where you live",
+# veiled cue pairs): its lighter ones ("make you pay", 0.75) are ordinary words in a reply
+# about billing. Soft menace ("threat_soft") is not used.
+_VIOLENCE_WEIGHT: Final = 0.8
+
+
+def _violence_hits(rule: Rule, draft: _Draft) -> list[_Hit]:
+    """Threats of violence in the draft itself, read as the engine reads a customer's.
+
+    The threat_back phrasings cover sanctions the company controls (bans, closures, lawyers);
+    an agent who answers abuse with "I'll smash your face in" or "I know which car is yours"
+    threatens back too, and the customer reader already knows those forms.
+    """
+    text = draft.text
+    if not text.strip():
+        return []
+    flags, _topics = scan_signals(text)
+    if any(flag.kind in (KNOWS, MENACE) for flag in flags):
+        flags = recognise_veiled(text, flags)
+    spans = sorted(
+        (flag.start, flag.end)
+        for flag in flags
+        if flag.kind == "threat" and flag.weight >= _VIOLENCE_WEIGHT
+    )
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        # Two rules on one threat ("I will smash" + "smash your face") make one finding.
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    hits = []
+    for start, end in merged:
+        sentence = draft.sentence_of(start, end)
+        if _REPORTED_WORDS.search(text, sentence.start, start):
+            continue  # "you said you would kill the driver": the customer's words, quoted
+        start, end = _trim(text, start, end)
+        hits.append(_span_hit(rule, start, end, sentence))
+    return hits
+
+
+_REPORTED_WORDS: Final = re.compile(
+    r"\b(?:said|say|says|told|tell|wrote|write|threatened|threaten|mentioned|claimed|quote|"
+    r"quoted|report(?:ed)?|according to)\b",
+    re.IGNORECASE,
+)
 
 
 def _span_hit(
@@ -1202,6 +1253,7 @@ def coach(
     for rule in rules.rules.values():
         if rule.detector == "pattern":
             hits.extend(_pattern_hits(rule, the_draft))
+    hits.extend(_violence_hits(rules["threat_back"], the_draft))
     hits.extend(_other_customer_hits(rules["other_customer_data"], the_draft, context))
     hits.extend(_mirroring_hits(rules["mirroring_hostility"], the_draft, context))
     hits.extend(_denials_of_the_customer(rules["arguing"], the_draft, context, rules.macros))
