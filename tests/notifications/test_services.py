@@ -94,9 +94,9 @@ def test_each_team_hears_from_its_own_supervisors_and_inactive_staff_never(
 ) -> None:
     supervisor_b = make_user("bea", role="supervisor", teams=(team_b,))
     both = make_user("bo", role="supervisor", teams=(team_a, team_b))
-    make_user("gone", role="supervisor", teams=(team_a,)).__class__.objects.filter(
-        username="gone"
-    ).update(is_active=False)
+    gone = make_user("gone", role="supervisor", teams=(team_a,))
+    gone.is_active = False
+    gone.save()
     make_user("agnes", role="agent", teams=(team_a,))
 
     assert supervisors_to_notify(organisation=org, team=team_a) == [supervisor_a, both]

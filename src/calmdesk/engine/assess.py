@@ -122,17 +122,9 @@ _INTENT_TOPICS: Final = {
     "registration_problems": "account",
     "switch_account": "account",
 }
-# When two topics are equally supported, the one a supervisor acts on first wins.
-_TOPIC_PRIORITY: Final = (
-    "refund",
-    "cancellation",
-    "defect",
-    "delivery",
-    "billing",
-    "account",
-    "technical",
-    "policy_misunderstanding",
-)
+# When two topics are equally supported, the one a supervisor acts on first wins: the topic
+# classes are listed in that order (the class heads' columns follow it), "other" last.
+_TOPIC_PRIORITY: Final = tuple(topic for topic in TOPIC_CLASSES if topic != "other")
 _TOPIC_MINIMUM: Final = 0.4
 # The head names above, spelled once rather than formatted on every message.
 _REFUND_HEADS: Final = tuple((f"intent:{name}", w) for name, w in _REFUND_INTENTS.items())

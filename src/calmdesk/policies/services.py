@@ -334,25 +334,25 @@ def _untouched_values(conversation: Conversation) -> list[Any]:
     """The column values of a state the policy has not changed."""
     return [
         conversation.pk if attname == "conversation_id" else value
-        for attname, value in _NEW_STATE_VALUES()
+        for attname, value in _new_state_values()
     ]
 
 
 @functools.cache
-def _NEW_STATE_VALUES() -> tuple[tuple[str, Any], ...]:
+def _new_state_values() -> tuple[tuple[str, Any], ...]:
     # Built once: on the receive path a model instance and a deep copy per message cost more
     # than the rest of a calm message's policy run. Only compared, never changed.
     fresh = ConversationState()
-    return tuple((field.attname, getattr(fresh, field.attname)) for field in _STATE_FIELDS())
+    return tuple((field.attname, getattr(fresh, field.attname)) for field in _state_fields())
 
 
 @functools.cache
-def _STATE_FIELDS() -> tuple[Any, ...]:
+def _state_fields() -> tuple[Any, ...]:
     return tuple(ConversationState._meta.concrete_fields)
 
 
 def _column_values(state: ConversationState) -> list[Any]:
-    return [getattr(state, field.attname) for field in _STATE_FIELDS()]
+    return [getattr(state, field.attname) for field in _state_fields()]
 
 
 def _stored_values(state: ConversationState) -> list[Any]:

@@ -111,36 +111,25 @@ def read_messages(
     messages: list[Message] = []
     for row in load_devset(training or _devset(TRAINING_SET)):
         number = int(str(row["id"]).lstrip("t"))
-        labels = _labels(row)
-        messages.append(
-            Message(
-                "training",
-                str(row["id"]),
-                str(row["text"]),
-                labels,
-                (number - 1) % FOLDS,
-                str(row.get("customer_type", "")),
-                str(row.get("topic", "")),
-            )
-        )
+        messages.append(_message("training", row, (number - 1) % FOLDS))
     if with_dev:
         rows = load_devset(dev or _devset(DEV_SET))
         order = np.random.default_rng(FOLD_SEED).permutation(len(rows)).tolist()
         for rank, index in enumerate(order):
-            row = rows[index]
-            labels = _labels(row)
-            messages.append(
-                Message(
-                    "dev",
-                    str(row["id"]),
-                    str(row["text"]),
-                    labels,
-                    rank % FOLDS,
-                    str(row.get("customer_type", "")),
-                    str(row.get("topic", "")),
-                )
-            )
+            messages.append(_message("dev", rows[index], rank % FOLDS))
     return messages
+
+
+def _message(source: str, row: Mapping[str, object], fold: int) -> Message:
+    return Message(
+        source,
+        str(row["id"]),
+        str(row["text"]),
+        _labels(row),
+        fold,
+        str(row.get("customer_type", "")),
+        str(row.get("topic", "")),
+    )
 
 
 def read_goemotions(data_dir: Path, count: int = GOEMOTIONS_SAMPLE) -> list[Message]:
