@@ -209,3 +209,52 @@ def test_escalation_hands_over_the_whole_context(
     assert handover["playbook"]["stages"]["record"] == "done"  # the safety incident is on file
     notification = Notification.objects.get(kind="incident.safety")
     assert notification.recipient == supervisor_a
+
+
+def test_a_fresh_escalation_names_what_the_case_lacks_not_only_composure(
+    org: Organisation, team_a: Team, supervisor_a: User
+) -> None:
+    thread = Thread(org, team_a)
+    thread.send("I know where your office is and I will hurt you.")
+    playbook = thread.state().handover["playbook"]
+    # Nobody has answered yet: composure is still to do, but the step shown to the lead is
+    # the first stage this case lacks, with its own advice.
+    assert playbook["stages"]["composure"] == "todo"
+    assert playbook["next_stage"] not in {"composure", None}
+    assert playbook["stages"][playbook["next_stage"]] == "todo"
+    assert playbook["next_action"]
+
+
+def test_a_leads_reply_takes_the_escalation_out_of_the_queue(
+    org: Organisation, team_a: Team, agent_a: User, supervisor_a: User
+) -> None:
+    from calmdesk.conversations.models import Conversation
+    from calmdesk.conversations.services import reply_send
+
+    thread = Thread(org, team_a)
+    thread.send("I know where your office is and I will hurt you.")
+    assert thread.state().in_supervisor_queue
+    conversation = Conversation.objects.get(pk=thread.conversation_id)
+
+    # An agent's reply leaves the escalation waiting for a lead.
+    reply_send(conversation=conversation, author=agent_a, body_text="I'm passing this on now.")
+    assert thread.state().in_supervisor_queue
+    assert thread.state().taken_over_by is None
+
+    reply_send(
+        conversation=conversation,
+        author=supervisor_a,
+        body_text="I'm the team lead and I'm dealing with this myself from now on.",
+    )
+    state = thread.state()
+    assert not state.in_supervisor_queue
+    assert state.taken_over_by == supervisor_a
+    taken = AuditEvent.objects.get(action="conversation.taken_over", target_id=conversation.pk)
+    assert taken.actor == supervisor_a and taken.data == {"by": "reply"}
+    # As with "Take over", the lead now holds the conversation.
+    conversation.refresh_from_db()
+    assert conversation.assignee == supervisor_a
+
+    # The next threat puts it back in the queue.
+    thread.send("I meant it: I will hurt you.")
+    assert thread.state().in_supervisor_queue

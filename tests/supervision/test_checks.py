@@ -134,3 +134,28 @@ def test_schedule_checks_command_queues_the_chain() -> None:
     successful = DBTaskResult.objects.filter(task_path=TASK_PATH, status="SUCCESSFUL")
     assert sorted(r.return_value is None for r in successful) == [False, True]
     assert DBTaskResult.objects.filter(task_path=TASK_PATH, status="READY").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_quiet_worker_prints_no_line_per_task(
+    quiet: bool, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+    import logging
+
+    from calmdesk.cli.worker import _warning_or_worse, run
+
+    args = argparse.Namespace(interval=0.1, batch=True, max_tasks=None, quiet=quiet)
+    try:
+        assert run(args) == 0
+    finally:
+        for name in ("django_tasks", "django_tasks_db"):
+            logging.getLogger(name).removeFilter(_warning_or_worse)
+    printed = capfd.readouterr()
+    task_lines = [
+        line for line in (printed.out + printed.err).splitlines() if line.startswith("Task id=")
+    ]
+    # The worker ran the periodic checks it queued on start either way.
+    assert DBTaskResult.objects.filter(task_path=TASK_PATH, status="SUCCESSFUL").exists()
+    assert (not task_lines) if quiet else bool(task_lines)

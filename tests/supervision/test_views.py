@@ -80,6 +80,18 @@ def test_dashboard_shows_escalations_incidents_overdue_and_wellbeing(
     assert "1 threat" in page
 
 
+def test_an_escalation_card_quotes_the_customer_escaped_not_generic_advice(
+    org: Organisation, team_a: Team, supervisor_a: User, login
+) -> None:  # type: ignore[no-untyped-def]
+    receive(org, team_a, "<b>I know where you live</b> and I will hurt you.", 7)
+    page = login(supervisor_a).get(reverse("supervision:dashboard")).content.decode()
+    assert "&lt;b&gt;I know where you live&lt;/b&gt; and I will hurt you." in page
+    assert "<b>I know where you live</b>" not in page
+    # The first steps every fresh case shares are not repeated card after card.
+    assert "Next: Let the customer say everything first" not in page
+    assert "Next: Answer in a calm" not in page
+
+
 def test_dashboard_partial_for_htmx(supervisor_a: User, login, threatened) -> None:  # type: ignore[no-untyped-def]
     response = login(supervisor_a).get(reverse("supervision:dashboard"), HTTP_HX_REQUEST="true")
     page = response.content.decode()

@@ -57,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
     worker: subprocess.Popen[bytes] | None = None
     if not args.no_worker:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "calmdesk", "worker"], env=os.environ.copy()
+            # Beside the web server the worker reports only problems: a line per task
+            # state buried the address and the demo logins on start.
+            [sys.executable, "-m", "calmdesk", "worker", "--quiet"],
+            env=os.environ.copy(),
         )
     database = settings.DATABASES["default"]
     print(

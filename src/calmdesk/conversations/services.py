@@ -333,6 +333,10 @@ def reply_send(
         conversation.assignee = author
     conversation.save()
     followups_from_reply(message=message)
+    # Imported here: the policy's services build on this module's.
+    from calmdesk.policies.services import escalation_answered
+
+    escalation_answered(conversation=conversation, author=author)
     audit_record(
         organisation=conversation.organisation,
         actor=author,

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -53,6 +53,9 @@ from calmdesk.policies.models import (
     IdentityBlock,
     Policy,
 )
+
+if TYPE_CHECKING:
+    from calmdesk.engine.coaching.types import PlaybookState
 
 RECENT_CONTACT_WINDOW: Final = timedelta(days=30)
 STEP_RANK: Final[Mapping[str, int]] = {
@@ -308,10 +311,25 @@ def handover_build(
         "trajectory": conversation.trajectory,
         "playbook": {
             "stages": {stage.name: stage.status for stage in state.stages},
-            "next_stage": state.next_stage,
-            "next_action": state.next_action,
+            **_handover_next_step(state),
         },
     }
+
+
+def _handover_next_step(state: PlaybookState) -> dict[str, str | None]:
+    """The playbook's next step as a lead picking the case up needs it.
+
+    Before anyone has answered, the playbook's next step is always "stay composed", so
+    every queued escalation read the same; the lead needs the first stage that says what
+    this case lacks, with composure as a given.
+    """
+    if state.next_stage == "composure":
+        statuses = {stage.name: stage.status for stage in state.stages}
+        if statuses.get("composure") == "todo":
+            for stage in state.stages:
+                if stage.name != "composure" and stage.status == "todo" and stage.advice:
+                    return {"next_stage": stage.name, "next_action": stage.advice}
+    return {"next_stage": state.next_stage, "next_action": state.next_action}
 
 
 def handover_text(handover: Mapping[str, Any]) -> str:
@@ -824,6 +842,34 @@ def conversation_take_over(*, conversation: Conversation, supervisor: User) -> C
         target_id=conversation.pk,
     )
     return state
+
+
+def escalation_answered(*, conversation: Conversation, author: User) -> bool:
+    """A supervisor or admin who replies to a queued escalation has taken it over.
+
+    Without this, an escalation the lead already answered kept waiting on the dashboard
+    with a "Take over" button until someone pressed it. As with a take-over, the lead is
+    now the assignee. Called inside the reply's transaction; True when the conversation
+    left the queue.
+    """
+    if author.role not in (Role.SUPERVISOR, Role.ADMIN):
+        return False
+    claimed = ConversationState.objects.filter(
+        conversation=conversation, in_supervisor_queue=True
+    ).update(in_supervisor_queue=False, taken_over_by=author, updated_at=timezone.now())
+    if not claimed:
+        return False
+    if conversation.assignee_id != author.pk:
+        conversation_assign(conversation=conversation, actor=author, assignee=author)
+    audit_record(
+        organisation=conversation.organisation,
+        actor=author,
+        action="conversation.taken_over",
+        target_type="conversation",
+        target_id=conversation.pk,
+        data={"by": "reply"},
+    )
+    return True
 
 
 @transaction.atomic

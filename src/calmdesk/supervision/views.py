@@ -84,7 +84,16 @@ def dashboard(request: HtmxHttpRequest, user: User) -> HttpResponse:
     template = "supervision/dashboard.html"
     if wants_partial(request):
         template += "#dashboard-panels"
-    return render(request, template, {"board": dashboard_for(user), "now": timezone.now()})
+    return render(
+        request,
+        template,
+        {
+            "board": dashboard_for(user),
+            "now": timezone.now(),
+            # Every fresh case starts with these; on a list of escalations they only repeat.
+            "generic_first_steps": ("composure", "vent"),
+        },
+    )
 
 
 # -- incidents -----------------------------------------------------------------------
