@@ -82,4 +82,4 @@ def test_single_text_json_and_readable() -> None:
 def test_missing_file_is_reported() -> None:
     run = calmdesk("assess", "--input", "/nonexistent/file.txt")
     assert run.returncode == 2
-    assert b"cannot read" in run.stderr
+    assert b"calmdesk assess: cannot read /nonexistent/file.txt" in run.stderr

@@ -68,11 +68,13 @@ def run(args: argparse.Namespace) -> int:
 
     errors = Console(stderr=True)
     if args.text is not None and args.input is not None:
-        errors.print("[red]give either TEXT or --input, not both")
+        errors.print("[red]calmdesk assess: give either TEXT or --input, not both")
         return 2
     if args.text is None and args.input is None:
         if sys.stdin.isatty():
-            errors.print("[red]nothing to assess: give TEXT or --input FILE ('-' for stdin)")
+            errors.print(
+                "[red]calmdesk assess: nothing to assess: give TEXT or --input FILE ('-' for stdin)"
+            )
             return 2
         args.input = "-"
     out = sys.stdout.buffer
@@ -81,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         data = _read_bytes(args.input).decode("utf-8", errors="replace")
     except OSError as exc:
-        errors.print(f"[red]cannot read {args.input}: {exc.strerror or exc}")
+        errors.print(f"[red]calmdesk assess: cannot read {args.input}: {exc.strerror or exc}")
         return 2
     if args.column:
         return _csv(data, args.column, out, errors)
@@ -132,10 +134,12 @@ def _csv(data: str, column: str, out: IO[bytes], errors: Any) -> int:
     try:
         header = next(reader)
     except StopIteration:
-        errors.print("[red]the CSV file is empty")
+        errors.print("[red]calmdesk assess: the CSV file is empty")
         return 2
     if column not in header:
-        errors.print(f"[red]no column {column!r}; the columns are: {', '.join(header)}")
+        errors.print(
+            f"[red]calmdesk assess: no column {column!r}; the columns are: {', '.join(header)}"
+        )
         return 2
     position = header.index(column)
     rows = list(reader)
