@@ -147,3 +147,64 @@ def test_wording_the_cues_were_not_written_for() -> None:
     alarms = [text for threat, text in rows if not threat and present(assess(text), "threat")]
     assert not alarms
     assert caught >= 2
+
+
+# --- after a threat by the same customer -----------------------------------------------------
+
+_THREATENED = [
+    {"role": "customer", "text": "If the boiler isn't fixed today I will hurt your engineer."},
+    {"role": "agent", "text": "I've passed this conversation to my supervisor."},
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I meant every word. I'll be waiting outside your depot tonight.",
+        "Your engineer will regret this.",
+        "Tell him to watch himself on Friday.",
+        "I know which van is his.",
+    ],
+)
+def test_a_lone_cue_after_a_threat_is_a_threat(text: str) -> None:
+    followed = assess(text, history=_THREATENED)
+    assert followed.scores["threat"] >= 0.5
+    threats = [flag for flag in followed.flags if flag.kind == "threat"]
+    assert threats, followed.flags
+    # One flag per place, pointing inside the message.
+    spans = [(flag.start, flag.end) for flag in threats]
+    assert len(set(spans)) == len(spans)
+    assert all(0 <= start < end <= len(text) for start, end in spans)
+
+
+def test_the_same_words_after_a_threat_by_stored_scores() -> None:
+    # The helpdesk passes each earlier message's stored scores instead of its reading.
+    stored = [
+        {
+            "role": "customer",
+            "text": "(stored)",
+            "scores": {"anger": 0.9, "abuse": 0.1, "threat": 0.95, "frustration": 0.5},
+        }
+    ]
+    text = "I meant it. I will be waiting outside your office tonight."
+    assert assess(text).scores["threat"] < 0.5
+    assert assess(text, history=stored).scores["threat"] >= 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'll be waiting for your reply.",
+        "Thanks, see you then.",
+        "Sorry I lost my temper. When is the engineer coming?",
+        "Can I drop the form in at your office?",
+    ],
+)
+def test_everyday_words_after_a_threat_stay_calm(text: str) -> None:
+    assert assess(text, history=_THREATENED).scores["threat"] < 0.5
+
+
+def test_without_an_earlier_threat_a_lone_cue_stays_calm() -> None:
+    calm_history = [{"role": "customer", "text": "My boiler is broken again, please help."}]
+    text = "I meant it. I will be waiting outside your office tonight."
+    assert assess(text, history=calm_history).scores["threat"] < 0.5

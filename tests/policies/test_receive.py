@@ -255,6 +255,6 @@ def test_a_leads_reply_takes_the_escalation_out_of_the_queue(
     conversation.refresh_from_db()
     assert conversation.assignee == supervisor_a
 
-    # The next threat puts it back in the queue.
-    thread.send("I meant it: I will hurt you.")
+    # The next threat, veiled but after a plain one, puts it back in the queue.
+    thread.send("I meant it. I will be waiting outside your office tonight.")
     assert thread.state().in_supervisor_queue

@@ -293,8 +293,8 @@ def assess(text: str, *, history: Iterable[Any] = ()) -> Assessment:
     model = default_model()
     probs = model.predict(text) if model is not None and text.strip() else {}
     turns = _turns(history)
-    earlier = _customer_heats(turns, model)
-    return _assemble(text, probs, model, turns, earlier)
+    earlier, threatened = _customer_heats(turns, model)
+    return _assemble(text, probs, model, turns, earlier, after_threat=threatened)
 
 
 def assess_many(texts: Iterable[str]) -> list[Assessment]:
@@ -375,20 +375,22 @@ def _heat(scores: Mapping[str, float]) -> float:
 
 def _customer_heats(
     turns: Sequence[Turn], model: LinearModel | None
-) -> list[tuple[int, float, bool]]:
-    """(turn index, heat, abusive) for each earlier customer message."""
+) -> tuple[list[tuple[int, float, bool]], bool]:
+    """(turn index, heat, abusive) for each earlier customer message, and whether any of
+    them threatened violence."""
     heats = []
+    threatened = False
     for index, turn in enumerate(turns):
         if turn.role != "customer":
             continue
-        if turn.scores is not None:
-            heats.append((index, _heat(turn.scores), turn.scores["abuse"] >= PRESENT))
-            continue
-        body = turn.text
-        probs = model.predict(body) if model is not None and body.strip() else {}
-        earlier = _assemble(body, probs, model, (), [])
-        heats.append((index, _heat(earlier.scores), earlier.scores["abuse"] >= PRESENT))
-    return heats
+        scores = turn.scores
+        if scores is None:
+            body = turn.text
+            probs = model.predict(body) if model is not None and body.strip() else {}
+            scores = _assemble(body, probs, model, (), []).scores
+        heats.append((index, _heat(scores), scores["abuse"] >= PRESENT))
+        threatened = threatened or scores["threat"] >= PRESENT
+    return heats, threatened
 
 
 def _sigmoid_shift(probability: float, shift: float) -> float:
@@ -507,6 +509,8 @@ def _assemble(
     model: LinearModel | None,
     turns: Sequence[Turn],
     earlier: list[tuple[int, float, bool]],
+    *,
+    after_threat: bool = False,
 ) -> Assessment:
     if not text.strip():
         return _empty(turns)
@@ -514,9 +518,9 @@ def _assemble(
     ascii = ascii_safe(text)
     cue_flags, caps_share, punctuation_runs, shouted = _intensity_flags(text, ascii)
     rule = strength_by_kind(flags)
-    if KNOWS in rule or MENACE in rule:
+    if KNOWS in rule or MENACE in rule or (after_threat and "threat_soft" in rule):
         # Cues of a veiled threat: the threats their combinations make replace them.
-        flags = recognise_veiled(text, flags)
+        flags = recognise_veiled(text, flags, after_threat=after_threat)
         rule = strength_by_kind(flags)
     if "reported_anger" in rule:
         # "My wife was furious but I'm fine": someone else's anger, reported, is not the

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Final
 
 from calmdesk.engine.types import Flag, new_flag
@@ -39,17 +40,27 @@ TERSE: Final = 40
 # A message with many cues says no more than one with a few; bounds the pairing work.
 MAX_CUES: Final = 12
 MAX_THREATS: Final = 3
+# The weight of a lone cue in a message that follows a threat by the same customer.
+AFTER_THREAT: Final = 0.75
+# The weakest cue that does so: "see you then" stays an appointment even then.
+LONE_CUE_MIN: Final = 0.5
+SOFT: Final = "threat_soft"
 # Sentence ends: a run of terminal punctuation or line breaks counts once ("!!!", "...").
 _BREAK: Final = re.compile(r"[.!?\n]+")
 
 
-def recognise(text: str, flags: Sequence[Flag]) -> list[Flag]:
+def recognise(text: str, flags: Sequence[Flag], *, after_threat: bool = False) -> list[Flag]:
     """`flags` with the veiled-threat cues replaced by the threats they make.
 
     Each pair (knowledge + menace, or two menaces from different rules) that lies within
     one sentence or two adjacent ones gives a `threat` flag from the first cue's start to
     the second's end, weighted as both cues together (a noisy-OR of their weights); at most
     `MAX_THREATS`, the strongest first. A firm menace in no pair gives a `threat_soft` flag.
+
+    `after_threat`: an earlier message of the same customer threatened violence. The
+    threat is then the other half of every cue, so a cue in no pair is a threat on its own
+    ("I'll be waiting outside your office tonight" after "I will hurt you"), weighted at
+    least `AFTER_THREAT`.
     """
     knows: list[Flag] = []
     menaces: list[Flag] = []
@@ -80,11 +91,28 @@ def recognise(text: str, flags: Sequence[Flag]) -> list[Flag]:
             continue  # the same threat seen through another pair of its cues
         taken.append((start, end))
         kept.append(new_flag("threat", start, end, text[start:end], rule, weight))
+    if after_threat:
+        # A soft threat needs an angry message to count; a threat before it is enough. And
+        # threats the scan already holds at a cue's place are that cue's threat.
+        kept = [replace(flag, kind="threat") if flag.kind == SOFT else flag for flag in kept]
+        taken += [(flag.start, flag.end) for flag in kept if flag.kind == "threat"]
+        lone = [cue for cue in (*knows, *menaces) if cue.weight >= LONE_CUE_MIN]
+        threats = 0
+        for cue in sorted(lone, key=lambda cue: (-cue.weight, cue.start)):
+            if threats >= MAX_THREATS:
+                break
+            if any(cue.start < high and low < cue.end for low, high in taken):
+                continue
+            taken.append((cue.start, cue.end))
+            threats += 1
+            weight = max(cue.weight, AFTER_THREAT)
+            kept.append(new_flag("threat", cue.start, cue.end, cue.evidence, cue.rule, weight))
+        return kept
     for index, menace in enumerate(menaces):
         if menace.weight >= FIRM and index not in paired:
             kept.append(
                 new_flag(
-                    "threat_soft",
+                    SOFT,
                     menace.start,
                     menace.end,
                     menace.evidence,
