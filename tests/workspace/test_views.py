@@ -563,6 +563,60 @@ def test_customer_search(
     )
 
 
+def test_customer_list_shows_what_is_open_and_sorts(
+    login: Login,
+    agent_a: User,
+    receive: Receive,
+    team_a: Team,
+    team_b: Team,
+    django_assert_max_num_queries,  # type: ignore[no-untyped-def]
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calmdesk.customers.selectors import customer_activity, customer_search
+
+    angry = receive(
+        "I know where your office is and I will hurt you.",
+        team=team_a,
+        email="ada@example.com",
+        name="Ada Angry",
+    )
+    receive("Where is my parcel?", team=team_b, email="ada@example.com", name="Ada Angry")
+    calm = receive("Thanks, all sorted.", team=team_a, email="bo@example.com", name="Bo Calm")
+    Conversation.objects.filter(pk=calm.pk).update(
+        status=Status.RESOLVED, last_message_at=timezone.now() + timedelta(minutes=5)
+    )
+    Customer.objects.filter(pk=angry.customer_id).update(value=10)
+    Customer.objects.filter(pk=calm.customer_id).update(value=900)
+
+    # What agent_a may see: team A's conversations only (Ada's team B one is not counted).
+    activity = customer_activity(agent_a, [angry.customer_id, calm.customer_id])
+    assert activity[angry.customer_id].conversations == 1
+    assert activity[angry.customer_id].open_conversations == 1
+    assert activity[angry.customer_id].open_risk >= 0.5
+    assert activity[calm.customer_id].open_conversations == 0
+    assert activity[calm.customer_id].open_risk == 0.0
+
+    def names(order: str) -> list[str]:
+        return [str(c) for c in customer_search(agent_a, "", order=order)]
+
+    assert names("name") == ["Ada Angry", "Bo Calm"]
+    assert names("recent") == ["Bo Calm", "Ada Angry"]
+    assert names("value") == ["Bo Calm", "Ada Angry"]
+
+    client = login(agent_a)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("workspace:customers"), {"order": "recent"}).content.decode()
+    assert page.index("Bo Calm") < page.index("Ada Angry")
+    assert "1 open" in page and "900.00" in page
+    fallback = client.get(reverse("workspace:customers"), {"order": "<script>"})
+    assert fallback.status_code == 200
+    page = fallback.content.decode()
+    assert page.index("Ada Angry") < page.index("Bo Calm")
+
+
 def test_static_assets_are_served_locally(client: Client) -> None:
     for path in (
         "/static/calmdesk/vendor/htmx.min.js",

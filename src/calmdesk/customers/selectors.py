@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from calmdesk.accounts.models import Role, User
-from calmdesk.conversations.models import Conversation
+from calmdesk.conversations.models import OPEN_STATUSES, Conversation
 from calmdesk.conversations.selectors import visible_conversations
 from calmdesk.customers.models import ContactIdentity, Customer, IdentityKind
 
@@ -41,8 +45,18 @@ def customer_history(user: User, customer: Customer) -> QuerySet[Conversation]:
     )
 
 
-def customer_search(user: User, query: str) -> QuerySet[Customer]:
-    """Customers the user may see whose name or any identity contains `query`."""
+# The orders the customer list offers, by the name in the URL.
+CUSTOMER_ORDERS: Final = {
+    "name": "name",
+    "recent": "most recent contact first",
+    "value": "highest lifetime value first",
+}
+
+
+def customer_search(user: User, query: str, *, order: str = "name") -> QuerySet[Customer]:
+    """Customers the user may see whose name or any identity contains `query`, in one of
+    `CUSTOMER_ORDERS` ("recent": by the newest message in a conversation the user may see;
+    customers with none last)."""
     if not user.is_authenticated or user.organisation_id is None:
         return Customer.objects.none()
     query = query.strip()
@@ -56,7 +70,59 @@ def customer_search(user: User, query: str) -> QuerySet[Customer]:
         customers = customers.filter(Q(name__icontains=query) | Q(pk__in=matching_ids))
     if user.role != Role.ADMIN:
         customers = customers.filter(pk__in=visible_conversations(user).values("customer_id"))
-    return customers.prefetch_related("identities").order_by("name", "id")
+    customers = customers.prefetch_related("identities")
+    if order == "recent":
+        newest = (
+            visible_conversations(user)
+            .filter(customer_id=OuterRef("pk"))
+            .order_by(F("last_message_at").desc(nulls_last=True))
+            .values("last_message_at")[:1]
+        )
+        return customers.annotate(newest=Subquery(newest)).order_by(
+            F("newest").desc(nulls_last=True), "name", "id"
+        )
+    if order == "value":
+        return customers.order_by("-value", "name", "id")
+    return customers.order_by("name", "id")
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerActivity:
+    """A customer's conversations as one reader may see them."""
+
+    open_conversations: int
+    conversations: int
+    last_contact: datetime | None
+    # The highest risk among their open conversations (0 when none is open).
+    open_risk: float
+
+
+def customer_activity(user: User, customer_ids: list[int]) -> dict[int, CustomerActivity]:
+    """Each listed customer's activity in the conversations the user may see, in one query."""
+    if not customer_ids:
+        return {}
+    open_only = Q(status__in=OPEN_STATUSES)
+    rows = (
+        visible_conversations(user)
+        .filter(customer_id__in=customer_ids)
+        .order_by()
+        .values("customer_id")
+        .annotate(
+            open_count=Count("id", filter=open_only),
+            total=Count("id"),
+            last_contact=Max("last_message_at"),
+            open_risk=Max("risk", filter=open_only),
+        )
+    )
+    return {
+        row["customer_id"]: CustomerActivity(
+            open_conversations=row["open_count"],
+            conversations=row["total"],
+            last_contact=row["last_contact"],
+            open_risk=float(row["open_risk"] or 0.0),
+        )
+        for row in rows
+    }
 
 
 def customer_by_reference(user: User, reference: str) -> Customer | None:

@@ -59,7 +59,9 @@ from calmdesk.conversations.services import (
 )
 from calmdesk.customers.models import ContactIdentity, Customer
 from calmdesk.customers.selectors import (
+    CUSTOMER_ORDERS,
     access_customer,
+    customer_activity,
     customer_by_reference,
     customer_current,
     customer_history,
@@ -521,11 +523,21 @@ def attachment_download(request: HtmxHttpRequest, user: User, attachment_id: int
 @staff_view
 def customer_list(request: HtmxHttpRequest, user: User) -> HttpResponse:
     query = request.GET.get("q", "")[:200]
-    customers = list(customer_search(user, query)[:CUSTOMER_SEARCH_SHOWN])
+    order = request.GET.get("order", "name")
+    if order not in CUSTOMER_ORDERS:
+        order = "name"
+    customers = list(customer_search(user, query, order=order)[:CUSTOMER_SEARCH_SHOWN])
+    activity = customer_activity(user, [customer.pk for customer in customers])
     return render(
         request,
         "workspace/customers.html",
-        {"query": query, "customers": customers, "shown": CUSTOMER_SEARCH_SHOWN},
+        {
+            "query": query,
+            "order": order,
+            "orders": CUSTOMER_ORDERS.items(),
+            "rows": [(customer, activity.get(customer.pk)) for customer in customers],
+            "shown": CUSTOMER_SEARCH_SHOWN,
+        },
     )
 
 
