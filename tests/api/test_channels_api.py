@@ -407,6 +407,11 @@ def test_admins_set_the_origins_that_may_embed_the_chat(
     # Without a title the title stays; enabled can be switched off.
     again = send(caller, "PUT", "/chat/settings", {"allowed_origins": [], "enabled": False}).json()
     assert again["title"] == "Talk to Acme" and again["enabled"] is False
+    assert again["greeting"]  # the default greeting, kept when none is given
+    quiet = send(caller, "PUT", "/chat/settings", {"allowed_origins": [], "greeting": ""})
+    assert quiet.status_code == 200 and quiet.json()["greeting"] == ""
+    too_long = send(caller, "PUT", "/chat/settings", {"allowed_origins": [], "greeting": "x" * 501})
+    assert too_long.status_code == 422
 
 
 @pytest.mark.parametrize(

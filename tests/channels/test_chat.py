@@ -221,6 +221,36 @@ def test_settings_default_until_saved_and_keep_the_title_when_none_is_given(
         chat_settings_update(organisation=org, allowed_origins=[SHOP] * 51)
 
 
+def test_the_greeting_is_kept_changed_or_removed_and_reaches_the_widget(
+    chat_org: Organisation, client: Client
+) -> None:
+    from calmdesk.audit.models import AuditEvent
+    from calmdesk.channels.chat import chat_settings_for
+
+    assert chat_settings_for(chat_org).greeting.startswith("Hi!")  # a default greeting
+    chat_settings_update(
+        organisation=chat_org, allowed_origins=[SHOP], greeting="  Hello from Acme.  "
+    )
+    chat_settings_update(organisation=chat_org, allowed_origins=[SHOP], title="Acme chat")
+    assert chat_settings_for(chat_org).greeting == "Hello from Acme."  # None keeps it
+    changed = AuditEvent.objects.filter(action="chat.settings_updated").first()
+    assert changed is not None and "greeting" in changed.data["after"]
+    with pytest.raises(ChatError, match="greeting is at most 500"):
+        chat_settings_update(organisation=chat_org, allowed_origins=[SHOP], greeting="x" * 501)
+
+    started = client.post(
+        f"/chat/api/{chat_org.slug}/session", HTTP_ORIGIN=SHOP, content_type="application/json"
+    )
+    assert started.status_code == 201
+    assert started.json()["greeting"] == "Hello from Acme."
+
+    chat_settings_update(organisation=chat_org, allowed_origins=[SHOP], greeting="")
+    started = client.post(
+        f"/chat/api/{chat_org.slug}/session", HTTP_ORIGIN=SHOP, content_type="application/json"
+    )
+    assert started.json()["greeting"] == ""
+
+
 def _events(response: Any) -> list[dict[str, Any]]:
     """The `update` events of a finished server-sent event stream, parsed."""
     text = b"".join(response.streaming_content).decode()

@@ -106,7 +106,12 @@ def test_visitor_and_agent_chat_across_origins(
     org: Organisation,
     make_user: Callable[..., User],
 ) -> None:
-    chat_settings_update(organisation=org, allowed_origins=[host_site], title="Talk to Acme")
+    chat_settings_update(
+        organisation=org,
+        allowed_origins=[host_site],
+        title="Talk to Acme",
+        greeting="<b>Hi!</b> Ask away, a person answers here.",
+    )
     agent = make_user("alice")
 
     visitor = browser.new_context().new_page()
@@ -114,6 +119,10 @@ def test_visitor_and_agent_chat_across_origins(
     visitor.on("dialog", lambda dialog: dialogs.append(dialog.message))
     visitor.goto(host_site)
     visitor.click("[data-calmdesk-chat] .launcher")
+    # The greeting opens the log before anyone writes, as text.
+    visitor.wait_for_selector("[data-calmdesk-chat] .greeting", timeout=30000)
+    greeting = "<b>Hi!</b> Ask away, a person answers here."
+    assert visitor.inner_text("[data-calmdesk-chat] .greeting") == greeting
     visitor.fill("[data-calmdesk-chat] textarea", HOSTILE)
     visitor.press("[data-calmdesk-chat] textarea", "Enter")
     try:

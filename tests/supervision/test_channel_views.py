@@ -166,6 +166,7 @@ def test_admin_saves_the_chat_settings_and_the_change_is_audited(
         {
             "enabled": "on",
             "title": "Talk to Acme",
+            "greeting": "Hello! Ask us anything.",
             "allowed_origins": "https://shop.example.com\n\n  HTTPS://Help.Example.com:443/  \n",
         },
     )
@@ -173,6 +174,7 @@ def test_admin_saves_the_chat_settings_and_the_change_is_audited(
     chat = ChatSettings.objects.get(organisation=org)
     assert chat.allowed_origins == ["https://help.example.com", "https://shop.example.com"]
     assert chat.enabled and chat.title == "Talk to Acme"
+    assert chat.greeting == "Hello! Ask us anything."
     event = AuditEvent.objects.get(action="chat.settings_updated")
     assert event.actor == admin_user and event.data["after"]["origins"] == chat.allowed_origins
     page = client.get(CHANNELS).content.decode()

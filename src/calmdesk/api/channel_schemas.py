@@ -13,7 +13,7 @@ from ninja import Schema
 from pydantic import AfterValidator, Field
 
 from calmdesk.api.schemas import TEXT, StaffOut, StrictInput, _storable
-from calmdesk.channels.chat import MAX_ALLOWED_ORIGINS, MAX_TITLE_CHARS
+from calmdesk.channels.chat import MAX_ALLOWED_ORIGINS, MAX_GREETING_CHARS, MAX_TITLE_CHARS
 from calmdesk.channels.models import ChatSettings, WebhookSubscription
 from calmdesk.channels.selectors import WebhookDeliveryRow
 from calmdesk.channels.webhooks import MAX_DESCRIPTION_CHARS, MAX_URL_CHARS
@@ -157,12 +157,20 @@ class ChatSettingsIn(StrictInput):
         Annotated[str, Field(max_length=MAX_TITLE_CHARS, pattern=TEXT), AfterValidator(_storable)]
         | None
     ) = None
+    # Left out: the current greeting stays; "" shows none.
+    greeting: (
+        Annotated[
+            str, Field(max_length=MAX_GREETING_CHARS, pattern=TEXT), AfterValidator(_storable)
+        ]
+        | None
+    ) = None
 
 
 class ChatSettingsOut(Schema):
     enabled: bool
     allowed_origins: list[str]
     title: str
+    greeting: str
     # The tag to paste into the organisation's site.
     embed_code: str
 
@@ -172,5 +180,6 @@ class ChatSettingsOut(Schema):
             enabled=chat.enabled,
             allowed_origins=list(chat.allowed_origins),
             title=chat.title,
+            greeting=chat.greeting,
             embed_code=embed_code,
         )

@@ -95,6 +95,7 @@ def origin_allowed(organisation: Organisation, origin: str) -> bool:
 MAX_ALLOWED_ORIGINS = 50
 MAX_ORIGIN_CHARS = 300
 MAX_TITLE_CHARS = 100
+MAX_GREETING_CHARS = 500
 
 
 def origin_check(origin: str) -> str:
@@ -138,9 +139,11 @@ def chat_settings_update(
     allowed_origins: list[str],
     enabled: bool = True,
     title: str = "",
+    greeting: str | None = None,
     actor: User | None = None,
 ) -> ChatSettings:
-    """Replace the allowed origins (and set enabled; the title when one is given).
+    """Replace the allowed origins (and set enabled; the title when one is given, the
+    greeting when one is given: "" for none).
 
     A change is audited with what it was before, so "who let that site embed
     our chat?" has an answer.
@@ -151,8 +154,17 @@ def chat_settings_update(
     title = title.strip()
     if len(title) > MAX_TITLE_CHARS:
         raise ChatError(f"the title is at most {MAX_TITLE_CHARS} characters")
+    if greeting is not None:
+        greeting = greeting.strip()
+        if len(greeting) > MAX_GREETING_CHARS:
+            raise ChatError(f"the greeting is at most {MAX_GREETING_CHARS} characters")
     before = chat_settings_for(organisation)
-    was = {"enabled": before.enabled, "title": before.title, "origins": before.allowed_origins}
+    was = {
+        "enabled": before.enabled,
+        "title": before.title,
+        "greeting": before.greeting,
+        "origins": before.allowed_origins,
+    }
     with transaction.atomic():
         chat, _ = ChatSettings.objects.update_or_create(
             organisation=organisation,
@@ -160,9 +172,15 @@ def chat_settings_update(
                 "allowed_origins": sorted(set(cleaned)),
                 "enabled": enabled,
                 **({"title": title[:100]} if title else {}),
+                **({"greeting": greeting} if greeting is not None else {}),
             },
         )
-        now = {"enabled": chat.enabled, "title": chat.title, "origins": chat.allowed_origins}
+        now = {
+            "enabled": chat.enabled,
+            "title": chat.title,
+            "greeting": chat.greeting,
+            "origins": chat.allowed_origins,
+        }
         if now != was:
             audit_record(
                 organisation=organisation,

@@ -219,6 +219,12 @@ class ChatSettings(models.Model):
     # Exact origins ("https://shop.example.com"); the widget works on no other site.
     allowed_origins = models.JSONField(default=list, blank=True)
     title = models.CharField(max_length=100, default="Chat with us")
+    # Shown to the visitor when the chat opens, before anyone has written; blank for none.
+    greeting = models.TextField(
+        max_length=500,
+        blank=True,
+        default="Hi! Write your question here and someone from our team will answer in this window.",
+    )
 
     def __str__(self) -> str:
         return f"chat settings of {self.organisation}"

@@ -28,6 +28,7 @@ from calmdesk.channels.chat import (
     ChatVisitor,
     chat_agent_typing,
     chat_message_send,
+    chat_settings_for,
     chat_token_issue,
     chat_token_read,
     chat_updates,
@@ -128,9 +129,11 @@ def session_start(request: HttpRequest, slug: str) -> HttpResponse:
         token = chat_token_issue(organisation=organisation, origin=origin)
     except ChatError as exc:
         return _error(str(exc), 403)
-    chat = getattr(organisation, "chat_settings", None)
-    title = chat.title if chat is not None else "Chat with us"
-    return _cors(JsonResponse({"token": token, "title": title}, status=201), origin)
+    chat = chat_settings_for(organisation)
+    return _cors(
+        JsonResponse({"token": token, "title": chat.title, "greeting": chat.greeting}, status=201),
+        origin,
+    )
 
 
 def _after(request: HttpRequest) -> int | None:

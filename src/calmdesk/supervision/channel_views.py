@@ -72,6 +72,7 @@ def _chat_context(
             initial={
                 "enabled": chat.enabled,
                 "title": chat.title,
+                "greeting": chat.greeting,
                 "allowed_origins": "\n".join(chat.allowed_origins),
             }
         )
@@ -127,6 +128,7 @@ def channels_chat(request: HtmxHttpRequest, user: User) -> HttpResponse:
                 allowed_origins=form.cleaned_data["allowed_origins"],
                 enabled=form.cleaned_data["enabled"],
                 title=form.cleaned_data["title"],
+                greeting=form.cleaned_data["greeting"],
                 actor=user,
             )
         except ChatError as error:

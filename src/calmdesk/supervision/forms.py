@@ -9,6 +9,7 @@ from django import forms
 
 from calmdesk.channels.chat import (
     MAX_ALLOWED_ORIGINS,
+    MAX_GREETING_CHARS,
     MAX_ORIGIN_CHARS,
     MAX_TITLE_CHARS,
     ChatError,
@@ -108,6 +109,12 @@ class ChatSettingsForm(forms.Form):
 
     enabled = forms.BooleanField(required=False, label="Chat is on")
     title = forms.CharField(max_length=MAX_TITLE_CHARS, label="Title of the chat window")
+    greeting = forms.CharField(
+        required=False,
+        max_length=MAX_GREETING_CHARS,
+        label="Greeting shown when the chat opens",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     allowed_origins = forms.CharField(
         required=False,
         # Room for every origin at its longest, one a line; longer is refused before parsing.

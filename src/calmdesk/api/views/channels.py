@@ -330,6 +330,7 @@ def chat_settings_put(request: HttpRequest, payload: ChatSettingsIn) -> ChatSett
             allowed_origins=list(payload.allowed_origins),
             enabled=payload.enabled,
             title=payload.title or "",
+            greeting=payload.greeting,
             actor=user,
         )
     except ChatError as exc:

@@ -32,9 +32,11 @@
   var lastTypingSent = 0;
 
   var savedTitle = null;
+  var savedGreeting = null;
   try {
     token = window.localStorage.getItem(storageKey);
     savedTitle = window.localStorage.getItem(storageKey + ":title");
+    savedGreeting = window.localStorage.getItem(storageKey + ":greeting");
   } catch (e) { token = null; }
 
   var host = document.createElement("div");
@@ -55,6 +57,8 @@
     ".msg{max-width:80%;padding:7px 10px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word}" +
     ".visitor{align-self:flex-end;background:#dcebf5}" +
     ".agent{align-self:flex-start;background:#f1f1f1}" +
+    ".greeting{align-self:flex-start;max-width:80%;padding:7px 10px;border-radius:10px;" +
+    "background:#f1f1f1;white-space:pre-wrap;word-wrap:break-word}" +
     ".who{display:block;font-size:12px;color:#55606e}" +
     ".typing{min-height:18px;padding:0 12px;font-size:12px;color:#55606e}" +
     ".error{padding:0 12px;font-size:12px;color:#a12b2b}" +
@@ -80,6 +84,22 @@
   var form = root.querySelector("form");
   var input = root.querySelector("textarea");
   head.textContent = savedTitle || "Chat with us";
+
+  // The organisation's greeting opens the log (set as text: never parsed as HTML).
+  function showGreeting(text) {
+    var bubble = log.querySelector(".greeting");
+    if (!text) {
+      if (bubble) { log.removeChild(bubble); }
+      return;
+    }
+    if (!bubble) {
+      bubble = document.createElement("div");
+      bubble.className = "greeting";
+      log.insertBefore(bubble, log.firstChild);
+    }
+    bubble.textContent = text;
+  }
+  showGreeting(savedGreeting);
 
   function request(method, path, body) {
     var headers = { "Content-Type": "application/json" };
@@ -116,9 +136,13 @@
     pendingSession = request("POST", "/api/" + encodeURIComponent(org) + "/session").then(function (data) {
       token = data.token;
       if (data.title) { head.textContent = data.title; }
+      if (typeof data.greeting === "string") { showGreeting(data.greeting); }
       try {
         window.localStorage.setItem(storageKey, token);
         if (data.title) { window.localStorage.setItem(storageKey + ":title", data.title); }
+        if (typeof data.greeting === "string") {
+          window.localStorage.setItem(storageKey + ":greeting", data.greeting);
+        }
       } catch (e) { /* private mode */ }
       return token;
     }).finally(function () { pendingSession = null; });
