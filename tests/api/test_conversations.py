@@ -277,6 +277,8 @@ def test_unknown_query_parameters_are_422(
     assert response.status_code == 422
     error = error_of(response)
     assert "stauts" in error["message"]
+    # The message names what is accepted instead.
+    assert "accepted: " in error["message"] and "status" in error["message"].split("accepted: ")[1]
     assert error["details"] == [
         {"loc": ["query", "stauts"], "message": "unknown parameter", "type": "extra_forbidden"}
     ]

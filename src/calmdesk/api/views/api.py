@@ -135,8 +135,13 @@ def guard_request(run: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
                 for name in unknown
             ]
             listed = ", ".join(repr(name) for name in unknown[:5])
+            # Saying what is accepted saves a trip to the schema.
+            accepted = ", ".join(sorted(known_query or ())) or "none"
             return error_response(
-                422, "validation_error", f"unknown query parameter(s): {listed}", details
+                422,
+                "validation_error",
+                f"unknown query parameter(s): {listed}; accepted: {accepted}",
+                details,
             )
         return run(request, *args, **kwargs)
 
