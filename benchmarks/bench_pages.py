@@ -179,6 +179,14 @@ def pages_for(org: str, rng: random.Random) -> list[tuple[str, Any, str]]:
         .first()
     )
     pages.append(("customer page (most conversations)", admin, f"/customers/{biggest_customer}/"))
+    for user in (admin, agent):
+        for label, query in (
+            ("customers: by name", ""),
+            ("customers: most recent contact", "?order=recent"),
+            ("customers: highest value", "?order=value"),
+            ("customers: search", "?q=example"),
+        ):
+            pages.append((label, user, f"/customers/{query}"))
     return pages
 
 
