@@ -575,7 +575,7 @@ def test_customer_list_shows_what_is_open_and_sorts(
 
     from django.utils import timezone
 
-    from calmdesk.customers.selectors import customer_activity, customer_search
+    from calmdesk.customers.selectors import customer_activity, customers_ordered
 
     angry = receive(
         "I know where your office is and I will hurt you.",
@@ -600,11 +600,15 @@ def test_customer_list_shows_what_is_open_and_sorts(
     assert activity[calm.customer_id].open_risk == 0.0
 
     def names(order: str) -> list[str]:
-        return [str(c) for c in customer_search(agent_a, "", order=order)]
+        return [str(c) for c in customers_ordered(agent_a, "", order=order, limit=50)]
 
     assert names("name") == ["Ada Angry", "Bo Calm"]
     assert names("recent") == ["Bo Calm", "Ada Angry"]
     assert names("value") == ["Bo Calm", "Ada Angry"]
+    assert [str(c) for c in customers_ordered(agent_a, "bo@", order="recent", limit=50)] == [
+        "Bo Calm"
+    ]
+    assert [str(c) for c in customers_ordered(agent_a, "", order="recent", limit=1)] == ["Bo Calm"]
 
     client = login(agent_a)
     with django_assert_max_num_queries(12):

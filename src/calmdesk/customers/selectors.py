@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
 from calmdesk.accounts.models import Role, User
@@ -54,9 +54,8 @@ CUSTOMER_ORDERS: Final = {
 
 
 def customer_search(user: User, query: str, *, order: str = "name") -> QuerySet[Customer]:
-    """Customers the user may see whose name or any identity contains `query`, in one of
-    `CUSTOMER_ORDERS` ("recent": by the newest message in a conversation the user may see;
-    customers with none last)."""
+    """Customers the user may see whose name or any identity contains `query`, by name or
+    (order "value") by lifetime value; `customer_list` also orders by recent contact."""
     if not user.is_authenticated or user.organisation_id is None:
         return Customer.objects.none()
     query = query.strip()
@@ -71,19 +70,42 @@ def customer_search(user: User, query: str, *, order: str = "name") -> QuerySet[
     if user.role != Role.ADMIN:
         customers = customers.filter(pk__in=visible_conversations(user).values("customer_id"))
     customers = customers.prefetch_related("identities")
-    if order == "recent":
-        newest = (
-            visible_conversations(user)
-            .filter(customer_id=OuterRef("pk"))
-            .order_by(F("last_message_at").desc(nulls_last=True))
-            .values("last_message_at")[:1]
-        )
-        return customers.annotate(newest=Subquery(newest)).order_by(
-            F("newest").desc(nulls_last=True), "name", "id"
-        )
     if order == "value":
         return customers.order_by("-value", "name", "id")
     return customers.order_by("name", "id")
+
+
+def customers_ordered(user: User, query: str, *, order: str, limit: int) -> list[Customer]:
+    """The first `limit` customers of `customer_search` in one of `CUSTOMER_ORDERS`.
+
+    "recent" walks the conversations the user may see from the newest message down (an
+    index scan) and keeps each customer the first time it appears: ordering every
+    customer by a per-customer newest message cost 0.4-0.8 s on 33,000 customers.
+    Customers with no such conversation (an admin's view) come last, by name.
+    """
+    matching = customer_search(user, query, order="value" if order == "value" else "name")
+    if order != "recent":
+        return list(matching[:limit])
+    conversations = visible_conversations(user).filter(last_message_at__isnull=False)
+    if query.strip():
+        conversations = conversations.filter(customer_id__in=matching.values("pk"))
+    walk = conversations.order_by("-last_message_at", "-id").values_list("customer_id", flat=True)
+    ordered: list[int] = []
+    seen: set[int] = set()
+    for customer_id in walk.iterator(chunk_size=_WALK_CHUNK):
+        if customer_id not in seen:
+            seen.add(customer_id)
+            ordered.append(customer_id)
+            if len(ordered) == limit:
+                break
+    found = {c.pk: c for c in matching.filter(pk__in=ordered)}
+    customers = [found[pk] for pk in ordered if pk in found]
+    if len(customers) < limit:
+        customers += list(matching.exclude(pk__in=seen)[: limit - len(customers)])
+    return customers
+
+
+_WALK_CHUNK: Final = 400
 
 
 @dataclass(frozen=True, slots=True)

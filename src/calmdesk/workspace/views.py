@@ -65,7 +65,7 @@ from calmdesk.customers.selectors import (
     customer_by_reference,
     customer_current,
     customer_history,
-    customer_search,
+    customers_ordered,
 )
 from calmdesk.customers.services import CustomerError, customer_merge, customer_update_notes
 from calmdesk.followups.selectors import followup_list
@@ -526,7 +526,7 @@ def customer_list(request: HtmxHttpRequest, user: User) -> HttpResponse:
     order = request.GET.get("order", "name")
     if order not in CUSTOMER_ORDERS:
         order = "name"
-    customers = list(customer_search(user, query, order=order)[:CUSTOMER_SEARCH_SHOWN])
+    customers = customers_ordered(user, query, order=order, limit=CUSTOMER_SEARCH_SHOWN)
     activity = customer_activity(user, [customer.pk for customer in customers])
     return render(
         request,
