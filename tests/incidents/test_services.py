@@ -84,6 +84,24 @@ def test_draft_quotes_the_customer_and_says_what_the_agent_tried(
     assert legal.customer_quotes == ("Fix it today or I will take you to court.",)
 
 
+def test_draft_says_where_and_when_in_the_organisations_time_zone(org: Organisation) -> None:
+    from datetime import UTC, datetime
+
+    org.time_zone = "America/New_York"
+    org.save()
+    conversation = make_conversation(org, subject="Broken kettle")
+    message = add_inbound(conversation, RANT, rant_reading())
+    Message.objects.filter(pk=message.pk).update(
+        created_at=datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
+    )
+    draft = incident_draft_from_conversation(conversation=conversation, kind="abuse", reason="r")
+    second_line = draft.summary.splitlines()[1]
+    assert second_line == (
+        'Where and when: Web chat conversation "Broken kettle" with Pat Doyle; '
+        "the customer last wrote on Mon 02 Mar 2026, 10:30 (America/New_York)."
+    )
+
+
 def test_draft_without_flags_quotes_the_latest_words(org: Organisation) -> None:
     conversation = make_conversation(org)
     add_inbound(conversation, "The parcel never came.", reading("The parcel never came."))

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
 from django.utils import timezone
@@ -143,6 +144,23 @@ def agent_attempts(messages: Sequence[Message]) -> list[str]:
     return attempts
 
 
+def _where_and_when(conversation: Conversation, messages: Sequence[Message]) -> str:
+    """The case in one line a record needs: channel, subject, customer, and when the customer
+    last wrote, in the organisation's own time zone."""
+    channel = conversation.get_channel_display()
+    line = f'Where and when: {channel} conversation "{conversation}" with {conversation.customer}'
+    latest = next((m for m in reversed(messages) if m.direction == Direction.INBOUND), None)
+    if latest is None:
+        return line + "."
+    zone_name = conversation.organisation.time_zone or "UTC"
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone, zone_name = ZoneInfo("UTC"), "UTC"
+    when = latest.created_at.astimezone(zone).strftime("%a %d %b %Y, %H:%M")
+    return f"{line}; the customer last wrote on {when} ({zone_name})."
+
+
 def incident_draft_from_conversation(
     *,
     conversation: Conversation,
@@ -160,7 +178,8 @@ def incident_draft_from_conversation(
     customer = str(conversation.customer)
     title = f"{IncidentKind(kind).label}: {customer}, {conversation}"[:200]
     outcome = outcome or f"The conversation is {conversation.get_status_display().lower()}."
-    lines = [f"What happened: {reason}", "", "In the customer's words:"]
+    lines = [f"What happened: {reason}", _where_and_when(conversation, messages)]
+    lines += ["", "In the customer's words:"]
     lines += [f'- "{quote}"' for quote in quotes] or ["- (no customer message)"]
     lines += ["", "What the agent tried:"]
     # The outcome is its own field (it changes as the incident is worked), not a line here.
