@@ -194,6 +194,20 @@ def test_emotion_chips_are_the_strongest_few_without_neutral() -> None:
     assert emotion_chips(None) == []
 
 
+def test_pleasant_emotion_chips_are_left_off_a_message_that_reads_negative() -> None:
+    emotions = {"disapproval": 0.62, "annoyance": 0.48, "approval": 0.42}
+    complaint = emotion_chips({"emotions": emotions, "scores": {"negative": 0.8}})
+    assert [c.name for c in complaint] == ["disapproval", "annoyance"]
+    # On a message that does not read negative they are shown as before.
+    pleased = emotion_chips({"emotions": emotions, "scores": {"negative": 0.2}})
+    assert [c.name for c in pleased] == ["disapproval", "annoyance", "approval"]
+    assert [c.name for c in emotion_chips({"emotions": emotions})] == [
+        "disapproval",
+        "annoyance",
+        "approval",
+    ]
+
+
 def test_flag_kinds_are_the_distinct_risk_kinds_most_serious_first() -> None:
     assessment = {
         "flags": [

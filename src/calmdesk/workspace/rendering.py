@@ -158,15 +158,30 @@ class EmotionChip:
 # Below this share an emotion is noise, not something the agent should react to.
 EMOTION_CHIP_MIN = 0.3
 EMOTION_CHIP_MAX = 3
+# Pleasant emotions the emotion model half-reads in a complaint written politely (a formal
+# letter scored "approval 42%"); on a message that reads negative they mislead the agent.
+PLEASANT_EMOTIONS = frozenset(
+    {
+        "admiration", "amusement", "approval", "caring", "desire", "excitement",
+        "gratitude", "joy", "love", "optimism", "pride", "relief",
+    }
+)  # fmt: skip
+
+
+NEGATIVE_MESSAGE = 0.5
 
 
 def emotion_chips(assessment: object) -> list[EmotionChip]:
-    """The strongest few emotions of a message, strongest first (neutral left out)."""
+    """The strongest few emotions of a message, strongest first (neutral left out, and
+    pleasant ones on a message that reads negative)."""
     if not isinstance(assessment, Mapping):
         return []
     emotions = assessment.get("emotions")
     if not isinstance(emotions, Mapping):
         return []
+    scores = assessment.get("scores")
+    negative = scores.get("negative") if isinstance(scores, Mapping) else None
+    unpleasant = isinstance(negative, int | float) and negative >= NEGATIVE_MESSAGE
     chips = [
         EmotionChip(str(name), float(share))
         for name, share in emotions.items()
@@ -174,6 +189,7 @@ def emotion_chips(assessment: object) -> list[EmotionChip]:
         and not isinstance(share, bool)
         and name != "neutral"
         and share >= EMOTION_CHIP_MIN
+        and not (unpleasant and name in PLEASANT_EMOTIONS)
     ]
     chips.sort(key=lambda chip: (-chip.share, chip.name))
     return chips[:EMOTION_CHIP_MAX]
