@@ -53,13 +53,15 @@ def test_overdue_when_the_time_passed_with_no_message_since_the_promise(
     followup = followup_create(
         conversation=conversation,
         due_at=timezone.now() - timedelta(minutes=5),
-        description="Call back by 3pm",
+        description="Call back by 3pm.",
         created_by=agent_a,
         source=FollowUpSource.PROMISE,
         promise_message=promise,
     )
     report = followups_check()
     assert report.overdue == (followup.pk,)
+    body = Notification.objects.filter(kind="followup.overdue").first().body  # type: ignore[union-attr]
+    assert body.startswith("The customer was promised: Call back by 3pm. The time has passed")
     followup.refresh_from_db()
     assert followup.overdue_raised_at is not None
     recipients = set(

@@ -322,6 +322,36 @@ def test_notifications_page(supervisor_a: User, login, threatened) -> None:  # t
     assert "Safety incident" in page
 
 
+def test_notifications_are_marked_read_one_by_one_or_all_and_only_ones_own(
+    org: Organisation, team_a: Team, supervisor_a: User, make_user, login, threatened
+) -> None:  # type: ignore[no-untyped-def]
+    from calmdesk.notifications.models import Notification
+
+    receive(org, team_a, "You useless idiots, I know where your office is and I will hurt you.", 8)
+    mine = list(Notification.objects.filter(recipient=supervisor_a).order_by("id"))
+    assert len(mine) >= 2 and all(n.read_at is None for n in mine)
+    client = login(supervisor_a)
+    assert "Mark all read" in client.get(reverse("supervision:notifications")).content.decode()
+
+    response = client.post(reverse("supervision:notification-read", args=[mine[0].pk]))
+    assert response.status_code == 302
+    assert Notification.objects.get(pk=mine[0].pk).read_at is not None
+    assert Notification.objects.get(pk=mine[1].pk).read_at is None
+    # Another supervisor cannot touch them.
+    other = make_user("olga", role="supervisor", teams=(team_a,))
+    stranger = login(other).post(reverse("supervision:notification-read", args=[mine[1].pk]))
+    assert stranger.status_code == 404
+    assert Notification.objects.get(pk=mine[1].pk).read_at is None
+    assert (
+        client.get(reverse("supervision:notification-read", args=[mine[1].pk])).status_code == 405
+    )
+
+    client.post(reverse("supervision:notifications-read-all"))
+    assert not Notification.objects.filter(recipient=supervisor_a, read_at__isnull=True).exists()
+    page = client.get(reverse("supervision:notifications")).content.decode()
+    assert "0 unread." in page and "Mark all read" not in page
+
+
 def test_block_a_contact_review_and_unblock_in_the_ui(
     org: Organisation,
     team_a: Team,

@@ -251,7 +251,7 @@ def _raise_overdue(followup_id: int, now: datetime) -> bool:
             kind="followup.overdue",
             title=f"Overdue follow-up: {followup.conversation}",
             body=(
-                f"The customer was promised: {followup.description}. The time has passed "
+                f"The customer was promised: {followup.description.rstrip('.')}. The time has passed "
                 "and nobody has written to them since. Let them know where things stand, "
                 "even if the problem is not fixed yet."
             ),

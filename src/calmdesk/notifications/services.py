@@ -88,6 +88,13 @@ def notification_email_deliver(*, notification_id: int) -> bool:
     return True
 
 
+def notifications_mark_all_read(*, user: User) -> int:
+    """Mark every unread notification of `user` read; how many were unread."""
+    return Notification.objects.filter(recipient_id=user.pk, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
 def notification_mark_read(*, notification: Notification, user: User) -> Notification:
     if notification.recipient_id != user.pk:
         raise PermissionError("only the recipient can mark a notification read")

@@ -39,6 +39,12 @@ urlpatterns = [
     path("followups/", views.followups, name="followups"),
     path("followups/<int:followup_id>/close/", views.followup_close_view, name="followup-close"),
     path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.notifications_read_all, name="notifications-read-all"),
+    path(
+        "notifications/<int:notification_id>/read/",
+        views.notification_read,
+        name="notification-read",
+    ),
     path("policy/", views.policy, name="policy"),
     path("channels/", channel_views.channels, name="channels"),
     path("channels/chat/", channel_views.channels_chat, name="channels-chat"),

@@ -38,6 +38,7 @@ from calmdesk.incidents.services import (
     incident_transition,
 )
 from calmdesk.notifications.selectors import user_notifications
+from calmdesk.notifications.services import notification_mark_read, notifications_mark_all_read
 from calmdesk.policies.document import policy_parse
 from calmdesk.policies.models import Policy
 from calmdesk.policies.selectors import identity_blocks, policy_history
@@ -307,7 +308,29 @@ def followup_close_view(request: HtmxHttpRequest, user: User, followup_id: int) 
 @staff_view
 def notifications(request: HtmxHttpRequest, user: User) -> HttpResponse:
     rows = list(user_notifications(user)[:LIST_ROWS])
-    return render(request, "supervision/notifications.html", {"notifications": rows})
+    unread = user_notifications(user, unread_only=True).count()
+    return render(
+        request, "supervision/notifications.html", {"notifications": rows, "unread": unread}
+    )
+
+
+@require_POST
+@staff_view
+def notification_read(request: HtmxHttpRequest, user: User, notification_id: int) -> HttpResponse:
+    # Only the user's own: anyone else's is "no such notification".
+    notification = user_notifications(user).filter(pk=notification_id).first()
+    if notification is None:
+        raise Http404("No such notification.")
+    notification_mark_read(notification=notification, user=user)
+    return redirect("supervision:notifications")
+
+
+@require_POST
+@staff_view
+def notifications_read_all(request: HtmxHttpRequest, user: User) -> HttpResponse:
+    marked = notifications_mark_all_read(user=user)
+    flash.success(request, f"{marked} notification{'' if marked == 1 else 's'} marked read.")
+    return redirect("supervision:notifications")
 
 
 # -- policy --------------------------------------------------------------------------
