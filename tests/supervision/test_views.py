@@ -332,6 +332,9 @@ def test_notifications_are_marked_read_one_by_one_or_all_and_only_ones_own(
     assert len(mine) >= 2 and all(n.read_at is None for n in mine)
     client = login(supervisor_a)
     assert "Mark all read" in client.get(reverse("supervision:notifications")).content.decode()
+    # Every full page's top bar shows how many are unread.
+    inbox = client.get(reverse("workspace:inbox")).content.decode()
+    assert f'<span class="unread-count">{len(mine)}</span> new' in inbox
 
     response = client.post(reverse("supervision:notification-read", args=[mine[0].pk]))
     assert response.status_code == 302
@@ -350,6 +353,7 @@ def test_notifications_are_marked_read_one_by_one_or_all_and_only_ones_own(
     assert not Notification.objects.filter(recipient=supervisor_a, read_at__isnull=True).exists()
     page = client.get(reverse("supervision:notifications")).content.decode()
     assert "0 unread." in page and "Mark all read" not in page
+    assert "unread-count" not in page
 
 
 def test_block_a_contact_review_and_unblock_in_the_ui(
