@@ -847,10 +847,10 @@ def _evidence(flags: Sequence[Flag], kinds: AbstractSet[str]) -> tuple[str, ...]
     return tuple(seen)
 
 
-_KNOW_IT_ALL_KINDS: Final = frozenset({"know_it_all"})
-_CHRONIC_KINDS: Final = frozenset({"chronic", "repeat_contact"})
-_IMPATIENT_KINDS: Final = frozenset({"impatience", "urgency"})
-_DEMANDING_KINDS: Final = frozenset({"demanding", "human_request"})
+_KNOW_IT_ALL_KINDS: Final = frozenset({"know_it_all", "know_it_all_cue", "correction"})
+_CHRONIC_KINDS: Final = frozenset({"chronic", "chronic_cue", "repeat_contact"})
+_IMPATIENT_KINDS: Final = frozenset({"impatience", "impatience_cue", "urgency"})
+_DEMANDING_KINDS: Final = frozenset({"demanding", "demanding_cue", "human_request"})
 _INDECISIVE_KINDS: Final = frozenset({"indecisive"})
 _CONFUSED_KINDS: Final = frozenset({"confusion"})
 _VENTER_KINDS: Final = frozenset(
@@ -932,23 +932,45 @@ def _type_candidates(
     """Each type's support by the rules (0..1), in TYPE_CLASSES order (without "none")."""
     r = rule.get
     indecisive = r("indecisive", 0.0)
+    # How each type is written (`*_cue` kinds: expertise cited, a history of failures, time
+    # counted while waiting, ultimatums and named remedies) counts for the type alone, never
+    # for a score, and less as the message is angrier: anger makes it an angry venter first.
+    calm = 1.0 - anger
+    know_it_all_cue = r("know_it_all_cue", 0.0)
+    if know_it_all_cue:
+        # Correcting the company's diagnosis or figures ("it's the sensor, not the battery")
+        # is the know-it-all's only next to expertise cited or a lecture.
+        know_it_all_cue = 1.0 - (1.0 - know_it_all_cue) * (1.0 - r("correction", 0.0))
     repeated_complaints = sum(1 for _, heat, _ in earlier if heat >= PRESENT)
-    # Two-term noisy-ORs written out, as in `_assemble`. Listed in the order ties go by.
+    # Noisy-ORs written out, as in `_assemble`. Listed in the order ties go by.
     return (
-        ("know_it_all", r("know_it_all", 0.0), _KNOW_IT_ALL_KINDS),
+        (
+            "know_it_all",
+            1.0 - (1.0 - r("know_it_all", 0.0)) * (1.0 - calm * know_it_all_cue),
+            _KNOW_IT_ALL_KINDS,
+        ),
         (
             "chronic_complainer",
-            1.0 - (1.0 - r("chronic", 0.0)) * (1.0 - 0.3 * repeated_complaints),
+            1.0
+            - (1.0 - r("chronic", 0.0))
+            * (1.0 - calm * r("chronic_cue", 0.0))
+            * (1.0 - 0.3 * repeated_complaints),
             _CHRONIC_KINDS,
         ),
         (
             "impatient",
-            1.0 - (1.0 - r("impatience", 0.0)) * (1.0 - 0.8 * scores["urgency"]),
+            1.0
+            - (1.0 - r("impatience", 0.0))
+            * (1.0 - calm * r("impatience_cue", 0.0))
+            * (1.0 - 0.8 * scores["urgency"]),
             _IMPATIENT_KINDS,
         ),
         (
             "demanding",
-            1.0 - (1.0 - r("demanding", 0.0)) * (1.0 - 0.6 * r("human_request", 0.0)),
+            1.0
+            - (1.0 - r("demanding", 0.0))
+            * (1.0 - calm * r("demanding_cue", 0.0))
+            * (1.0 - 0.6 * r("human_request", 0.0)),
             _DEMANDING_KINDS,
         ),
         ("indecisive", indecisive * (1.0 - anger), _INDECISIVE_KINDS),
