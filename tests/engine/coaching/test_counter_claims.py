@@ -18,7 +18,9 @@ import pytest
 from calmdesk.engine.coaching import coach
 from calmdesk.engine.coaching.claims import customer_claims
 
-CROSS = "My new fridge was supposed to come on Saturday. It never turned up and I waited in all day."
+CROSS = (
+    "My new fridge was supposed to come on Saturday. It never turned up and I waited in all day."
+)
 
 
 def _rules(draft: str, customer: str | None = CROSS) -> set[str]:
@@ -49,8 +51,20 @@ COUNTER_CLAIMS: list[tuple[str, str]] = [
     ("We answered within the hour.", "Nobody has answered my emails for a week."),
     ("Our engineer didn't cut the cable.", "Your engineer cut through my phone cable."),
     ("We only debited you once.", "You've debited my account three times for one bill!"),
-    ("The bathroom had been deep cleaned that morning.", "The bathroom was filthy, mould everywhere."),
-    ("The screen was cracked when you sent it in.", "I sent the tablet in flawless, perfect condition."),
+    (
+        "The bathroom had been deep cleaned that morning.",
+        "The bathroom was filthy, mould everywhere.",
+    ),
+    (
+        "The screen was cracked when you sent it in.",
+        "I sent the tablet in flawless, perfect condition.",
+    ),
+    (
+        "You didn't close the account until June.",
+        "I closed my account in April, check your records.",
+    ),
+    ("We dispatched the jacket you selected.", "You've sent the wrong jacket for the second time."),
+    ("Our staff would never have hung up on you.", "Your agent hung up on me halfway through."),
 ]
 
 
@@ -78,6 +92,9 @@ NOT_COUNTER_CLAIMS: list[tuple[str, str | None]] = [
     ("We don't send payment links by text, so please don't click it.", "I got a text from you."),
     ("The cleaner will come back at 2pm today.", "The bathroom was filthy."),
     ("The letter was posted to you on the 3rd.", None),
+    ("You closed the account in April, so I've refunded May.", "I closed my account in April."),
+    ("I'm sorry, I'll send the jacket you selected today.", "You've sent the wrong jacket."),
+    ("Our records show the refund left on 2 May.", "When will my refund arrive?"),
 ]
 
 
@@ -112,6 +129,12 @@ FIRES: list[tuple[str, str]] = [
     ("condescension", "It's not that complicated."),
     ("condescension", "Like I said before, it's booked."),
     ("condescension", "Let me put it in plain English for you."),
+    ("blame", "You most likely pressed the reset button."),
+    ("blame", "You would have ticked the insurance box at checkout."),
+    ("blame", "The fitter couldn't get in if nobody answered."),
+    ("blame", "Try not pressing it so hard."),
+    ("sarcasm", "Nice work. A fifth complaint."),
+    ("policy_hiding", "It's simply the way things are."),
 ]
 
 
@@ -121,20 +144,59 @@ def test_family_fires(rule: str, draft: str) -> None:
 
 
 QUIET: list[tuple[str, str, str | None]] = [
-    ("blame", "Next time you call, you'll go straight to my team, I've flagged your account.", ANGRY),
+    (
+        "blame",
+        "Next time you call, you'll go straight to my team, I've flagged your account.",
+        ANGRY,
+    ),
     ("blame", "Please make sure someone can let the engineer in on Friday morning.", ANGRY),
     ("blame", "Before I contact the installer, could you confirm your postcode?", ANGRY),
     ("blame", "From now on you won't need to call: I've set up text updates.", ANGRY),
-    ("refusing_ownership", "Installations are organised by our partner, and I've booked yours for Monday.", ANGRY),
-    ("refusing_ownership", "I've asked the installer to call you by 5pm and I'll check they did.", ANGRY),
+    (
+        "refusing_ownership",
+        "Installations are organised by our partner, and I've booked yours for Monday.",
+        ANGRY,
+    ),
+    (
+        "refusing_ownership",
+        "I've asked the installer to call you by 5pm and I'll check they did.",
+        ANGRY,
+    ),
     ("refusing_ownership", "I only need your postcode to book it.", ANGRY),
     ("sarcasm", "Congratulations on the new baby! The cot is on its way.", ANGRY),
     ("sarcasm", "Well done for keeping the photos, it means I can approve the claim now.", ANGRY),
-    ("sarcasm", "Thanks for the kind words, I'll pass them to Priya.", "Priya was brilliant, thank you so much!"),
+    (
+        "sarcasm",
+        "Thanks for the kind words, I'll pass them to Priya.",
+        "Priya was brilliant, thank you so much!",
+    ),
     ("sarcasm", "Thanks for the kind words about the driver; I'll tell him.", ANGRY),
-    ("mirroring_hostility", "I'm sorry we've made you feel like that. I'll stay on this until it works.", ANGRY),
+    (
+        "mirroring_hostility",
+        "I'm sorry we've made you feel like that. I'll stay on this until it works.",
+        ANGRY,
+    ),
     ("condescension", "The fix is simple on our side, and I've done it.", ANGRY),
     ("condescension", "As I mentioned on the phone, I've booked Monday.", ANGRY),
+    (
+        "blame",
+        "You probably noticed the new bill layout; the extra is roaming from the 3rd.",
+        ANGRY,
+    ),
+    ("blame", "You must have waited ages, I'm so sorry.", ANGRY),
+    ("blame", "Try not to worry, I've stopped the payment.", ANGRY),
+    (
+        "sarcasm",
+        "Congratulations, your account is verified!",
+        "Thanks, how do I verify my account?",
+    ),
+    ("sarcasm", "Good job you kept the emails, I've refunded it.", ANGRY),
+    ("sarcasm", "Well done.", "I've finally fixed the router myself following your guide!"),
+    (
+        "policy_hiding",
+        "That's how our billing works: we bill a month behind, so this covers May.",
+        ANGRY,
+    ),
 ]
 
 

@@ -75,7 +75,8 @@ _NOT_FLAT: Final = re.compile(
     r"\?|\b(?:if|whether|sorry|apologi[sz]e|apologies|you're right|you are right|youre right|"
     r"you say|you said|you've said|you mention|you mentioned|you've told|you told me|you're "
     r"telling|according to you|doesn't match|does not match|don't match|do not match|but|"
-    r"however|though|although|seems?|appears?|looks like|might|may|possibly|perhaps|probably|"
+    r"however|though|although|seems?|appears?|looks like|might|possibly|perhaps|probably|"
+    r"may (?:have|be|not|need|well|still|also|take|arrive|come|get)|"
     r"i think|could you|can you|would you|please|yet|unless|should|would|expected|due|"
     r"scheduled|meant to|supposed to)\b"
 )
@@ -109,9 +110,17 @@ _PAST_NEGATION: Final = re.compile(
     r"there were no)\b"
 )
 _YOU_BEFORE: Final = re.compile(r"\byou\s+(?:\w+\s+)?$")
+# The customer speaking of what they did ("I cancelled in March"): "you didn't cancel" then
+# denies it rather than restating it.
+_SELF_BEFORE: Final = re.compile(r"\b(?:i|i've|ive|i'd|we|we've|we'd|my)\s+(?:\w+\s+){0,2}$")
+# "would never", "couldn't have": a flat denial, though it starts with a modal.
+_MODAL_DENIAL: Final = re.compile(
+    r"\b(?:would|could)(?:n't|nt| not| never)\s+(?:ever\s+)?(?:have\s+)?$"
+)
 _STATE_LEAD: Final = re.compile(
     r"\b(?:was|were|is|are|had been|has been|have been|been|left|arrived|went out|sent out|"
-    r"checked|in|it's|its|they're)\s+(?:\w+\s+){0,2}$"
+    r"checked|in|it's|its|they're|sent|delivered|shipped|supplied|posted|packed|gave you|dispatched|"
+    r"sent you)\s+(?:\w+\s+){0,2}$"
 )
 _ONLY_ONE: Final = re.compile(
     r"\b(?:only|just)\s+(?:[a-z]+\s+){0,2}?(?:the\s+)?(?:one|once|a single|1)\b(?!\s+(?:more|thing|question|step|"
@@ -161,6 +170,9 @@ class Claims:
     complaints: frozenset[str]
     # States the customer said were fine ("I returned it spotless").
     praised: frozenset[str]
+    # Events the customer asserted of themselves ("I cancelled"): a reply's "you didn't"
+    # denies them.
+    self_asserted: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -196,6 +208,11 @@ def _trie(words: set[str]) -> str:
     return "(?:" + "|".join(parts) + ")"
 
 
+def _form(word: str) -> str:
+    """A state word as a pattern: literal, or a regex when written "re:..."."""
+    return word[3:] if word.startswith("re:") else re.escape(word)
+
+
 @cache
 def _lexicon() -> _Lexicon:
     source = resources.files("calmdesk.engine.coaching") / "rules" / "claims.toml"
@@ -214,8 +231,8 @@ def _lexicon() -> _Lexicon:
         )
     states = []
     for name, entry in data["states"].items():
-        opposite = "|".join(re.escape(word) for word in entry["opposite"])
-        complaint = "|".join(re.escape(word) for word in entry["complaint"])
+        opposite = "|".join(_form(word) for word in entry["opposite"])
+        complaint = "|".join(_form(word) for word in entry["complaint"])
         states.append(
             _State(
                 name,
@@ -297,6 +314,7 @@ def customer_claims(customer_norm: str) -> Claims:
     asserted: set[str] = set()
     complaints: set[str] = set()
     praised: set[str] = set()
+    self_asserted: set[str] = set()
     for clause_match in _CLAUSE.finditer(customer_norm):
         clause = clause_match.group(0)
         missing = bool(_MISSING.search(clause))
@@ -309,6 +327,8 @@ def customer_claims(customer_norm: str) -> Claims:
                 denied.add(concept)
             else:
                 asserted.add(concept)
+                if _SELF_BEFORE.search(clause, max(0, start - _WINDOW), start):
+                    self_asserted.add(concept)
         if missing:
             denied.add("delivery")
         for match in _WORD.finditer(clause):
@@ -330,6 +350,7 @@ def customer_claims(customer_norm: str) -> Claims:
         bool(_MANY.search(customer_norm)),
         frozenset(complaints - praised),
         frozenset(praised - complaints),
+        frozenset(self_asserted - denied),
     )
 
 
@@ -418,7 +439,9 @@ def _term_against(
     """How an event term, read with the words `before` it, goes against the customer:
     "affirms" an event they denied (in the past, not after a modal or "when"), "denies" one
     they asserted (after a past negation, not "you didn't" restating them), or None."""
-    if _MODAL_BEFORE.search(before):
+    if _MODAL_BEFORE.search(before) and not (
+        concept in claims.asserted and _MODAL_DENIAL.search(before)
+    ):
         return None
     if concept in claims.denied and (
         _AUXILIARY.search(before) is not None or _is_past(term.split()[0], lexicon)
@@ -426,8 +449,8 @@ def _term_against(
         return "affirms"
     if (
         concept in claims.asserted
-        and not _YOU_BEFORE.search(before)
-        and _PAST_NEGATION.search(" ".join(before.split()[-3:]))
+        and (concept in claims.self_asserted or not _YOU_BEFORE.search(before))
+        and (_PAST_NEGATION.search(" ".join(before.split()[-3:])) or _MODAL_DENIAL.search(before))
     ):
         return "denies"
     return None

@@ -964,18 +964,40 @@ _IRONIC_THANKS: Final = re.compile(
     r" (?:words|message|review|feedback|compliments?|comments?|note|welcome|email|remarks?)\b"
     r"|\b(?:thanks|thank you|cheers) for the (?:compliment|vote of confidence|kind words)\b"
 )
+# Bare mock praise at the start of a sentence ("Bravo, a fourth email.", "Well done on your
+# persistence."), read only when the customer is upset: nothing follows that gives a reason
+# (a real compliment does: "well done for keeping the emails, it made this quick"), and a
+# life event ("congratulations on the new baby") or "good job you kept ..." ("luckily") is not
+# mock praise.
+_MOCK_PRAISE: Final = re.compile(
+    r"(?:oh,? )?(?:well done|bravo|good for you|nice work|good job|great job|nice job|"
+    r"congratulations|congrats|kudos|hats off to you|top marks|gold star|round of applause)"
+    r"(?! (?:on|for|with) (?:the |your )?(?:new|passing|wedding|engagement|baby|retirement|"
+    r"graduat|birthday|anniversary|promotion|move|home|house|job|exam|test|degree|birth|little|"
+    r"first))(?! (?:we|you|i|it|that|there|they)\b),?[^.!?\n,;:]{0,40}(?:[.!]|$)"
+)
+_PRAISE_LEADS: Final = (
+    *("well done", "bravo", "good for you", "nice work", "good job", "great job", "nice job"),
+    *("congrat", "kudos", "hats off", "top marks", "gold star", "round of applause"),
+)
 # "Thanks for the kind words about Sam": the customer did praise someone.
 _PRAISE_OF_SOMEONE: Final = re.compile(r"\s+(?:about|for|regarding|on|to|re)\b")
 
 
-def _ironic_thanks(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
-    """Sarcasm by contrast with the conversation: warm thanks for the words of a customer who
-    was plainly upset and did not thank anyone."""
+def _ironic_praise(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
+    """Sarcasm by contrast with the conversation: bare praise, or warm thanks for the words,
+    of a customer who was plainly upset and did not thank anyone."""
     mood = context.mood
     if not context.known or mood.upset < UPSET or mood.gratitude >= 0.5:
         return []
     hits: list[_Hit] = []
     norm = draft.norm
+    if any(lead in norm for lead in _PRAISE_LEADS):
+        for sentence in draft.sentences:
+            match = _MOCK_PRAISE.match(norm, sentence.start, sentence.end)
+            if match is not None:
+                start, end = _trim(norm, match.start(), match.end())
+                hits.append(_span_hit(rule, start, end, sentence))
     for lead in ("thank", "cheers", "ta for"):
         at = norm.find(lead)
         while at >= 0:
@@ -1328,7 +1350,7 @@ def coach(
         _affirmations_against_the_customer(rules["arguing"], the_draft, context, rules.macros)
     )
     hits.extend(_counter_claims(rules["arguing"], the_draft, context))
-    hits.extend(_ironic_thanks(rules["sarcasm"], the_draft, context))
+    hits.extend(_ironic_praise(rules["sarcasm"], the_draft, context))
     hits = _without_records_given_as_leads(hits, the_draft)
     model = _tone(tone_model)
     hits.extend(_model_hits(rules, the_draft, hits, model))
