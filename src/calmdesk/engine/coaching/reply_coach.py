@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+from calmdesk.engine.coaching.claims import contradictions, given_as_a_lead
 from calmdesk.engine.coaching.conversation import (
     Turn,
     as_text,
@@ -954,6 +955,94 @@ def _affirmations_against_the_customer(
     return hits
 
 
+# Thanks for kind words the customer never gave: to an upset customer who wrote "clowns" or
+# "useless", "thanks for the kind words" is irony. To a customer who did thank us it is thanks.
+_IRONIC_THANKS: Final = re.compile(
+    r"(?<![a-z])(?:thanks|thank you|cheers|ta)(?: so much| very much| ever so much| again)? for "
+    r"(?:the|your|those|such|all the|that) (?:kind|lovely|nice|glowing|warm|charming|sweet|"
+    r"generous|flattering|encouraging|friendly|polite|gracious|delightful|pleasant|heartwarming)"
+    r" (?:words|message|review|feedback|compliments?|comments?|note|welcome|email|remarks?)\b"
+    r"|\b(?:thanks|thank you|cheers) for the (?:compliment|vote of confidence|kind words)\b"
+)
+# Bare mock praise at the start of a sentence ("Bravo, a fourth email.", "Well done on your
+# persistence."), read only when the customer is upset: nothing follows that gives a reason
+# (a real compliment does: "well done for keeping the emails, it made this quick"), and a
+# life event ("congratulations on the new baby") or "good job you kept ..." ("luckily") is not
+# mock praise.
+_MOCK_PRAISE: Final = re.compile(
+    r"(?:oh,? )?(?:well done|bravo|good for you|nice work|good job|great job|nice job|"
+    r"congratulations|congrats|kudos|hats off to you|top marks|gold star|round of applause)"
+    r"(?! (?:on|for|with) (?:the |your )?(?:new|passing|wedding|engagement|baby|retirement|"
+    r"graduat|birthday|anniversary|promotion|move|home|house|job|exam|test|degree|birth|little|"
+    r"first))(?! (?:we|you|i|it|that|there|they)\b),?[^.!?\n,;:]{0,40}(?:[.!]|$)"
+)
+_PRAISE_LEADS: Final = (
+    *("well done", "bravo", "good for you", "nice work", "good job", "great job", "nice job"),
+    *("congrat", "kudos", "hats off", "top marks", "gold star", "round of applause"),
+)
+# "Thanks for the kind words about Sam": the customer did praise someone.
+_PRAISE_OF_SOMEONE: Final = re.compile(r"\s+(?:about|for|regarding|on|to|re)\b")
+
+
+def _ironic_praise(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
+    """Sarcasm by contrast with the conversation: bare praise, or warm thanks for the words,
+    of a customer who was plainly upset and did not thank anyone."""
+    mood = context.mood
+    if not context.known or mood.upset < UPSET or mood.gratitude >= 0.5:
+        return []
+    hits: list[_Hit] = []
+    norm = draft.norm
+    if any(lead in norm for lead in _PRAISE_LEADS):
+        for sentence in draft.sentences:
+            match = _MOCK_PRAISE.match(norm, sentence.start, sentence.end)
+            if match is not None:
+                start, end = _trim(norm, match.start(), match.end())
+                hits.append(_span_hit(rule, start, end, sentence))
+    for lead in ("thank", "cheers", "ta for"):
+        at = norm.find(lead)
+        while at >= 0:
+            match = _IRONIC_THANKS.match(norm, at)
+            at = norm.find(lead, at + 1)
+            if match is None or _PRAISE_OF_SOMEONE.match(norm, match.end()):
+                continue
+            start, end = _trim(norm, match.start(), match.end())
+            hits.append(_span_hit(rule, start, end, draft.sentence_of(start, end)))
+    return hits
+
+
+def _without_records_given_as_leads(hits: list[_Hit], draft: _Draft) -> list[_Hit]:
+    """Drop arguing found in a sentence that cites a record ("our system says it was
+    delivered") when the agent says in it or the next sentence what they are checking."""
+    if not any(hit.rule.id == "arguing" for hit in hits):
+        return hits
+    starts = [sentence.start for sentence in draft.sentences]
+    kept: list[_Hit] = []
+    for hit in hits:
+        if hit.rule.id == "arguing":
+            index = bisect_right(starts, hit.start) - 1
+            if index >= 0 and given_as_a_lead(draft.norm, draft.sentences, index):
+                continue
+        kept.append(hit)
+    return kept
+
+
+def _counter_claims(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
+    """Arguing by a flat counter-claim read against the customer's message (claims.py): "the
+    parcel was delivered" to "it never arrived", "only one payment" to "charged twice"."""
+    hits: list[_Hit] = []
+    for start, end in contradictions(draft.norm, draft.sentences, context.customer_norm):
+        start, end = _trim(draft.norm, start, end)
+        if end <= start:
+            continue
+        sentence = draft.sentence_of(start, end)
+        if rule.exception is not None and rule.exception.search(
+            draft.norm[sentence.start : sentence.end]
+        ):
+            continue
+        hits.append(_span_hit(rule, start, end, sentence))
+    return hits
+
+
 # --- assembling the result ------------------------------------------------------------------
 
 
@@ -1260,6 +1349,9 @@ def coach(
     hits.extend(
         _affirmations_against_the_customer(rules["arguing"], the_draft, context, rules.macros)
     )
+    hits.extend(_counter_claims(rules["arguing"], the_draft, context))
+    hits.extend(_ironic_praise(rules["sarcasm"], the_draft, context))
+    hits = _without_records_given_as_leads(hits, the_draft)
     model = _tone(tone_model)
     hits.extend(_model_hits(rules, the_draft, hits, model))
 
