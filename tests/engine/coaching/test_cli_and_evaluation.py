@@ -146,6 +146,7 @@ def test_packaged_dev_set_report_runs_when_present() -> None:
         ("coach_replies_fifth.jsonl", 200, 60, "fifth set"),
         ("coach_replies_sixth.jsonl", 200, 60, "sixth set"),
         ("coach_replies_blind4.jsonl", 220, 60, "fourth blind set"),
+        ("coach_replies_blind5.jsonl", 220, 60, "fifth blind set"),
     ],
 )
 def test_packaged_extra_sets_are_well_formed_and_reported(

@@ -89,6 +89,8 @@ SECOND_BLIND_SET = "coach_replies_blind2.jsonl"
 THIRD_BLIND_SET = "coach_replies_blind3.jsonl"
 # A fourth, stop 17.
 FOURTH_BLIND_SET = "coach_replies_blind4.jsonl"
+# A fifth, stop 18.
+FIFTH_BLIND_SET = "coach_replies_blind5.jsonl"
 # The sets reported after the development set, with their table titles and suffixes.
 EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (HOLDOUT_SET, "Reply coach, held-out set", " (held-out set)"),
@@ -100,6 +102,7 @@ EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (SECOND_BLIND_SET, "Reply coach, second blind set (stop 15)", " (second blind set)"),
     (THIRD_BLIND_SET, "Reply coach, third blind set (stop 16)", " (third blind set)"),
     (FOURTH_BLIND_SET, "Reply coach, fourth blind set (stop 17)", " (fourth blind set)"),
+    (FIFTH_BLIND_SET, "Reply coach, fifth blind set (stop 18)", " (fifth blind set)"),
 )
 
 

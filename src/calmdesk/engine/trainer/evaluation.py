@@ -185,6 +185,8 @@ CUSTOMER_SETS: Final = (
     ("customer_messages_blind3.jsonl", "Customer-service third blind set"),
     # A fourth, stop 17.
     ("customer_messages_blind4.jsonl", "Customer-service fourth blind set"),
+    # A fifth, stop 18.
+    ("customer_messages_blind5.jsonl", "Customer-service fifth blind set"),
 )
 
 
