@@ -59,6 +59,9 @@ def test_each_risk_is_read_with_evidence(text: str, label: str) -> None:
     ("text", "absent"),
     [
         ("I'm not asking for a refund, just a replacement please.", "refund"),
+        # Putting a setting back is not money back.
+        ("My direct debit went up to 148, just put it back to 90.", "refund"),
+        ("Put the tariff back to what it was last month please.", "refund"),
         ("I'm not going to sue anyone, I just want it fixed.", "legal"),
         ("Could you tell me when my parcel will arrive?", "anger"),
         ("The fucking printer jammed again, can you send a new roller?", "abuse"),
