@@ -639,9 +639,17 @@ def _assemble(
         refund_intent *= 1.0 - r_refund_query
     refund = 1.0 - (1.0 - r_refund) * (1.0 - _INTENT_SUPPORT * refund_intent)
     repeat_contact = r_repeat
-    urgency = 1.0 - (
-        (1.0 - r("urgency", 0.0)) * (1.0 - 0.5 * r_impatience) * (1.0 - 0.15 * shouting)
-    )
+    r_urgency = r("urgency", 0.0)
+    if r_urgency or URGENCY_SOFT in rule:
+        # Timing said in a polite question ("is there a deadline?", "can you come
+        # tomorrow?") is not pressing, and a trip or an appointment close in time
+        # (`urgency_soft`) is urgent only when it is stated, not asked about.
+        r_urgency, flags = _urgency_read(
+            text,
+            flags,
+            bool(anger_words or r_negative or r_frustration or r_repeat or r_impatience or legal),
+        )
+    urgency = 1.0 - ((1.0 - r_urgency) * (1.0 - 0.5 * r_impatience) * (1.0 - 0.15 * shouting))
     negative = 1.0 - (
         (1.0 - m("goe:negative", 0.0))
         * (1.0 - 0.7 * r_negative)
@@ -747,11 +755,72 @@ def _assemble(
 
 
 _FLAG_ORDER: Final = attrgetter("start", "end", "kind")
+# Urgency cues (see `_urgency_read`): the soft kind, the weight from which a cue presses
+# even in a question ("asap?", "urgent?"), and where a sentence ends.
+URGENCY_SOFT: Final = "urgency_soft"
+_FIRM_URGENCY: Final = 0.7
+_SENTENCE_END: Final = re.compile(r"[.!?\n]")
+_QUESTION_OPENING: Final = re.compile(
+    r"\s*(?:(?:hi|hello|hey|ok|okay|so|and|also|just|sorry|quick question|one more thing)\b"
+    r"[\s,:-]*)*(?:is|are|was|will|would|can|could|do|does|did|should|shall|may|might|has|"
+    r"have|when|what|how|which|where|roughly|any|whats|what's|when's)\b",
+    re.IGNORECASE,
+)
 # Dicts of every key, copied and filled for each result: a copy of a dict of the right size
 # costs less than growing a new one key by key (as `dict(zip(...))` does).
 _SCORE_TEMPLATE: Final = dict.fromkeys(SCORE_KEYS, 0.0)
 _EMOTION_TEMPLATE: Final = dict.fromkeys(EMOTION_LABELS, 0.0)
 _PLATFORM_RULE: Final = "public.review_site"
+
+
+def _urgency_read(text: str, flags: list[Flag], complaint: bool) -> tuple[float, list[Flag]]:
+    """The urgency the rules give, and the flags with the urgency cues that do not count
+    dropped and the soft ones that do renamed `urgency`.
+
+    A cue of weight under `_FIRM_URGENCY` ("today", "before Christmas", "deadline") in a
+    question ("Will the refund be back before Christmas?", not "I've run out of insulin,
+    where is it?") counts only in a message that complains: "Why is it still not fixed? I
+    need it today?" presses. A soft cue (a flight, a move or an appointment close in time)
+    counts only in a sentence that does not end with "?" ("My flight is on Sunday, can I
+    add a bag?" asks), and in a message of thanks only next to a complaint.
+    """
+    thanks = any(flag.kind == "gratitude" for flag in flags)
+    kept: list[Flag] = []
+    weights: list[float] = []
+    for flag in flags:
+        kind = flag.kind
+        if kind != "urgency" and kind != URGENCY_SOFT:
+            kept.append(flag)
+            continue
+        if (
+            flag.weight < _FIRM_URGENCY
+            and not complaint
+            and _in_question(text, flag.start, flag.end)
+        ):
+            continue
+        if kind == URGENCY_SOFT:
+            if (thanks and not complaint) or _asked(text, flag.end):
+                continue
+            flag = replace(flag, kind="urgency")
+        kept.append(flag)
+        weights.append(flag.weight)
+    return (noisy_or(weights) if weights else 0.0), kept
+
+
+def _asked(text: str, end: int) -> bool:
+    """Whether the sentence around `end` ends with a question mark."""
+    found = _SENTENCE_END.search(text, end)
+    return found is not None and found.group() == "?"
+
+
+def _in_question(text: str, start: int, end: int) -> bool:
+    """Whether the words from `start` to `end` are asked: their sentence ends with a question
+    mark and opens as a question does ("Is there a deadline...?", "hi, when will it come
+    tomorrow?"), so "I've run out of insulin, where is it?" states its cue."""
+    if not _asked(text, end):
+        return False
+    opening = max(text.rfind(mark, 0, start) for mark in ".!?\n") + 1
+    return _QUESTION_OPENING.match(text, opening) is not None
 
 
 def _thanks_only_as_closing(text: str, flags: Sequence[Flag]) -> bool:
