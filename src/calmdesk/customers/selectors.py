@@ -55,7 +55,7 @@ CUSTOMER_ORDERS: Final = {
 
 def customer_search(user: User, query: str, *, order: str = "name") -> QuerySet[Customer]:
     """Customers the user may see whose name or any identity contains `query`, by name or
-    (order "value") by lifetime value; `customer_list` also orders by recent contact."""
+    (order "value") by lifetime value; `customers_ordered` also orders by recent contact."""
     if not user.is_authenticated or user.organisation_id is None:
         return Customer.objects.none()
     query = query.strip()
