@@ -24,6 +24,10 @@ BLOCKS: list[tuple[str, str, str | None]] = [
     ("threat_back", "You'll end up on our do-not-serve list at this rate.", None),
     ("threat_back", "Settle it by Monday or it gets passed to our solicitors.", None),
     ("threat_back", "I'm going to be reporting you to the police for that message.", None),
+    ("threat_back", "Your booking may well be withdrawn if that attitude continues.", None),
+    ("threat_back", "Accounts like yours tend to get investigated, just saying.", None),
+    ("insult", "Clearly maths was never one of your strengths.", None),
+    ("insult", "You come across as the sort of person who blames everyone else.", None),
     (
         "other_customer_data",
         "Your neighbour, Mr Dalton, owes us £640 on the same meter.",
