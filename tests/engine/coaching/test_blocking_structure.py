@@ -40,6 +40,11 @@ BLOCKS: list[tuple[str, str, str | None]] = [
     ),
     (
         "other_customer_data",
+        "The refund went to a Mrs K. Doyle, card ending 7710, by mistake.",
+        "Where is my refund?",
+    ),
+    (
+        "other_customer_data",
         "Your sister's membership number is 880213, she's paid up to June.",
         "Is my sister's gym membership still active?",
     ),

@@ -847,7 +847,7 @@ def _other_customer_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_
 # customer wrote. Staff ("our engineer Tom", "my team lead") and the customer's own data
 # ("your card ending ...") are not another customer's.
 _THIRD_PERSON: Final = re.compile(
-    r"\b(?:mr|mrs|ms|miss|dr)\.? (?P<title>[a-z][a-z'-]{1,30})\b"
+    r"\b(?:mr|mrs|ms|miss|dr)\.? (?:[a-z]\.? )?(?P<title>[a-z][a-z'-]{1,30})\b"
     r"|(?<![.!?] )(?<!^)\b(?P<first>[a-z][a-z'-]{1,20}) (?P<last>[a-z][a-z'-]{1,20})(?:'s)?"
     r"(?=,| (?:at|of|from|on|in|who|whose|has|had|owes|paid|lives|next door)\b|'s)"
     r"|\b(?:his|her)\b"
@@ -934,13 +934,31 @@ _DATUM_HINT: Final = re.compile(
 _GREETING_NAME: Final = re.compile(r"^(?:hi|hello|dear|thanks|thank you|morning|afternoon|hey),? ")
 
 
+def _joined_at_abbreviations(draft: _Draft) -> list[Sentence]:
+    """The draft's sentences, with a split after "no." or an initial ("Mr J. Holt",
+    "account no. GY-55102") undone, so a name or a number is read whole."""
+    joined: list[Sentence] = []
+    for sentence in draft.sentences:
+        if joined and _ABBREVIATION_END.search(
+            draft.norm[max(joined[-1].start, joined[-1].end - 8) : joined[-1].end]
+        ):
+            last = joined[-1]
+            joined[-1] = Sentence(last.start, sentence.end, draft.text[last.start : sentence.end])
+        else:
+            joined.append(sentence)
+    return joined
+
+
+_ABBREVIATION_END: Final = re.compile(r"(?:\bno|\b(?:mr|mrs|ms|dr) [a-z]|\bacct)\.\s*$")
+
+
 def _third_party_data_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
     text = draft.norm
     if _DIGIT.search(text) is None:
         return []
     hits: list[_Hit] = []
     customer = context.every_customer_norm
-    for sentence in draft.sentences:
+    for sentence in _joined_at_abbreviations(draft):
         # Every datum but a street address has a run of three digits or a currency sign.
         if _DIGIT.search(text, sentence.start, sentence.end) is None or not _DATUM_HINT.search(
             text, sentence.start, sentence.end
