@@ -840,6 +840,212 @@ def _other_customer_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_
     return hits
 
 
+# Another person's data read by structure (blocking-recall pass): in one sentence, a third
+# person (a title and surname, a capitalised first and last name, "his"/"her", a relative or
+# neighbour, "the other member") and a piece of personal data (a card or account ending, a
+# phone number, a street address, an account number, money owed or paid), neither of which the
+# customer wrote. Staff ("our engineer Tom", "my team lead") and the customer's own data
+# ("your card ending ...") are not another customer's.
+_THIRD_PERSON: Final = re.compile(
+    r"\b(?:mr|mrs|ms|miss|dr)\.? (?:[a-z]\.? )?(?P<title>[a-z][a-z'-]{1,30})\b"
+    r"|(?<![.!?] )(?<!^)\b(?P<first>[a-z][a-z'-]{1,20}) (?P<last>[a-z][a-z'-]{1,20})(?:'s)?"
+    r"(?=,| (?:at|of|from|on|in|who|whose|has|had|owes|paid|lives|next door)\b|'s)"
+    r"|\b(?:his|her)\b"
+    r"|\b(?:your|the|his|her) (?:neighbour|neighbor|wife|husband|partner|mum|mother|mom|dad|"
+    r"father|son|daughter|brother|sister|ex|ex-husband|ex-wife|flatmate|housemate|lodger|"
+    r"landlord|gran|grandmother|grandfather|grandson|granddaughter|aunt|uncle|cousin)(?:'s)?\b"
+    r"|\bthe (?:other|previous|former) (?:member|customer|guest|tenant|passenger|account holder|"
+    r"occupant|resident|owner|caller|user|client)\b"
+)
+_PERSONAL_DATUM: Final = re.compile(
+    r"\b(?:card|visa|mastercard|amex|debit card|credit card|account)(?: number)?,? "
+    r"(?:the one )?ending(?: in)? \d{3,4}\b"
+    r"|(?:\+\d{1,3}[ -]?)?\b0\d{3,4}[ -]?\d{3}[ -]?\d{3,4}\b"
+    r"|\b\d{1,4}[a-z]? [a-z]+ (?:road|rd|street|st|lane|ln|close|avenue|ave|court|drive|way|"
+    r"place|crescent|gardens|terrace|grove|row|square|mews|hill|walk|rise|view|green|parade)\b"
+    r"|\b(?:account|acct|membership|policy|customer)(?: number| no\.?| #)?(?: is)? ?#?:? ?[a-z]{0,3}-?\d{4,}"
+    r"|\b(?:balance|bill|debt|arrears|owes|owed|owing|paid|pays|spent|spends|usage|is at|he's at|"
+    r"she's at|uses)\b[^.!?\n]{0,25}?[£$€]\d[\d,.]*"
+    r"|[£$€]\d[\d,.]* (?:overdue|owing|outstanding|in arrears|a month|per month)"
+    r"|\b(?:uses|used|use) (?:about |around |only )?\d[\d,.]* ?kwh\b"
+)
+_RELATIVES: Final = (
+    r"(?:neighbour|neighbor|wife|husband|partner|mum|mother|mom|dad|father|son|daughter|brother|"
+    r"sister|ex|ex-husband|ex-wife|flatmate|housemate|lodger|landlord|gran|grandmother|"
+    r"grandfather|grandson|granddaughter|aunt|uncle|cousin)"
+)
+_YOURS_BEFORE: Final = re.compile(
+    r"\b(?:your|you|you've|you're|yours)\b(?! " + _RELATIVES + r"\b)[^.!?\n]{0,12}$"
+)
+_STAFF_OR_PRIVACY: Final = re.compile(
+    r"\b(?:our|my) (?:engineer|technician|driver|courier|colleague|manager|team|team lead|"
+    r"supervisor|agent|adviser|advisor|specialist|field team|rep|representative)\b"
+    r"|\b(?:can't|cannot|can not|won't|unable to|not able to|not allowed to) (?:share|give|disclose|"
+    r"discuss|pass on|tell)\b|\bfor (?:privacy|data protection)\b|\b(?:will|'ll) (?:call|ring|phone|"
+    r"text|email) you\b"
+)
+_STREET_WORDS: Final = frozenset(
+    [
+        "road",
+        "rd",
+        "street",
+        "st",
+        "lane",
+        "ln",
+        "close",
+        "cl",
+        "avenue",
+        "ave",
+        "court",
+        "ct",
+        "drive",
+        "dr",
+        "way",
+        "place",
+        "pl",
+        "crescent",
+        "cres",
+        "gardens",
+        "gdns",
+        "terrace",
+        "grove",
+        "row",
+        "park",
+        "square",
+        "sq",
+        "mews",
+        "hill",
+        "walk",
+        "rise",
+        "view",
+        "green",
+        "vale",
+        "parade",
+        "estate",
+        "centre",
+        "park",
+    ]
+)
+_DIGIT: Final = re.compile(r"\d")
+_DATUM_HINT: Final = re.compile(
+    r"\d\d\d|[£$€]\d|\d[a-z]? [a-z]+ (?:road|rd|street|st|lane|ln|close|avenue|ave|court|drive|"
+    r"way|place|crescent|gardens|terrace|grove|row|square|mews|hill|walk|rise|view|green|parade)\b"
+)
+_GREETING_NAME: Final = re.compile(r"^(?:hi|hello|dear|thanks|thank you|morning|afternoon|hey),? ")
+
+
+def _joined_at_abbreviations(draft: _Draft) -> list[Sentence]:
+    """The draft's sentences, with a split after "no." or an initial ("Mr J. Holt",
+    "account no. GY-55102") undone, so a name or a number is read whole."""
+    joined: list[Sentence] = []
+    for sentence in draft.sentences:
+        if joined and _ABBREVIATION_END.search(
+            draft.norm[max(joined[-1].start, joined[-1].end - 8) : joined[-1].end]
+        ):
+            last = joined[-1]
+            joined[-1] = Sentence(last.start, sentence.end, draft.text[last.start : sentence.end])
+        else:
+            joined.append(sentence)
+    return joined
+
+
+_ABBREVIATION_END: Final = re.compile(r"(?:\bno|\b(?:mr|mrs|ms|dr) [a-z]|\bacct)\.\s*$")
+
+
+def _third_party_data_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
+    text = draft.norm
+    if _DIGIT.search(text) is None:
+        return []
+    hits: list[_Hit] = []
+    customer = context.every_customer_norm
+    for sentence in _joined_at_abbreviations(draft):
+        # Every datum but a street address has a run of three digits or a currency sign.
+        if _DIGIT.search(text, sentence.start, sentence.end) is None or not _DATUM_HINT.search(
+            text, sentence.start, sentence.end
+        ):
+            continue
+        norm = text[sentence.start : sentence.end]
+        data = [
+            m
+            for m in _PERSONAL_DATUM.finditer(norm)
+            if m.group(0) not in customer and not _YOURS_BEFORE.search(norm, 0, m.start())
+        ]
+        if not data or _STAFF_OR_PRIVACY.search(norm):
+            continue
+        person = None
+        for m in _THIRD_PERSON.finditer(norm):
+            name = m.group("title") or m.group("first")
+            if name is not None:
+                at = sentence.start + m.start("title" if m.group("title") else "first")
+                if name in customer or (m.group("last") or "") in customer.split():
+                    continue
+                if m.group("first") is not None and (
+                    not draft.text[at].isupper()
+                    or not draft.text[sentence.start + m.start("last")].isupper()
+                    or name in _NOT_A_NAME
+                    or m.group("last") in _NOT_A_NAME
+                    or m.group("last") in _STREET_WORDS
+                ):
+                    continue
+                if _GREETING_NAME.match(norm) and m.start() < 12:
+                    continue
+            # "his"/"her" owns the datum only when right before it ("her balance is £2,140");
+            # any other cue within a clause's reach of it.
+            reach = (
+                25
+                if m.group("title") is None
+                and m.group("first") is None
+                and m.group(0) in ("his", "her")
+                else 60
+            )
+            if any(
+                -reach <= datum.start() - m.end() <= reach or -60 <= m.start() - datum.end() <= 0
+                for datum in data
+            ):
+                person = m
+                break
+        if person is None:
+            continue
+        start = sentence.start + min(person.start(), data[0].start())
+        end = sentence.start + max(person.end(), data[0].end())
+        start, end = _trim(text, start, end)
+        if end > start:
+            hits.append(_span_hit(rule, start, end, sentence))
+    return hits
+
+
+def _without_echoed_insults(hits: list[_Hit], draft: _Draft, context: _Context) -> list[_Hit]:
+    """An insult word the customer used, echoed back as a short question ("Waste of space?")
+    or refused ("calling us idiots won't ...", "our drivers are not morons") is the customer's
+    word, not the agent's."""
+    kept: list[_Hit] = []
+    for hit in hits:
+        if hit.rule.id == "insult" and hit.evidence == "rule":
+            word = draft.norm[hit.start : hit.end].strip(" '\"")
+            if word and context.customer_norm and word in context.customer_norm:
+                sentence = draft.norm[hit.sentence.start : hit.sentence.end].strip()
+                before = draft.norm[max(hit.sentence.start, hit.start - 30) : hit.start]
+                if (sentence.endswith("?") and len(sentence.split()) <= 5) or _REFUSED_LABEL.search(
+                    before
+                ):
+                    continue
+            if _CALLED_BY_THEM.search(draft.norm, max(0, hit.start - 30), hit.start):
+                continue
+        kept.append(hit)
+    return kept
+
+
+# "Please don't call me an idiot": the name the agent was called, refused in a boundary.
+_CALLED_BY_THEM: Final = re.compile(
+    r"\b(?:(?:don't|do not|please don't|please do not|stop|not) call(?:ing)? (?:me|us|my \w+|our \w+)"
+    r"|(?:being|be|been) called) (?:an? |names like |things like )?['\"]?$"
+)
+_REFUSED_LABEL: Final = re.compile(
+    r"(?:\bcall(?:ing|ed)? (?:us|me|our \w+|my \w+|them|him|her)|\b(?:are|is|were) (?:not|hardly|never)"
+    r"|\b(?:aren't|isn't|weren't|not|hardly) ['\"]?|\bdon't call (?:me|us)(?: an?)?) ['\"]?$"
+)
+
+
 def _denials_of_the_customer(
     rule: Rule, draft: _Draft, context: _Context, macros: Mapping[str, str]
 ) -> list[_Hit]:
@@ -1344,6 +1550,7 @@ def coach(
             hits.extend(_pattern_hits(rule, the_draft))
     hits.extend(_violence_hits(rules["threat_back"], the_draft))
     hits.extend(_other_customer_hits(rules["other_customer_data"], the_draft, context))
+    hits.extend(_third_party_data_hits(rules["other_customer_data"], the_draft, context))
     hits.extend(_mirroring_hits(rules["mirroring_hostility"], the_draft, context))
     hits.extend(_denials_of_the_customer(rules["arguing"], the_draft, context, rules.macros))
     hits.extend(
@@ -1352,6 +1559,7 @@ def coach(
     hits.extend(_counter_claims(rules["arguing"], the_draft, context))
     hits.extend(_ironic_praise(rules["sarcasm"], the_draft, context))
     hits = _without_records_given_as_leads(hits, the_draft)
+    hits = _without_echoed_insults(hits, the_draft, context)
     model = _tone(tone_model)
     hits.extend(_model_hits(rules, the_draft, hits, model))
 
