@@ -423,9 +423,14 @@ def _matches_draft(rule: Rule, draft: _Draft) -> bool:
 
 
 def _pattern_hits(rule: Rule, draft: _Draft) -> list[_Hit]:
+    return _hits_at(rule, draft, (match.span() for match in _matches(rule, draft)))
+
+
+def _hits_at(rule: Rule, draft: _Draft, spans: Iterable[tuple[int, int]]) -> list[_Hit]:
+    """A hit of `rule` at each span, trimmed, unless its sentence holds the rule's exception."""
     hits: list[_Hit] = []
-    for match in _matches(rule, draft):
-        start, end = _trim(draft.norm, match.start(), match.end())
+    for raw_start, raw_end in spans:
+        start, end = _trim(draft.norm, raw_start, raw_end)
         if end <= start:
             continue
         sentence = draft.sentence_of(start, end)
@@ -1235,18 +1240,7 @@ def _without_records_given_as_leads(hits: list[_Hit], draft: _Draft) -> list[_Hi
 def _counter_claims(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
     """Arguing by a flat counter-claim read against the customer's message (claims.py): "the
     parcel was delivered" to "it never arrived", "only one payment" to "charged twice"."""
-    hits: list[_Hit] = []
-    for start, end in contradictions(draft.norm, draft.sentences, context.customer_norm):
-        start, end = _trim(draft.norm, start, end)
-        if end <= start:
-            continue
-        sentence = draft.sentence_of(start, end)
-        if rule.exception is not None and rule.exception.search(
-            draft.norm[sentence.start : sentence.end]
-        ):
-            continue
-        hits.append(_span_hit(rule, start, end, sentence))
-    return hits
+    return _hits_at(rule, draft, contradictions(draft.norm, draft.sentences, context.customer_norm))
 
 
 # --- assembling the result ------------------------------------------------------------------
