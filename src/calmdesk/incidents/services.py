@@ -11,12 +11,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
 from calmdesk.accounts.models import Role, User
+from calmdesk.accounts.time_zones import zone_or_none
 from calmdesk.audit.services import audit_record
 from calmdesk.conversations.models import Conversation, Direction, Message
 from calmdesk.incidents.models import (
@@ -152,10 +153,9 @@ def _where_and_when(conversation: Conversation, messages: Sequence[Message]) -> 
     latest = next((m for m in reversed(messages) if m.direction == Direction.INBOUND), None)
     if latest is None:
         return line + "."
-    zone_name = conversation.organisation.time_zone or "UTC"
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    zone_name = conversation.organisation.time_zone
+    zone = zone_or_none(zone_name)
+    if zone is None:
         zone, zone_name = ZoneInfo("UTC"), "UTC"
     when = latest.created_at.astimezone(zone).strftime("%a %d %b %Y, %H:%M")
     return f"{line}; the customer last wrote on {when} ({zone_name})."

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import messages as flash
 from django.contrib.auth.views import redirect_to_login
@@ -29,6 +28,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from calmdesk.accounts.models import Role, Team, User
+from calmdesk.accounts.time_zones import zone_or_none
 from calmdesk.channels.downloads import attachment_response
 from calmdesk.channels.selectors import (
     MachineMailRow,
@@ -136,13 +136,6 @@ def wants_partial(request: HtmxHttpRequest) -> bool:
 StaffView = Callable[..., HttpResponse]
 
 
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None  # the server's default zone
-
-
 def staff_view(view: StaffView) -> StaffView:
     """login_required that also hands the view its typed staff user.
 
@@ -164,7 +157,8 @@ def staff_view(view: StaffView) -> StaffView:
         if user.organisation is None:
             raise PermissionDenied("This account does not belong to an organisation.")
         # Times on every page read in the organisation's own time zone.
-        with timezone.override(_zone(user.organisation.time_zone)):
+        # No such zone: the server's default.
+        with timezone.override(zone_or_none(user.organisation.time_zone)):
             return view(request, user, *args, **kwargs)
 
     return wrapper
