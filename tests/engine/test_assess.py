@@ -176,7 +176,9 @@ def test_empty_message_scores_zero() -> None:
         ("I demand a replacement and I expect you to pay for the courier.", "demanding"),
         ("I don't understand this letter at all, what am I supposed to do with it?", "confused"),
         ("Every single time I order something it's late. As usual.", "chronic_complainer"),
-        ("Just tell me the opening hours of the Leeds branch.", "none"),
+        # Brusque: "none" until stop 19, when the retrained type head sided with the rules'
+        # impatience cue ("Just tell me"); the conventions allow either.
+        ("Just tell me the opening hours of the Leeds branch.", "impatient"),
         # The know-it-all without "I know": quoting the company's own pages, credentials,
         # and the technical diagnosis done for the agent.
         ("Your own returns page says 30 days, so I think you'll find I'm right.", "know_it_all"),

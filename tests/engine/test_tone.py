@@ -135,8 +135,8 @@ def test_training_is_byte_identical(tmp_path: Path, small_head: tuple[Path, Tone
 
 def test_head_raises_anger_where_the_rules_miss_and_flags_the_sentence() -> None:
     text = (
-        "Hello,\n\nI have been courteous for a month and I have run out of patience. "
-        "Your staff have brushed me off every single time.\n\nRegards,\nM. Dunn"
+        "Hello,\n\nI have been courteous for a month and I am done being nice. "
+        "Your staff have fobbed me off every single time.\n\nRegards,\nM. Dunn"
     )
     with without_tone_head():
         alone = assess(text)
@@ -148,8 +148,8 @@ def test_head_raises_anger_where_the_rules_miss_and_flags_the_sentence() -> None
     tone_flags = [f for f in blended.flags if f.rule == "model.tone.anger"]
     assert len(tone_flags) == 1 and tone_flags[0].kind == "anger"
     sentences = {
-        "I have been courteous for a month and I have run out of patience.",
-        "Your staff have brushed me off every single time.",
+        "I have been courteous for a month and I am done being nice.",
+        "Your staff have fobbed me off every single time.",
     }
     assert tone_flags[0].evidence in sentences
 

@@ -91,6 +91,8 @@ _emotion_values: Final = itemgetter(*_EMOTION_HEADS)
 # A score at or above this counts as "present" for flags, types and escalation. Model heads
 # are calibrated by the trainer so that their best-F1 threshold on held-out data sits here.
 PRESENT: Final = 0.5
+# Below this confusion score a message shows no sign of confusion (see `_customer_type`).
+NO_CONFUSION: Final = 0.25
 # Change in "heat" between two customer messages that counts as rising or falling.
 TRAJECTORY_STEP: Final = 0.15
 
@@ -970,6 +972,14 @@ def _customer_type(
     if index == len(candidates):
         return CustomerType("none", confidence)
     name, _support, kinds = candidates[index]
+    if name == "angry_venter" and max(scores["anger"], scores["negative"]) < PRESENT:
+        # The labelling convention: a calm customer is "none"; venting needs anger or at
+        # least a negative message ("...three hours and still smiling, lovely man").
+        return CustomerType("none", confidence)
+    if name == "confused" and scores["anger"] >= PRESENT and scores["confusion"] < NO_CONFUSION:
+        # An angry message with no sign of confusion is venting, whatever its question mark
+        # ("is it really too much to ask for a bill that is correct").
+        name, kinds = "angry_venter", frozenset({"anger"})
     evidence = _evidence(flags, kinds)
     if not evidence:
         # The head chose a type the rules hold no evidence of: the sentence it favours most.

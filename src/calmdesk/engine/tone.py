@@ -36,6 +36,10 @@ from calmdesk.engine.types import Flag, new_flag
 ARTEFACT: Final = "customer_tone"
 FORMAT: Final = 2
 HEADS: Final = ("anger", "frustration", "threat")
+# The threat head raises a threat only in a message the rules and the GoEmotions model already
+# read as at least this angry or frustrated: on calm text it mistook errands for menace ("I'll
+# come to your shop on Monday to return the kettle"), and calm menace is the rules' to read.
+THREAT_LIFT_HEAT: Final = 0.3
 # How often one chunk key counts in a message (see `_repeats_capped`).
 KEY_REPEATS_MAX: Final = 8
 # The class heads (format 2): the customer type when neither threat nor abuse decides it, and
@@ -467,15 +471,17 @@ def blend(
     too low, never lowers one, and leaves a score it does not carry to `present` as it was
     (the coach and the risk bands read scores below 0.5 too). Where it lifts a score from
     below `present`, it adds a flag of that kind whose evidence is the sentence it scores
-    highest. `negative` follows the raised scores.
+    highest. `negative` follows the raised scores. Threat is raised only where the scores
+    before the blend read anger or frustration of at least THREAT_LIFT_HEAT.
     """
     if logits is None:
         logits = head.logits(message_chunks(text), "frustration" in head.shifts)
     flags: list[Flag] = []
     raised = False
+    heat = max(scores["anger"], scores["frustration"])
     for index, name in enumerate(HEADS):
         shift = head.shifts.get(name)
-        if shift is None:
+        if shift is None or (name == "threat" and heat < THREAT_LIFT_HEAT):
             continue
         x = min(max(logits[index] + shift, -30.0), 30.0)
         lifted = 1.0 / (1.0 + math.exp(-x))

@@ -91,6 +91,9 @@ THIRD_BLIND_SET = "coach_replies_blind3.jsonl"
 FOURTH_BLIND_SET = "coach_replies_blind4.jsonl"
 # A fifth, stop 18.
 FIFTH_BLIND_SET = "coach_replies_blind5.jsonl"
+# A sixth and a seventh, stop 19.
+SIXTH_BLIND_SET = "coach_replies_blind6.jsonl"
+SEVENTH_BLIND_SET = "coach_replies_blind7.jsonl"
 # The sets reported after the development set, with their table titles and suffixes.
 EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (HOLDOUT_SET, "Reply coach, held-out set", " (held-out set)"),
@@ -103,6 +106,8 @@ EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (THIRD_BLIND_SET, "Reply coach, third blind set (stop 16)", " (third blind set)"),
     (FOURTH_BLIND_SET, "Reply coach, fourth blind set (stop 17)", " (fourth blind set)"),
     (FIFTH_BLIND_SET, "Reply coach, fifth blind set (stop 18)", " (fifth blind set)"),
+    (SIXTH_BLIND_SET, "Reply coach, sixth blind set (stop 19)", " (sixth blind set)"),
+    (SEVENTH_BLIND_SET, "Reply coach, seventh blind set (stop 19)", " (seventh blind set)"),
 )
 
 

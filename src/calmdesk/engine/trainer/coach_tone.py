@@ -1,7 +1,8 @@
 """`calmdesk train --part coach`: fit the coach's tone model on the labelled reply sets.
 
-Data: every sentence of every reply in the development, third, fourth and fifth sets and the
-composed training set `coach_training.jsonl` (never the held-out or sixth set) is one example;
+Data: every sentence of every reply in the development, third, fourth and fifth sets, the
+composed training set `coach_training.jsonl` and the first four blind sets (retired into training
+in stop 19; never the held-out, sixth or later blind sets) is one example;
 it is positive for a rule when a labelled finding of that rule overlaps it. Features: `calmdesk.engine.coaching.tone.sentence_features`, with a
 vocabulary of the features seen in at least two training sentences. Model: one liblinear
 logistic regression per rule. Threshold per rule: five-fold cross-validation grouped by the
@@ -49,7 +50,15 @@ from calmdesk.engine.trainer.fit import block_rows_matrix, write_reproducible_np
 # Written for training only (issue 4): replies composed from hand-written pieces by
 # `compose_coach_training`; reply k{i} sits in fold (i - 1) % 5 and its folds share no piece.
 COMPOSED_SET: Final = "coach_training.jsonl"
-TRAINING_SETS: Final = (DEV_SET, THIRD_SET, FOURTH_SET, FIFTH_SET, COMPOSED_SET)
+# The first four blind sets, retired from measurement into training (stop 19): four writers
+# who never saw the rules. The fifth blind set and later stay unseen by the trainer.
+RETIRED_SETS: Final = (
+    "coach_replies_blind.jsonl",
+    "coach_replies_blind2.jsonl",
+    "coach_replies_blind3.jsonl",
+    "coach_replies_blind4.jsonl",
+)
+TRAINING_SETS: Final = (DEV_SET, THIRD_SET, FOURTH_SET, FIFTH_SET, COMPOSED_SET, *RETIRED_SETS)
 # The tone rules the model may add findings for. Rules whose cross-validated precision never
 # reaches the target get no threshold and so no model findings.
 TONE_RULES: Final = (
@@ -74,14 +83,17 @@ C_GRID: Final = (1.0, 2.0, 4.0, 8.0)
 TARGET_PRECISION: Final = 0.85
 MIN_PREDICTIONS: Final = 5  # fewer out-of-fold findings than this say nothing about precision
 THRESHOLD_GRID: Final = tuple(round(0.2 + 0.025 * i, 3) for i in range(32))  # 0.2 .. 0.975
-# A model insult finding blocks the reply only if its cross-validated precision is at least
-# this; otherwise it is a "high" warning and blocking stays with the rules.
+# The blocking rules' model findings need this cross-validated precision to be made at all,
+# and then they block like the rules' own: a good reply stopped or shouted at as an insult or
+# a threat is worse than a missed nuance ("as you asked, your account will be closed" read
+# as a threat at 0.85).
 BLOCKING_PRECISION: Final = 0.95
+BLOCKING_TONE_RULES: Final = ("insult", "threat_back")
 
-# Whether `coach` uses the packaged model unless told otherwise. Off: on the held-out set the
-# model's added findings were right 3 times out of 6 (see models/COACH_TONE_CARD.md), below
-# the 0.8 precision a warning on a good reply needs. `calmdesk train --part coach --enable`
-# writes an artefact that is on.
+# Whether an artefact trained without `--enable` is used by `coach` unless told otherwise: off,
+# so a retrain is switched on only by someone who measured it on replies it never saw. The
+# packaged artefact is trained with `--enable` since stop 19: on the fifth to seventh blind sets
+# (660 replies) its added findings were right 35 times out of 43 (see models/COACH_TONE_CARD.md).
 ENABLED_BY_DEFAULT: Final = False
 
 Progress = Callable[[str, int], None]
@@ -296,11 +308,13 @@ def choose_threshold(
 
     Precision is measured on every sentence of the unseen folds (the model alone), and, when
     the model fires on any, also on the sentences the rules left open (what the coach would
-    add): both must reach TARGET_PRECISION. The rules were tuned on the labelled sets, so what
+    add): both must reach TARGET_PRECISION (BLOCKING_PRECISION for a blocking rule). The
+    rules were tuned on the labelled sets, so what
     they leave open there is a residue of the hardest cases; the composed set's open sentences
     are not (no rule was written from it), and the model adds findings only there, so a
     threshold precise on every sentence but not on the open ones would not keep its promise.
     """
+    target = BLOCKING_PRECISION if rule in BLOCKING_TONE_RULES else TARGET_PRECISION
     truth = np.asarray([rule in e.labels for e in examples])
     open_rows = np.asarray([rule not in e.closed for e in examples])
     positives = int((truth & open_rows).sum())
@@ -314,8 +328,8 @@ def choose_threshold(
         open_predicted = predicted & open_rows
         open_count = int(open_predicted.sum())
         open_hits = int((open_predicted & truth).sum())
-        open_ok = open_count == 0 or open_hits / open_count >= TARGET_PRECISION
-        if hits / count >= TARGET_PRECISION and open_ok:
+        open_ok = open_count == 0 or open_hits / open_count >= target
+        if hits / count >= target and open_ok:
             return RuleChoice(
                 rule,
                 threshold,
@@ -417,9 +431,11 @@ def _train(
     mean_ap, c, scores, fold_fits = best
     choices = [choose_threshold(rule, scores[:, k], examples) for k, rule in enumerate(TONE_RULES)]
     thresholds = {choice.rule: choice.threshold for choice in choices}
-    insult = next(choice for choice in choices if choice.rule == "insult")
-    blocks = insult.precision is not None and insult.precision >= BLOCKING_PRECISION
-    severity = {"insult": "blocking"} if blocks else {}
+    severity = {
+        choice.rule: "blocking"
+        for choice in choices
+        if choice.rule in BLOCKING_TONE_RULES and choice.threshold is not None
+    }
     report("fitting on every training set", 0)
     final = fit(examples, c)
     report("fitting on every training set", 1)

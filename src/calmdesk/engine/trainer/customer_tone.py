@@ -46,6 +46,7 @@ from calmdesk.engine.tone import (
     CLASSES,
     FORMAT,
     HEADS,
+    THREAT_LIFT_HEAT,
     TOPIC_CLASSES,
     TYPE_CLASSES,
     decide,
@@ -58,6 +59,15 @@ from calmdesk.engine.trainer.fit import write_reproducible_npz
 
 TRAINING_SET: Final = "customer_training.jsonl"
 DEV_SET: Final = "customer_messages.jsonl"
+# Blind sets retired from measurement into training (stop 19): four writers who never saw the
+# engine, so the head learns wording no rule writer produced. Blind sets 5 and later stay
+# unseen by the trainer and remain the measure.
+RETIRED_SETS: Final = (
+    "customer_messages_blind.jsonl",
+    "customer_messages_blind2.jsonl",
+    "customer_messages_blind3.jsonl",
+    "customer_messages_blind4.jsonl",
+)
 FOLDS: Final = 5
 FOLD_SEED: Final = 20261206
 MIN_DOCUMENT_FREQUENCY: Final = 2
@@ -73,6 +83,14 @@ SHIFT_GRID: Final = tuple(round(-6.0 + 0.25 * i, 2) for i in range(41))  # -6 ..
 # makes it ask for an acknowledgement a calm customer does not need (with 0.02 the coach's
 # own good examples caught two: a calm 502 report, a firm "I want the second one back").
 PRECISION_SLACK: Final = {"anger": 0.02, "frustration": 0.0, "threat": 0.0}
+# Where the engine alone is more precise than it needs to be, the blend may spend precision down
+# to this floor, in each set, to buy recall. Threat (stop 19): the rules alone were right on
+# every threat they read and read under half of them on wording nobody tuned for; an unread
+# threat leaves an agent alone with a dangerous customer, while a false one costs a supervisor a
+# look at an incident. So about nine in ten out of fold, in every customer set: 0.91, because at
+# 0.90 the head alone read "Happy to come down to your office to sign the papers" as a threat
+# (a calm look-alike the tests keep calm).
+PRECISION_FLOOR: Final = {"threat": 0.91}
 # The class heads (type, topic): per head, C and the rules' weight in the blend
 # (`tone.decide`) together, by out-of-fold (accuracy + macro-F1) / 2 on the customer sets.
 CLASS_C_GRID: Final = (0.25, 1.0, 4.0, 16.0)
@@ -85,7 +103,7 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Message:
-    source: str  # "training" or "dev"
+    source: str  # "training", "dev", "retired" (former blind sets) or "goemotions"
     id: str
     text: str
     labels: dict[str, int]
@@ -113,11 +131,15 @@ def read_messages(
         number = int(str(row["id"]).lstrip("t"))
         messages.append(_message("training", row, (number - 1) % FOLDS))
     if with_dev:
-        rows = load_devset(dev or _devset(DEV_SET))
-        order = np.random.default_rng(FOLD_SEED).permutation(len(rows)).tolist()
-        for rank, index in enumerate(order):
-            messages.append(_message("dev", rows[index], rank % FOLDS))
+        messages += _seeded_folds("dev", load_devset(dev or _devset(DEV_SET)))
+        for name in RETIRED_SETS:
+            messages += _seeded_folds("retired", load_devset(_devset(name)))
     return messages
+
+
+def _seeded_folds(source: str, rows: Sequence[Mapping[str, object]]) -> list[Message]:
+    order = np.random.default_rng(FOLD_SEED).permutation(len(rows)).tolist()
+    return [_message(source, rows[index], rank % FOLDS) for rank, index in enumerate(order)]
 
 
 def _message(source: str, row: Mapping[str, object], fold: int) -> Message:
@@ -455,11 +477,14 @@ def choose_shift(
 ) -> dict[str, Any]:
     """The shift with the best out-of-fold F1 over the `objective` messages (by default all;
     in training the customer sets) whose precision, in every group of messages (the
-    training set, the development set, GoEmotions), stays within
-    the head's PRECISION_SLACK of the engine alone's there; None if no shift
+    training set, the development set, the retired blind sets, GoEmotions), stays within
+    the head's PRECISION_SLACK of the engine alone's there (or above its PRECISION_FLOOR,
+    where it has one and that is lower); None if no shift
     both keeps to that and beats the engine alone."""
     slack = PRECISION_SLACK[head]
     floors = [prf(engine[g] >= 0.5, truth[g])[0] - slack for g in groups]
+    if head in PRECISION_FLOOR:
+        floors = [min(floor, PRECISION_FLOOR[head]) for floor in floors]
     rows = objective if objective is not None else np.ones(len(truth), dtype=bool)
     alone = prf(engine[rows] >= 0.5, truth[rows])
     best: tuple[float, float] | None = None
@@ -533,17 +558,21 @@ def _train(out_dir: Path, report: Progress, messages: list[Message]) -> dict[str
     report("scoring the engine alone", 1)
     sources = np.asarray([m.source for m in messages])
     training_rows, dev_rows = sources == "training", sources == "dev"
-    goemotions_rows = sources == "goemotions"
+    retired_rows, goemotions_rows = sources == "retired", sources == "goemotions"
     blend: dict[str, Any] = {}
     cross_validation: dict[str, Any] = {}
-    groups = [g for g in (training_rows, dev_rows, goemotions_rows) if g.any()]
+    groups = [g for g in (training_rows, dev_rows, retired_rows, goemotions_rows) if g.any()]
+    # As `tone.blend` reads it: the threat head lifts nothing in a calm message.
+    calm = np.maximum(engine[:, 0], engine[:, 1]) < THREAT_LIFT_HEAT
     for k, head in enumerate(HEADS):
-        choice = choose_shift(head, engine[:, k], oof[:, k], truth[head], groups, customer)
+        logit = np.where(calm, -30.0, oof[:, k]) if head == "threat" else oof[:, k]
+        choice = choose_shift(head, engine[:, k], logit, truth[head], groups, customer)
         shift = choice["shift"]
         blend[head] = None if shift is None else {"shift": shift}
         for name, rows in (
             ("training", training_rows),
             ("dev", dev_rows),
+            ("retired", retired_rows),
             ("goemotions", goemotions_rows),
         ):
             if not rows.any():
@@ -551,7 +580,7 @@ def _train(out_dir: Path, report: Progress, messages: list[Message]) -> dict[str
             alone = prf(engine[rows, k] >= 0.5, truth[head][rows])
             choice[f"{name}_engine_alone"] = [round(v, 4) for v in alone]
             if shift is not None:
-                mixed = blended(engine[rows, k], oof[rows, k], shift) >= 0.5
+                mixed = blended(engine[rows, k], logit[rows], shift) >= 0.5
                 choice[f"{name}_blend"] = [round(v, 4) for v in prf(mixed, truth[head][rows])]
         choice["head_alone_average_precision"] = round(average_precision(oof[:, k], truth[head]), 4)
         cross_validation[head] = choice
@@ -576,6 +605,7 @@ def _train(out_dir: Path, report: Progress, messages: list[Message]) -> dict[str
         "training_messages": {
             "customer_training.jsonl": int(training_rows.sum()),
             "customer_messages.jsonl": int(dev_rows.sum()),
+            "retired blind sets 1-4": int(retired_rows.sum()),
             "goemotions dev (sample)": int(goemotions_rows.sum()),
         },
         "cross_validation": {
@@ -593,6 +623,7 @@ def _train(out_dir: Path, report: Progress, messages: list[Message]) -> dict[str
             "min_document_frequency": MIN_DOCUMENT_FREQUENCY,
             "min_gram_document_frequency": MIN_GRAM_DOCUMENT_FREQUENCY,
             "precision_slack": PRECISION_SLACK,
+            "precision_floor": PRECISION_FLOOR,
             "goemotions_sample": GOEMOTIONS_SAMPLE,
             "goemotions_seed": GOEMOTIONS_SEED,
             "class_C_grid": list(CLASS_C_GRID),
@@ -663,7 +694,7 @@ def _choose_class_blend(
             "rules_weight": weight,
             "by_C_and_weight_accuracy_macro_f1": grids,
         }
-        for source in ("training", "dev"):
+        for source in ("training", "dev", "retired"):
             picked = [j for j, s in enumerate(sources) if s == source]
             if not picked:
                 continue
