@@ -63,18 +63,18 @@ def run(args: argparse.Namespace) -> int:
             env=os.environ.copy(),
         )
     database = settings.DATABASES["default"]
-    print(
+    ready = (
         f"calmdesk is serving at http://{args.host}:{args.port}/ "
         f"(database: {database['ENGINE'].rsplit('.', 1)[-1]} {database.get('NAME')}; "
-        f"data: {settings.DATA_DIR})",
-        flush=True,
+        f"data: {settings.DATA_DIR})"
     )
+    print(f"Starting calmdesk at http://{args.host}:{args.port}/ ...", flush=True)
     from django.db import connections
 
     # Forked web workers must not share the connections migrate and the demo opened.
     connections.close_all()
     try:
-        _run_gunicorn(args)
+        _run_gunicorn(args, ready)
     finally:
         if worker is not None and worker.poll() is None:
             worker.send_signal(signal.SIGTERM)
@@ -96,7 +96,7 @@ def _load_demo() -> None:
         print(f"  {username:<12} {password:<28} {role}", flush=True)
 
 
-def _run_gunicorn(args: argparse.Namespace) -> None:
+def _run_gunicorn(args: argparse.Namespace, ready: str) -> None:
     from gunicorn.app.base import BaseApplication
 
     from calmdesk.config.wsgi import application
@@ -117,6 +117,10 @@ def _run_gunicorn(args: argparse.Namespace) -> None:
                 # Load the app and the engine's models once, before forking: workers
                 # share the memory and the first request does not pay for compiling.
                 "preload_app": True,
+                # Said once the socket is bound and the app loaded: said earlier, a new user
+                # who opened the address at once met "connection refused" while the engine
+                # warmed up.
+                "when_ready": lambda _server: print(ready, flush=True),
             }
             for key, value in options.items():
                 if value is not None:

@@ -1,0 +1,50 @@
+"""`calmdesk serve` as a new user runs it: the address it prints answers at once."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_ready_line_comes_when_the_address_answers(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "CALMDESK_DATABASE_URL"}
+    env["CALMDESK_DATA_DIR"] = str(tmp_path)  # its own SQLite database, migrated by serve
+    command = [sys.executable, "-m", "calmdesk", "serve", "--no-worker", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--workers", "1", "--threads", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 200
+        while time.monotonic() < deadline:
+            line = server.stdout.readline()
+            assert line, f"serve exited early: {lines}"
+            lines.append(line)
+            if line.startswith("calmdesk is serving at"):
+                break
+        assert lines[-1].startswith(f"calmdesk is serving at http://127.0.0.1:{port}/")
+        assert any(line.startswith("Starting calmdesk") for line in lines[:-1])
+        # Straight after the line, with no retry: the login page answers.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=30) as answer:
+            assert answer.status == 200
+            assert b"password" in answer.read().lower()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
