@@ -126,19 +126,25 @@ class JoinedRead:
 
         `values` go with the `where` fields, in order. Use it where those fields are unique.
         """
+        row = self.row(*values)
+        return None if row is None else self.instances(row)
+
+    def row(self, *values: object) -> tuple[Any, ...] | None:
+        """The matching row with Django's converters applied, or None: what `one` builds
+        its instances from, for a caller that keeps rows (`instances` builds them later)."""
         if len(values) != len(self.where):
             raise TypeError(f"{len(self.where)} values wanted, for {self.where}")
         with connections[self.using].cursor() as cursor:
             cursor.execute(self.sql, list(values))  # type: ignore[arg-type]
-            row = cursor.fetchone()
-        if row is None:
+            found = cursor.fetchone()
+        if found is None:
             return None
-        converted = list(row)
+        converted = list(found)
         connection = connections[self.using]
         for position, converters, column in self._converters:
             for converter in converters:
                 converted[position] = converter(converted[position], column, connection)
-        return self._instances(converted)
+        return tuple(converted)
 
     @cached_property
     def _layouts(self) -> list[tuple[int, int, list[str], int]]:
@@ -152,7 +158,8 @@ class JoinedRead:
             start += len(fields)
         return layouts
 
-    def _instances(self, row: Sequence[Any]) -> Model:
+    def instances(self, row: Sequence[Any]) -> Model:
+        """Fresh model instances of a row from `row`, linked as `one` links them."""
         instances: list[Model | None] = []
         for index, (link, (start, end, attnames, pk_index)) in enumerate(
             zip(self.links, self._layouts, strict=True)

@@ -27,9 +27,9 @@ from calmdesk.lean_reads import column_of
 @cache
 def _plan(
     model: type[Model], ignore_conflicts: bool, using: str, rows: int = 1
-) -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
-    """The INSERT of `rows` rows of `model`, the fields it writes and the fields it reads
-    back."""
+) -> tuple[str, list[Field[Any, Any]]]:
+    """The INSERT of `rows` rows of `model` (reading back its returning fields, in the
+    order `_returned_converters` lists them) and the fields it writes."""
     meta = model._meta
     if meta.parents:
         raise TypeError(f"{model.__name__} inherits from another model: use save()")
@@ -55,7 +55,7 @@ def _plan(
         f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values}"  # noqa: S608
         f"{conflict} RETURNING {returning}"
     )
-    return sql, written, returned
+    return sql, written
 
 
 def insert(instance: Model, *, ignore_conflicts: bool = False, using: str = "default") -> bool:
@@ -66,14 +66,14 @@ def insert(instance: Model, *, ignore_conflicts: bool = False, using: str = "def
     instance then stays unsaved.
     """
     model = type(instance)
-    sql, written, returned = _plan(model, ignore_conflicts, using)
+    sql, written = _plan(model, ignore_conflicts, using)
     params = _prepared(instance, written, using)
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return False
-    _saved(instance, returned, row, using)
+    _saved(instance, row, using)
     return True
 
 
@@ -89,7 +89,7 @@ def insert_many(instances: Sequence[Model], *, using: str = "default") -> None:
     model = type(instances[0])
     if any(type(instance) is not model for instance in instances):
         raise TypeError("insert_many() writes rows of one model")
-    sql, written, returned = _plan(model, False, using, len(instances))
+    sql, written = _plan(model, False, using, len(instances))
     params = [value for instance in instances for value in _prepared(instance, written, using)]
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
@@ -99,7 +99,7 @@ def insert_many(instances: Sequence[Model], *, using: str = "default") -> None:
     # PostgreSQL and SQLite return the rows of a VALUES list in its order (bulk_create
     # relies on the same).
     for instance, row in zip(instances, rows, strict=True):
-        _saved(instance, returned, row, using)
+        _saved(instance, row, using)
 
 
 def _prepared(instance: Model, written: list[Field[Any, Any]], using: str) -> list[Any]:
@@ -115,19 +115,29 @@ def _prepared(instance: Model, written: list[Field[Any, Any]], using: str) -> li
     return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in written]
 
 
-def _saved(
-    instance: Model, returned: list[Field[Any, Any]], row: Sequence[Any], using: str
-) -> None:
+@cache
+def _returned_converters(model: type[Model], using: str) -> list[tuple[str, Any, list[Any]]]:
+    """Per column an INSERT returns: the attname, the column and the converters the compiler
+    would apply (worked out once per model, not per row)."""
+    connection = connections[using]
+    found = []
+    for field in model._meta.db_returning_fields:
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        found.append((field.attname, column, converters))
+    return found
+
+
+def _saved(instance: Model, row: Sequence[Any], using: str) -> None:
     """Fill in what the database returned and announce the new row, as save() does."""
     model = type(instance)
     connection = connections[using]
-    for field, value in zip(returned, row, strict=True):
-        column = field.get_col(model._meta.db_table)
-        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(
-            connection
-        ):
+    for (attname, column, converters), value in zip(
+        _returned_converters(model, using), row, strict=True
+    ):
+        for converter in converters:
             value = converter(value, column, connection)
-        setattr(instance, field.attname, value)
+        setattr(instance, attname, value)
     instance._state.adding = False
     instance._state.db = using
     if post_save.has_listeners(model):

@@ -6,8 +6,10 @@ from collections.abc import Callable
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from calmdesk.accounts.models import User
+from calmdesk.api.models import ApiToken
 from calmdesk.api.services import token_create, token_revoke
 from tests.api.conftest import ApiCaller, error_of
 
@@ -57,6 +59,39 @@ def test_token_of_a_deactivated_user_is_401(
     leaver.is_active = False
     leaver.save()
     assert caller.get("/conversations").status_code == 401
+
+
+def test_a_revocation_from_another_process_takes_effect_within_the_kept_seconds(
+    agent_a: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's change sends no signal here: the kept row expires instead."""
+    from calmdesk.api import services
+
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    issued = token_create(user=agent_a)
+    caller = ApiCaller(issued.secret)
+    assert caller.get("/conversations").status_code == 200
+    # As `calmdesk token revoke` in another process would: a write this process does not hear.
+    ApiToken.objects.filter(pk=issued.token.pk).update(revoked_at=timezone.now())
+    clock[0] += services.TOKEN_ROWS_SECONDS / 2
+    assert caller.get("/conversations").status_code == 200
+    clock[0] += services.TOKEN_ROWS_SECONDS / 2
+    assert caller.get("/conversations").status_code == 401
+
+
+def test_a_token_made_in_another_process_works_at_once(agent_a: User) -> None:
+    """Unknown prefixes are not kept: a token is usable the moment it exists."""
+    from calmdesk.api.services import hash_token
+
+    unknown = "cdk_0123456789ab_a-secret-nobody-has-issued-yet"
+    caller = ApiCaller(unknown)
+    assert caller.get("/conversations").status_code == 401
+    # Inserted without a signal, as a write in another process would be.
+    ApiToken.objects.bulk_create(
+        [ApiToken(user=agent_a, prefix="0123456789ab", secret_hash=hash_token(unknown))]
+    )
+    assert caller.get("/conversations").status_code == 200
 
 
 def test_user_without_organisation_is_403() -> None:

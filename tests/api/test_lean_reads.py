@@ -9,7 +9,12 @@ from django.db.models import Model
 
 from calmdesk.accounts.models import Organisation, User
 from calmdesk.api.models import ApiToken
-from calmdesk.api.services import _TOKEN_WITH_OWNER, token_authenticate, token_create
+from calmdesk.api.services import (
+    _TOKEN_WITH_OWNER,
+    token_authenticate,
+    token_create,
+    token_rows_forget,
+)
 from calmdesk.lean_reads import JoinedRead, Link
 from calmdesk.policies.document import default_policy_raw
 from calmdesk.policies.services import policy_raw_get, policy_update
@@ -62,16 +67,23 @@ def test_no_row_is_none_and_the_value_is_a_parameter(org: Organisation, admin_us
     assert _TOKEN_WITH_OWNER.one("' OR 1=1 --") is None
 
 
-def test_token_check_reads_one_statement(
+def test_token_check_reads_one_statement_then_keeps_the_row(
     org: Organisation, admin_user: User, django_assert_num_queries: object
 ) -> None:
     issued = token_create(user=admin_user)
     token_authenticate(raw_token=issued.secret)  # notes last use once
+    token_rows_forget()
 
     with django_assert_num_queries(1):  # type: ignore[operator]
         found = token_authenticate(raw_token=issued.secret)
         assert found is not None
         assert found.user.organisation == org
+    with django_assert_num_queries(0):  # type: ignore[operator]
+        again = token_authenticate(raw_token=issued.secret)
+        assert again is not None
+        # Each request gets instances of its own.
+        assert again is not found and again.user is not found.user
+        assert again.user.organisation == org
 
 
 def test_a_link_that_is_not_a_relation_is_refused() -> None:
@@ -118,3 +130,28 @@ def test_a_read_for_update_holds_the_row_lock_until_the_transaction_ends(
     assert outcome == {conversation.pk: "refused", other.pk: "locked it"}
     try_lock(conversation.pk)
     assert outcome[conversation.pk] == "locked it"
+
+
+def test_an_edit_to_the_policy_reaches_the_next_request_of_a_kept_token(
+    org: Organisation, admin_user: User
+) -> None:
+    from calmdesk.policies.services import policy_get
+
+    issued = token_create(user=admin_user)
+    first = token_authenticate(raw_token=issued.secret)
+    assert first is not None and first.user.organisation is not None
+    shipped = policy_get(organisation=first.user.organisation)
+    assert len(shipped.escalation_rules) == len(default_policy_raw()["escalation_rules"])
+
+    document = default_policy_raw()
+    document["escalation_rules"] = document["escalation_rules"][:1]
+    policy_update(organisation=org, actor=admin_user, document=document)  # drops kept rows
+
+    again = token_authenticate(raw_token=issued.secret)
+    assert again is not None and again.user.organisation is not None
+    edited = policy_get(organisation=again.user.organisation)
+    assert [rule.id for rule in edited.escalation_rules] == [document["escalation_rules"][0]["id"]]
+    # Requests sharing the kept row parse its document once.
+    third = token_authenticate(raw_token=issued.secret)
+    assert third is not None and third.user.organisation is not None
+    assert policy_get(organisation=third.user.organisation) is edited

@@ -12,7 +12,15 @@ from typing import Annotated, Any, Literal
 
 from django.urls import reverse
 from ninja import Schema
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    model_validator,
+)
 
 from calmdesk.accounts.models import Team, User
 from calmdesk.channels.selectors import AttachmentRow, DeliveryRow, EmailFacts
@@ -81,6 +89,18 @@ SortKey = Literal["risk", "waiting", "newest", "oldest", "updated", "priority"]
 
 class StrictInput(Schema):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_root_validator(
+        cls, values: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo
+    ) -> Any:
+        """Validate once, as pydantic does. Replaces ninja's own (same name), which with
+        extra="forbid" validated every request body twice, the second time through a Python
+        attribute getter made for reading Django objects (~0.1 ms per ingest request), and
+        kept the second result. Input schemas read JSON documents and never Django objects,
+        so the first validation already gives the same model and the same errors."""
+        return handler(values)
 
 
 class CustomerIn(StrictInput):

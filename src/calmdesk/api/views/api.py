@@ -184,7 +184,7 @@ install_error_handlers(api)
     summary="Receive a customer's message (idempotent on channel + external_id)",
     tags=["messages"],
 )
-def inbound(request: HttpRequest, payload: InboundIn) -> Status[InboundOut]:
+def inbound(request: HttpRequest, payload: InboundIn) -> HttpResponse:
     """Store a message from a customer and return the engine's assessment of it.
 
     The first delivery answers 201; any later delivery with the same channel and
@@ -207,14 +207,16 @@ def inbound(request: HttpRequest, payload: InboundIn) -> Status[InboundOut]:
         subject=payload.subject,
         conversation_id=payload.conversation_id,
     )
-    answer = InboundOut(
-        conversation_id=result.conversation.pk,
-        message_id=result.message.pk,
-        customer_id=result.customer.pk,
-        created=result.created,
-        assessment=result.message.assessment,
-    )
-    return Status(201 if result.created else 200, answer)
+    # InboundOut's fields, rendered straight away: ninja's validation and dump of the answer
+    # (ids, a flag and the engine's dict as stored) cost ~0.1 ms of every ingest request.
+    answer: dict[str, object] = {
+        "conversation_id": result.conversation.pk,
+        "message_id": result.message.pk,
+        "customer_id": result.customer.pk,
+        "created": result.created,
+        "assessment": result.message.assessment,
+    }
+    return api.create_response(request, answer, status=201 if result.created else 200)
 
 
 @api.get(
