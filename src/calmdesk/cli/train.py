@@ -23,11 +23,13 @@ def register(subparsers: Any) -> None:
             "Train the engine's models. --part assess (default) reads GoEmotions, Davidson and "
             "Bitext from --data (default: $CALMDESK_TRAINING_DATA or ../shared/data) and writes "
             "assess_model.npz/.json; --part coach trains the reply coach's tone model on the "
-            "packaged development, third, fourth and fifth reply sets (never the held-out set) "
-            "and writes coach_tone.npz/.json; --part tone trains the customer tone head on "
-            "customer_training.jsonl, the customer development set (never the held-out "
-            "set) and a GoEmotions sample from --data, and writes customer_tone.npz/.json. All write to --out (default: the "
-            "package's engine/models)."
+            "packaged development, third, fourth and fifth reply sets, the composed set and the "
+            "first four blind sets (never the held-out, sixth or later blind sets) and writes "
+            "coach_tone.npz/.json; --part tone trains the customer tone head on "
+            "customer_training.jsonl, the customer development set and the first four blind "
+            "sets (never the held-out or later blind sets) and a GoEmotions sample from --data, "
+            "and writes customer_tone.npz/.json. All write to --out (default: the package's "
+            "engine/models)."
         ),
     )
     parser.add_argument("--part", choices=("assess", "coach", "tone", "all"), default="assess")
