@@ -16,7 +16,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 from schemathesis.config import SchemathesisConfig
 
 from calmdesk.accounts.models import User
@@ -75,4 +75,9 @@ def test_api_conforms_to_its_schema(case: Any, bearer: str) -> None:
         # invalid body (seen: body `0` with a boundary path id); such a case is not
         # schema-valid data, so the API refusing it is right.
         excluded.append(positive_data_acceptance)
+    if any(value in (None, []) for value in (case.query or {}).values()):
+        # A generated query parameter whose value is empty is not sent at all (urlencode drops
+        # an empty list), so a "schema-violating" extra parameter may never reach the API: its
+        # answering 200 is right (seen in CI: an extra parameter absent from the request).
+        excluded.append(negative_data_rejection)
     case.call_and_validate(headers={"Authorization": f"Bearer {bearer}"}, excluded_checks=excluded)
