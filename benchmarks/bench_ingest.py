@@ -75,6 +75,34 @@ def _customer_texts() -> list[str]:
     ]
 
 
+def inbound_payload(
+    *,
+    rng: random.Random,
+    external_id: str,
+    texts: list[str],
+    threads: list[tuple[int, str]],
+    email_domain: str,
+    number: int,
+) -> dict[str, object]:
+    """One client's next new message: 30% a follow-up in a conversation it started, else a
+    first contact from a new address at `email_domain` (the benchmark's request mix;
+    inproc_ingest.py shares it)."""
+    payload: dict[str, object] = {
+        "channel": "api",
+        "external_id": external_id,
+        "body": rng.choice(texts),
+    }
+    if threads and rng.random() < 0.3:
+        conversation_id, email = rng.choice(threads)
+        payload["conversation_id"] = conversation_id
+        payload["customer"] = {"email": email}
+    else:
+        email = f"customer-{number}-{rng.randrange(500)}@{email_domain}"
+        payload["customer"] = {"email": email, "name": f"Bench customer {number}"}
+        payload["subject"] = "Benchmark message"
+    return payload
+
+
 def run_client(
     *,
     number: int,
@@ -108,19 +136,14 @@ def run_client(
         else:
             external_id = f"bench-{run_id}-{number}-{sent}"
             sent += 1
-            payload = {
-                "channel": "api",
-                "external_id": external_id,
-                "body": rng.choice(texts),
-            }
-            if threads and rng.random() < 0.3:
-                conversation_id, email = rng.choice(threads)
-                payload["conversation_id"] = conversation_id
-                payload["customer"] = {"email": email}
-            else:
-                email = f"customer-{number}-{rng.randrange(500)}@{run_id}.bench.example"
-                payload["customer"] = {"email": email, "name": f"Bench customer {number}"}
-                payload["subject"] = "Benchmark message"
+            payload = inbound_payload(
+                rng=rng,
+                external_id=external_id,
+                texts=texts,
+                threads=threads,
+                email_domain=f"{run_id}.bench.example",
+                number=number,
+            )
             body = json.dumps(payload).encode("utf-8")
         started = time.perf_counter()
         try:

@@ -35,6 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import load_average, machine_lines, process_tree_cpu_seconds
+from bench_ingest import inbound_payload
 
 Request = tuple[bytes, bool]  # body, is a redelivery
 
@@ -62,20 +63,14 @@ class Mix:
             return number, (bodies[external_id], True), {}
         external_id = f"inproc-{self.run_id}-{number}-{self.sent[number]}"
         self.sent[number] += 1
-        payload: dict[str, Any] = {
-            "channel": "api",
-            "external_id": external_id,
-            "body": rng.choice(self.texts),
-        }
-        threads = self.threads[number]
-        if threads and rng.random() < 0.3:
-            conversation_id, email = rng.choice(threads)
-            payload["conversation_id"] = conversation_id
-            payload["customer"] = {"email": email}
-        else:
-            email = f"customer-{number}-{rng.randrange(500)}@{self.run_id}.inproc.example"
-            payload["customer"] = {"email": email, "name": f"Bench customer {number}"}
-            payload["subject"] = "Benchmark message"
+        payload: dict[str, Any] = inbound_payload(
+            rng=rng,
+            external_id=external_id,
+            texts=self.texts,
+            threads=self.threads[number],
+            email_domain=f"{self.run_id}.inproc.example",
+            number=number,
+        )
         return number, (json.dumps(payload).encode("utf-8"), False), payload
 
     def answered(self, number: int, payload: dict[str, Any], status: int, answer: bytes) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -31,14 +33,22 @@ def test_the_ready_line_comes_when_the_address_answers(tmp_path: Path) -> None:
     )
     try:
         assert server.stdout is not None
+        # Read in a thread, so a server that hangs without a word fails the test, not CI.
+        said: queue.Queue[str] = queue.Queue()
+        stdout = server.stdout
+        threading.Thread(target=lambda: [said.put(line) for line in stdout], daemon=True).start()
         lines: list[str] = []
         deadline = time.monotonic() + 200
         while time.monotonic() < deadline:
-            line = server.stdout.readline()
-            assert line, f"serve exited early: {lines}"
+            try:
+                line = said.get(timeout=1.0)
+            except queue.Empty:
+                assert server.poll() is None, f"serve exited early: {lines}"
+                continue
             lines.append(line)
             if line.startswith("calmdesk is serving at"):
                 break
+        assert lines, "serve said nothing"
         assert lines[-1].startswith(f"calmdesk is serving at http://127.0.0.1:{port}/")
         assert any(line.startswith("Starting calmdesk") for line in lines[:-1])
         # Straight after the line, with no retry: the login page answers.

@@ -44,6 +44,7 @@ from calmdesk.engine.coaching.tone import (
     ToneModel,
     sentence_features,
 )
+from calmdesk.engine.coaching.types import BLOCKING_RULES
 from calmdesk.engine.text import DENSE_FEATURE_NAMES, char_grams
 from calmdesk.engine.trainer.fit import block_rows_matrix, write_reproducible_npz
 
@@ -73,6 +74,8 @@ TONE_RULES: Final = (
     "threat_back",
     "command",
 )
+# The tone rules whose findings block a send (insult, threat_back): the coach's own list.
+BLOCKING_TONE_RULES: Final = tuple(rule for rule in TONE_RULES if rule in BLOCKING_RULES)
 FOLDS: Final = 5
 FOLD_SEED: Final = 20240404
 MIN_DOCUMENT_FREQUENCY: Final = 2
@@ -88,7 +91,6 @@ THRESHOLD_GRID: Final = tuple(round(0.2 + 0.025 * i, 3) for i in range(32))  # 0
 # a threat is worse than a missed nuance ("as you asked, your account will be closed" read
 # as a threat at 0.85).
 BLOCKING_PRECISION: Final = 0.95
-BLOCKING_TONE_RULES: Final = ("insult", "threat_back")
 
 # Whether an artefact trained without `--enable` is used by `coach` unless told otherwise: off,
 # so a retrain is switched on only by someone who measured it on replies it never saw. The
