@@ -478,3 +478,19 @@ def test_a_follow_up_is_read_against_its_thread_as_the_engine_reads_it(
         None,
         second.message.assessment["scores"],
     ]
+
+
+@pytest.mark.postgres
+def test_the_receive_path_runs_as_prepared_statements_on_postgresql(org: Organisation) -> None:
+    # Django turns psycopg's statement preparation off unless it is configured; without it
+    # PostgreSQL parses and plans every statement of every message again.
+    from django.db import connection
+
+    for number in range(3):
+        receive(org, f"prep-{number}", "Where is my parcel?", customer_email=f"p{number}@x.example")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any(
+        statement.startswith('INSERT INTO "conversations_message"') for statement in prepared
+    )

@@ -127,10 +127,15 @@ def _database() -> dict[str, Any]:
         if config["ENGINE"] == "django.db.backends.postgresql":
             # The test database is created beside the one named in the URL.
             config["TEST"].setdefault("NAME", f"test_calmdesk_{config.get('NAME') or 'db'}")
-            # Parameters travel apart from the SQL and a statement run five times becomes a
-            # prepared one: PostgreSQL stops parsing and planning the receive path's dozen
-            # statements on every message, and psycopg stops quoting literals into them.
-            config.setdefault("OPTIONS", {}).setdefault("server_side_binding", True)
+            # Parameters travel apart from the SQL, and a statement run twice on a connection
+            # becomes a prepared one, so PostgreSQL stops parsing and planning the receive
+            # path's statements on every message. Django turns psycopg's preparation off
+            # unless prepare_threshold is given; 1 rather than psycopg's 5 because psycopg
+            # forgets every prepared statement at each ROLLBACK (an ingest redelivery is
+            # one), and at 5 few statements ever reached the threshold.
+            options = config.setdefault("OPTIONS", {})
+            options.setdefault("server_side_binding", True)
+            options.setdefault("prepare_threshold", 1)
         return config
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {
