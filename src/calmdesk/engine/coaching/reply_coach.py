@@ -686,7 +686,7 @@ def _no_next_step_hits(
 
 
 def _long_sentence_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
-    limit = rule.param("max_words_upset", 28) if context.upset else rule.param("max_words", 40)
+    limit = rule.param("max_words_upset", 36) if context.upset else rule.param("max_words", 45)
     return [
         _Hit(rule, sentence.start, sentence.end, sentence.start, sentence.end, sentence)
         for sentence in draft.sentences
