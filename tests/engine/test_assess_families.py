@@ -261,6 +261,10 @@ def test_angry_wording_without_swearing_or_capitals(text: str) -> None:
     # Angry first, though an hour on hold may read as impatience, "every single time" as a
     # chronic complaint and an ultimatum as a demand: the dominant type, by the conventions.
     angry_types = {"angry_venter", "impatient", "chronic_complainer", "demanding"}
+    if text.startswith("you people"):
+        # Name-calling aimed at the staff as a group: the abuse head (stop 20) reads it as
+        # abuse, which the conventions allow ("you lot are clowns" is abuse).
+        angry_types.add("abusive")
     assert result.customer_type.type in angry_types, result.customer_type
 
 

@@ -57,7 +57,9 @@ def _messages(copies: int = 3) -> list[Message]:
         for angry, calm in zip(_ANGRY, _CALM, strict=True):
             for text, label in ((angry, 1), (calm, 0)):
                 number += 1
+                # Abuse on every other angry line: any labels do for the reader-vs-trainer check.
                 labels = {"anger": label, "frustration": label, "threat": 0}
+                labels["abuse"] = label * (number % 4 == 1)
                 rows.append(Message("training", f"t{number:04d}", text, labels, (number - 1) % 5))
     return rows
 
@@ -168,6 +170,7 @@ def test_calm_look_alikes_stay_calm(text: str) -> None:
     result = assess(text)
     assert result.scores["anger"] < 0.5
     assert result.scores["threat"] < 0.5
+    assert result.scores["abuse"] < 0.5
 
 
 def test_head_never_lowers_a_score() -> None:
@@ -187,3 +190,40 @@ def test_without_tone_head_restores_the_head() -> None:
     with without_tone_head():
         assess(text)
     assert math.isclose(assess(text).scores["anger"], before)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Contempt for the agent with no insult word the rules know (stop 20).
+        "Are they paying you to be this slow or is it a talent?",
+        "Do they hire you for your looks because it is not your brains",
+    ],
+)
+def test_head_reads_abuse_the_rules_miss_and_points_at_it(text: str) -> None:
+    with without_tone_head():
+        alone = assess(text)
+    blended = assess(text)
+    assert alone.scores["abuse"] < 0.5 <= blended.scores["abuse"]
+    assert blended.scores["negative"] >= blended.scores["abuse"]
+    flags = [f for f in blended.flags if f.rule == "model.tone.abuse"]
+    assert len(flags) == 1 and flags[0].kind == "abuse"
+    assert text[flags[0].start : flags[0].end] == flags[0].evidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Profanity at things, criticism of the service, someone else's abuse reported,
+        # self-reproach, an apology for earlier rudeness: none is abuse of a person.
+        "This bloody app logged me out again, third time today.",
+        "What a shit week. The parcel is still not here and I need it for Friday.",
+        "Your driver called me an idiot on my own doorstep.",
+        "Sorry I was rude earlier, it was a long day. Can you check the refund?",
+        "I feel like an idiot, I typed the wrong postcode.",
+        "Your website is useless, I cannot find the cancel button anywhere.",
+        "no offence to you, you have been great, but your company is a shambles",
+    ],
+)
+def test_abuse_look_alikes_are_not_abuse(text: str) -> None:
+    assert assess(text).scores["abuse"] < 0.5

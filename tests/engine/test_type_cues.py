@@ -43,20 +43,25 @@ _TYPED = [
 # them (here by 4.7 log-odds against a 0.75 support): the head learnt these voices from few
 # lines. Listed so a change that mends them shows.
 _HEAD_OVERRULES = [
-    ("why does a simple name change take so long? I applied last Monday", "impatient"),
+    # Since stop 20 (the head retrained with the abuse messages) the head reads this one as
+    # "confused" (a "why does ... take so long?" question), no longer "none".
+    ("why does a simple name change take so long? I applied last Monday", "impatient", "confused"),
     # Since stop 19 (the head retrained with four more writers' messages), also these three.
     (
         "I'm a chartered surveyor and that crack is subsidence, not shrinkage. Please send "
         "someone who can tell the difference.",
         "know_it_all",
+        "none",
     ),
     (
         "Morning, I sent my ID on Friday and still no update on the application. Can you chase it?",
         "impatient",
+        "none",
     ),
     (
         "Let me spell it out: a fixed-rate tariff cannot go up mid-term. Basic contract law.",
         "know_it_all",
+        "none",
     ),
 ]
 
@@ -85,11 +90,11 @@ def test_the_way_a_type_is_written_gives_the_type(text: str, expected: str) -> N
     assert all(piece in text for piece in result.customer_type.evidence)
 
 
-@pytest.mark.parametrize(("text", "expected"), _HEAD_OVERRULES)
-def test_where_the_head_still_overrules_the_cues(text: str, expected: str) -> None:
+@pytest.mark.parametrize(("text", "expected", "head_reads"), _HEAD_OVERRULES)
+def test_where_the_head_still_overrules_the_cues(text: str, expected: str, head_reads: str) -> None:
     with without_class_heads():
         assert assess(text).customer_type.type == expected
-    assert assess(text).customer_type.type == "none"
+    assert assess(text).customer_type.type == head_reads
 
 
 @pytest.mark.parametrize("text", _CALM)
@@ -107,7 +112,7 @@ def test_a_cue_does_not_take_an_angry_message_from_the_venter(text: str) -> None
 def test_the_cues_fire_where_expected() -> None:
     kinds = {
         flag.kind
-        for text, _expected in _TYPED + _HEAD_OVERRULES
+        for text in [t for t, _ in _TYPED] + [t for t, _, _ in _HEAD_OVERRULES]
         for flag in assess(text).flags
         if flag.kind in _CUE_KINDS
     }

@@ -715,14 +715,14 @@ def _assemble(
         )
     )
 
-    # --- customer tone head (issue 3; `calmdesk.engine.tone`): raises anger, frustration and
-    # threat where the rules and the GoEmotions model read too little; never lowers a score.
+    # --- customer tone head (issue 3; `calmdesk.engine.tone`): raises anger, frustration,
+    # threat and abuse where the rules and the models read too little; never lowers a score.
     tone_head = active_tone_head()
     class_logits: list[float] | None = None
     if tone_head is not None:
         # One pass over the chunk memo gives the tone log-odds and the class heads' too.
         tone_logits, class_logits = tone_head.read(
-            message_chunks(text), "frustration" in tone_head.shifts, classes=class_heads_on()
+            message_chunks(text), tone_head.second_sum, classes=class_heads_on()
         )
         flags = flags + blend_tone(tone_head, text, scores, PRESENT, tone_logits)
         threat = scores["threat"]

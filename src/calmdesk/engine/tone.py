@@ -1,4 +1,4 @@
-"""The customer tone head: anger, frustration and threat read from support wording (issue 3).
+"""The customer tone head: anger, frustration, threat and abuse read from support wording (issue 3).
 
 A small linear model trained on hand-written support messages (`devsets/customer_training.jsonl`
 and the development set; see `models/CUSTOMER_TONE_CARD.md`), next to the GoEmotions model,
@@ -7,7 +7,7 @@ which learned anger from Reddit. `assess` blends it in (`blend`): it can only ra
 It is built to cost a few microseconds per message. The text is the rules' lower-cased view
 (`folded_lower`, cached for the message being assessed), split on whitespace into chunks;
 each distinct chunk's weights (its words, 5-letter stems and character n-grams) are looked up
-once per process and remembered, so a message costs one split, one set and three C-level sums,
+once per process and remembered, so a message costs one split, one set and two C-level sums,
 plus a lookup of its known chunk bigrams. Trainer and reader share `chunk_features`, so the
 same text always gives the same features.
 """
@@ -35,7 +35,7 @@ from calmdesk.engine.types import Flag, new_flag
 
 ARTEFACT: Final = "customer_tone"
 FORMAT: Final = 2
-HEADS: Final = ("anger", "frustration", "threat")
+HEADS: Final = ("anger", "frustration", "threat", "abuse")
 # The threat head raises a threat only in a message the rules and the GoEmotions model already
 # read as at least this angry or frustrated: on calm text it mistook errands for menace ("I'll
 # come to your shop on Monday to return the kettle"), and calm menace is the rules' to read.
@@ -140,7 +140,7 @@ def message_features(
     return found, len(chunks)
 
 
-Weights = tuple[float, float, float]  # (anger, frustration, threat)
+Weights = tuple[float, float, float, float]  # (anger, frustration, threat, abuse)
 
 
 @dataclass(slots=True)
@@ -152,12 +152,12 @@ class _Memo:
     chunk_ids: dict[str, int] = field(default_factory=dict)
     key_ids: dict[str, int] = field(default_factory=dict)
     # Per key id: anger and threat as one complex number (one C-level sum adds both), and
-    # frustration.
+    # frustration and abuse as another.
     anger_threat: list[complex] = field(default_factory=list)
-    frustration: list[float] = field(default_factory=list)
+    frustration_abuse: list[complex] = field(default_factory=list)
     # Bigrams by pairs of key ids, the same two ways.
     pair_anger_threat: dict[tuple[int, int], complex] = field(default_factory=dict)
-    pair_frustration: dict[tuple[int, int], float] = field(default_factory=dict)
+    pair_frustration_abuse: dict[tuple[int, int], complex] = field(default_factory=dict)
     # The class heads' weights, one row per key and per bigram (grown by doubling), so a
     # message's sum is one `take` and one `sum`: each key id's row, and each bigram's.
     classes: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
@@ -169,9 +169,9 @@ class _Memo:
         self.chunk_ids.clear()
         self.key_ids.clear()
         self.anger_threat.clear()
-        self.frustration.clear()
+        self.frustration_abuse.clear()
         self.pair_anger_threat.clear()
-        self.pair_frustration.clear()
+        self.pair_frustration_abuse.clear()
         self.classes = np.zeros((0, 0))
         self.class_rows_used = 0
         self.key_class_rows.clear()
@@ -181,7 +181,7 @@ class _Memo:
         self, pair: tuple[int, int], weights: Weights, classes: npt.NDArray[np.float64] | None
     ) -> None:
         self.pair_anger_threat[pair] = complex(weights[0], weights[2])
-        self.pair_frustration[pair] = weights[1]
+        self.pair_frustration_abuse[pair] = complex(weights[1], weights[3])
         if classes is not None:
             self.pair_class_rows[pair] = self.add_class_row(classes)
 
@@ -200,10 +200,10 @@ class _Memo:
 
 @dataclass(frozen=True)  # not slotted: cached_property needs __dict__
 class ToneHead:
-    """Three sigmoid heads over the chunk features; `shifts` holds how `assess` blends them."""
+    """Four sigmoid heads over the chunk features; `shifts` holds how `assess` blends them."""
 
-    weights: Mapping[str, Weights]  # feature -> (anger, frustration, threat)
-    bias: tuple[float, float, float]
+    weights: Mapping[str, Weights]  # feature -> (anger, frustration, threat, abuse)
+    bias: Weights
     # Per head: the log-odds shift the blend adds (see `blend`); a head without one is unused.
     shifts: Mapping[str, float]
     metadata: Mapping[str, Any]
@@ -274,16 +274,17 @@ class ToneHead:
             key, features = chunk_features(chunk)
             kid = key_ids.get(key)
             if kid is None:
-                a = f = t = 0.0
+                a = f = t = b = 0.0
                 for name, value in features:
                     w = weights.get(name)
                     if w is not None:
                         a += value * w[0]
                         f += value * w[1]
                         t += value * w[2]
+                        b += value * w[3]
                 kid = len(state.anger_threat)
                 state.anger_threat.append(complex(a, t))
-                state.frustration.append(f)
+                state.frustration_abuse.append(complex(f, b))
                 if classes:
                     state.key_class_rows.append(state.add_class_row(self._class_row(features)))
                 key_ids[key] = kid
@@ -310,10 +311,15 @@ class ToneHead:
                 state = self._state
                 return state, list(map(state.chunk_ids.__getitem__, chunks))
 
-    def logits(self, chunks: Sequence[str], frustration: bool = True) -> tuple[float, float, float]:
-        """(anger, frustration, threat) log-odds of one message's chunks; with
-        `frustration=False` the frustration sums are skipped (its log-odds is then the bias
-        alone), for a blend that does not use it."""
+    @cached_property
+    def second_sum(self) -> bool:
+        """Whether the blend uses frustration or abuse, which `read` sums together."""
+        return "frustration" in self.shifts or "abuse" in self.shifts
+
+    def logits(self, chunks: Sequence[str], frustration: bool = True) -> Weights:
+        """(anger, frustration, threat, abuse) log-odds of one message's chunks; with
+        `frustration=False` the frustration and abuse sums are skipped (their log-odds are
+        then the biases alone), for a blend that uses neither."""
         return self.read(chunks, frustration, classes=False)[0]
 
     def class_logits(self, chunks: Sequence[str]) -> list[float] | None:
@@ -323,7 +329,7 @@ class ToneHead:
 
     def read(
         self, chunks: Sequence[str], frustration: bool = True, *, classes: bool = True
-    ) -> tuple[tuple[float, float, float], list[float] | None]:
+    ) -> tuple[Weights, list[float] | None]:
         """The tone log-odds (as `logits`) and, with `classes` and class heads, the class
         heads' log-odds (as `class_logits`), from one pass over the chunk memo: the class
         sums reuse the key ids and bigrams the tone sums found."""
@@ -334,7 +340,7 @@ class ToneHead:
         state, ids = self._ids(chunks)
         ids = _repeats_capped(ids)
         at = sum(map(state.anger_threat.__getitem__, ids))
-        f = sum(map(state.frustration.__getitem__, ids)) if frustration else 0.0
+        f = sum(map(state.frustration_abuse.__getitem__, ids)) if frustration else 0j
         found: list[tuple[int, int]] = []
         if len(ids) > 1:
             pair_anger_threat = state.pair_anger_threat
@@ -343,9 +349,14 @@ class ToneHead:
             if found:
                 at += sum(map(pair_anger_threat.__getitem__, found))
                 if frustration:
-                    f += sum(map(state.pair_frustration.__getitem__, found))
+                    f += sum(map(state.pair_frustration_abuse.__getitem__, found))
         scale = 1.0 / math.sqrt(len(ids))
-        tone = (b[0] + at.real * scale, b[1] + f * scale, b[2] + at.imag * scale)
+        tone = (
+            b[0] + at.real * scale,
+            b[1] + f.real * scale,
+            b[2] + at.imag * scale,
+            b[3] + f.imag * scale,
+        )
         if not classes:
             return tone, None
         rows = list(map(state.key_class_rows.__getitem__, ids))
@@ -376,15 +387,16 @@ class ToneHead:
 
         return self._best_sentence(text, margin)
 
-    def probabilities(self, text: str) -> tuple[float, float, float]:
+    def probabilities(self, text: str) -> Weights:
         return _sigmoids(self.logits(message_chunks(text)))
 
     def best_sentence(self, text: str, head: int) -> tuple[int, int] | None:
         """The span of the sentence whose chunks the head weighs highest (for evidence)."""
 
         def weight(state: _Memo, ids: list[int]) -> float:
-            if head == 1:
-                return float(sum(map(state.frustration.__getitem__, ids)))
+            if head in (1, 3):
+                fa = sum(map(state.frustration_abuse.__getitem__, ids))
+                return fa.imag if head == 3 else fa.real
             at = sum(map(state.anger_threat.__getitem__, ids))
             return at.imag if head == 2 else at.real
 
@@ -434,9 +446,9 @@ def _repeats_capped(ids: list[int]) -> list[int]:
     return kept
 
 
-def _sigmoids(logits: tuple[float, float, float]) -> tuple[float, float, float]:
-    a, f, t = (min(max(x, -30.0), 30.0) for x in logits)
-    return (1.0 / (1.0 + math.exp(-a)), 1.0 / (1.0 + math.exp(-f)), 1.0 / (1.0 + math.exp(-t)))
+def _sigmoids(logits: Weights) -> Weights:
+    a, f, t, b = (1.0 / (1.0 + math.exp(-min(max(x, -30.0), 30.0))) for x in logits)
+    return a, f, t, b
 
 
 def decide(
@@ -461,9 +473,9 @@ def blend(
     text: str,
     scores: dict[str, float],
     present: float = 0.5,
-    logits: tuple[float, float, float] | None = None,
+    logits: Weights | None = None,
 ) -> list[Flag]:
-    """Raise anger, frustration and threat in `scores` with the head; returns its flags.
+    """Raise anger, frustration, threat and abuse in `scores` with the head; returns its flags.
 
     Each head's probability is shifted by the blend's log-odds shift (chosen by
     cross-validation, `trainer.customer_tone`) and joined to the score by noisy-OR, where
@@ -475,7 +487,7 @@ def blend(
     before the blend read anger or frustration of at least THREAT_LIFT_HEAT.
     """
     if logits is None:
-        logits = head.logits(message_chunks(text), "frustration" in head.shifts)
+        logits = head.logits(message_chunks(text), head.second_sum)
     flags: list[Flag] = []
     raised = False
     heat = max(scores["anger"], scores["frustration"])
@@ -500,7 +512,11 @@ def blend(
                 )
     if raised:
         scores["negative"] = max(
-            scores["negative"], scores["anger"], scores["threat"], 0.8 * scores["frustration"]
+            scores["negative"],
+            scores["anger"],
+            scores["threat"],
+            scores["abuse"],
+            0.8 * scores["frustration"],
         )
     return flags
 
@@ -527,9 +543,12 @@ def _read(npz_path: Path, json_path: Path) -> ToneHead:
             )
     if len(names) != weights.shape[0]:
         raise ValueError(f"{npz_path}: features and weight rows disagree")
-    rows: list[tuple[float, float, float]] = [
-        (float(a), float(f), float(t)) for a, f, t in weights.tolist()
-    ]
+    if weights.shape[1] not in (3, len(HEADS)):
+        raise ValueError(f"{npz_path}: {weights.shape[1]} heads, expected {len(HEADS)}")
+    # An artefact from before the abuse head (three columns) reads with abuse unused.
+    padded = [[*row, 0.0, 0.0, 0.0][: len(HEADS)] for row in weights.tolist()]
+    rows: list[Weights] = [(float(a), float(f), float(t), float(b)) for a, f, t, b in padded]
+    biases = [*bias.tolist(), -30.0][: len(HEADS)]
     blend_spec = metadata.get("blend", {})
     class_rows: dict[str, int] | None = None
     class_weights: npt.NDArray[np.float64] | None = None
@@ -543,7 +562,7 @@ def _read(npz_path: Path, json_path: Path) -> ToneHead:
     rules = metadata.get("class_blend") or {}
     return ToneHead(
         weights=dict(zip(names, rows, strict=True)),
-        bias=(float(bias[0]), float(bias[1]), float(bias[2])),
+        bias=(float(biases[0]), float(biases[1]), float(biases[2]), float(biases[3])),
         shifts={k: float(v["shift"]) for k, v in blend_spec.items() if v is not None},
         metadata=metadata,
         class_rows=class_rows,
