@@ -7,9 +7,9 @@ the blind one): not for features, C, thresholds or blend weights.
 
 Features: `calmdesk.engine.tone.message_features` (the reader's own), kept when seen in at
 least two training messages (character n-grams: three). Model: one liblinear logistic
-regression per head (anger, frustration, threat, abuse; abuse from the customer sets alone). Five folds: a training message's fold is
-fixed by its id (`t{i}` -> (i - 1) % 5; the set's composed wording never crosses folds), a
-development or GoEmotions message's by a seeded order. C is chosen by out-of-fold mean average
+regression per head (anger, frustration, threat, abuse; abuse from the customer sets alone).
+Five folds: a training message's fold is fixed by its id (`t{i}` -> (i - 1) % 5; the set's
+composed wording never crosses folds), a development or GoEmotions message's by a seeded order. C is chosen by out-of-fold mean average
 precision on the customer sets.
 The blend (`tone.blend`) needs one log-odds shift per head: the one whose out-of-fold blend
 with the engine alone (rules + GoEmotions model, scored with the head off) gives the best F1
