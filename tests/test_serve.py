@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import queue
 import socket
@@ -11,6 +12,8 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+
+from calmdesk.cli.serve import KEEPALIVE_REQUESTS
 
 
 def _free_port() -> int:
@@ -55,6 +58,19 @@ def test_the_ready_line_comes_when_the_address_answers(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=30) as answer:
             assert answer.status == 200
             assert b"password" in answer.read().lower()
+        # One kept-alive connection carries KEEPALIVE_REQUESTS requests, and the last of them is
+        # answered "Connection: close", so a client reconnects to whichever worker is free.
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        closing: list[int] = []
+        for number in range(1, KEEPALIVE_REQUESTS + 1):
+            connection.request("GET", "/login/")
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            if (response.getheader("Connection") or "").lower() == "close":
+                closing.append(number)
+        connection.close()
+        assert closing == [KEEPALIVE_REQUESTS]
     finally:
         server.terminate()
         server.wait(timeout=30)

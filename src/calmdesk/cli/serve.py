@@ -96,6 +96,23 @@ def _load_demo() -> None:
         print(f"  {username:<12} {password:<28} {role}", flush=True)
 
 
+# Requests one kept-alive connection may carry before the server closes it (Apache's
+# MaxKeepAliveRequests, nginx's keepalive_requests). Workers take connections as they arrive, so
+# a burst of clients that keep their connections (an integration's pool, the ingest benchmark's
+# 16) could all land on one worker: one process, one core, the other core idle. Seen in half the
+# ingest benchmark's runs (16 of 16 connections on one of three workers: 190 messages/s, against
+# 290 when spread). A closed connection is opened again by its client and taken by whichever
+# worker is free first, so the spread mends itself within seconds (3 runs: 262-280 messages/s).
+KEEPALIVE_REQUESTS = 100
+
+
+def _recycle_connections(_worker: Any, request: Any) -> None:
+    """gunicorn's pre_request hook: answer a connection's KEEPALIVE_REQUESTS-th request with
+    "Connection: close"."""
+    if request.req_number % KEEPALIVE_REQUESTS == 0:
+        request.must_close = True
+
+
 def _run_gunicorn(args: argparse.Namespace, ready: str) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -117,6 +134,7 @@ def _run_gunicorn(args: argparse.Namespace, ready: str) -> None:
                 # Load the app and the engine's models once, before forking: workers
                 # share the memory and the first request does not pay for compiling.
                 "preload_app": True,
+                "pre_request": _recycle_connections,
                 # Said once the socket is bound and the app loaded: said earlier, a new user
                 # who opened the address at once met "connection refused" while the engine
                 # warmed up.
