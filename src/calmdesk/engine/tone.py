@@ -532,7 +532,8 @@ def _read(npz_path: Path, json_path: Path) -> ToneHead:
         raise ValueError(f"{json_path}: unknown tone head format {metadata.get('format')!r}")
     with np.load(npz_path, allow_pickle=False) as data:
         names = data["features"].tobytes().decode("utf-8").split("\n")
-        weights = data["weights_int8"].astype(np.float64) * data["weight_scales"].astype(np.float64)
+        quantised = data["weights_int8"]
+        scales = data["weight_scales"].astype(np.float64)
         bias = data["bias"].astype(np.float64)
         classes_data = None
         if "class_weights_int8" in data.files:
@@ -541,13 +542,27 @@ def _read(npz_path: Path, json_path: Path) -> ToneHead:
                 * data["class_weight_scales"].astype(np.float64),
                 data["class_bias"].astype(np.float64),
             )
-    if len(names) != weights.shape[0]:
+    if len(names) != quantised.shape[0]:
         raise ValueError(f"{npz_path}: features and weight rows disagree")
-    if weights.shape[1] not in (3, len(HEADS)):
-        raise ValueError(f"{npz_path}: {weights.shape[1]} heads, expected {len(HEADS)}")
+    columns = quantised.shape[1]
+    if columns not in (3, len(HEADS)):
+        raise ValueError(f"{npz_path}: {columns} heads, expected {len(HEADS)}")
+    # A column holds at most 255 distinct weights (an int8 times the column's scale): one shared
+    # float object each, and one tuple per distinct row, rather than four floats a feature
+    # (7 MB of the process's 150 MB budget, issue 3). Same float64 product as array arithmetic.
+    values = [
+        {q: float(np.float64(q) * scales[c]) for q in range(-128, 128)} for c in range(columns)
+    ]
     # An artefact from before the abuse head (three columns) reads with abuse unused.
-    padded = [[*row, 0.0, 0.0, 0.0][: len(HEADS)] for row in weights.tolist()]
-    rows: list[Weights] = [(float(a), float(f), float(t), float(b)) for a, f, t, b in padded]
+    missing = (0.0,) * (len(HEADS) - columns)
+    shared: dict[tuple[int, ...], Weights] = {}
+    rows: list[Weights] = []
+    for row in map(tuple, quantised.tolist()):
+        weights_row = shared.get(row)
+        if weights_row is None:
+            made = tuple(values[c][q] for c, q in enumerate(row)) + missing
+            weights_row = shared[row] = (made[0], made[1], made[2], made[3])
+        rows.append(weights_row)
     biases = [*bias.tolist(), -30.0][: len(HEADS)]
     blend_spec = metadata.get("blend", {})
     class_rows: dict[str, int] | None = None
