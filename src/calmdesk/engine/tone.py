@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -561,7 +561,7 @@ def _read(npz_path: Path, json_path: Path) -> ToneHead:
         weights_row = shared.get(row)
         if weights_row is None:
             made = tuple(values[c][q] for c, q in enumerate(row)) + missing
-            weights_row = shared[row] = (made[0], made[1], made[2], made[3])
+            weights_row = shared[row] = cast(Weights, made)
         rows.append(weights_row)
     biases = [*bias.tolist(), -30.0][: len(HEADS)]
     blend_spec = metadata.get("blend", {})

@@ -9,8 +9,8 @@ Features: `calmdesk.engine.tone.message_features` (the reader's own), kept when 
 least two training messages (character n-grams: three). Model: one liblinear logistic
 regression per head (anger, frustration, threat, abuse; abuse from the customer sets alone).
 Five folds: a training message's fold is fixed by its id (`t{i}` -> (i - 1) % 5; the set's
-composed wording never crosses folds), a development or GoEmotions message's by a seeded order. C is chosen by out-of-fold mean average
-precision on the customer sets.
+composed wording never crosses folds), a development or GoEmotions message's by a seeded order.
+C is chosen by out-of-fold mean average precision on the customer sets.
 The blend (`tone.blend`) needs one log-odds shift per head: the one whose out-of-fold blend
 with the engine alone (rules + GoEmotions model, scored with the head off) gives the best F1
 on the customer sets while its precision in each set (GoEmotions included) stays within
@@ -287,6 +287,12 @@ def fit(messages: Sequence[Message], c: float, class_c: Sequence[float] | None =
     return _fit_tone(x, vocabulary, messages, c, class_c)
 
 
+def head_messages(head: str, sources: Sequence[str]) -> npt.NDArray[np.bool_]:
+    """The messages (by source) a head learns from and is measured on: every one, except
+    GoEmotions for the CUSTOMER_ONLY_HEADS."""
+    return np.asarray([head not in CUSTOMER_ONLY_HEADS or s != "goemotions" for s in sources])
+
+
 def _fit_tone(
     x: Any,
     vocabulary: list[str],
@@ -296,10 +302,10 @@ def _fit_tone(
 ) -> Fitted:
     coef = np.zeros((len(vocabulary), len(HEADS)))
     intercept = np.full(len(HEADS), -10.0)
-    support = np.asarray([m.source != "goemotions" for m in messages])
+    sources = [m.source for m in messages]
     for column, head in enumerate(HEADS):
         y = np.asarray([bool(m.labels.get(head, 0)) for m in messages])
-        rows = support if head in CUSTOMER_ONLY_HEADS else np.ones(len(messages), dtype=bool)
+        rows = head_messages(head, sources)
         if y[rows].all() or not y[rows].any():
             continue
         model = LogisticRegression(C=c, solver="liblinear", max_iter=500, random_state=0)
@@ -576,9 +582,9 @@ def _train(out_dir: Path, report: Progress, messages: list[Message]) -> dict[str
     calm = np.maximum(engine[:, 0], engine[:, 1]) < THREAT_LIFT_HEAT
     for k, head in enumerate(HEADS):
         logit = np.where(calm, -30.0, oof[:, k]) if head == "threat" else oof[:, k]
-        head_groups = groups
-        if head in CUSTOMER_ONLY_HEADS:
-            head_groups = [g for g in groups if not (g & goemotions_rows).any()]
+        measured = head_messages(head, sources.tolist())
+        # Groups are whole sources: a head either measures a source or leaves it out.
+        head_groups = [g for g in groups if (g & measured).any()]
         choice = choose_shift(head, engine[:, k], logit, truth[head], head_groups, customer)
         shift = choice["shift"]
         blend[head] = None if shift is None else {"shift": shift}
@@ -588,7 +594,7 @@ def _train(out_dir: Path, report: Progress, messages: list[Message]) -> dict[str
             ("retired", retired_rows),
             ("goemotions", goemotions_rows),
         ):
-            if not rows.any() or (head in CUSTOMER_ONLY_HEADS and name == "goemotions"):
+            if not (rows & measured).any():
                 continue
             alone = prf(engine[rows, k] >= 0.5, truth[head][rows])
             choice[f"{name}_engine_alone"] = [round(v, 4) for v in alone]
