@@ -157,6 +157,14 @@ def test_empty_message_scores_zero() -> None:
         assert result.customer_type.type == "none"
 
 
+def test_a_brusque_routine_question_is_impatient_or_none() -> None:
+    # "none" until stop 19, "impatient" until stop 21, "none" again after the threat
+    # extension retrained the type head: the conventions allow either, so only the types it
+    # must not be are checked.
+    result = assess("Just tell me the opening hours of the Leeds branch.")
+    assert result.customer_type.type in {"impatient", "none"}, result.customer_type
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -176,9 +184,8 @@ def test_empty_message_scores_zero() -> None:
         ("I demand a replacement and I expect you to pay for the courier.", "demanding"),
         ("I don't understand this letter at all, what am I supposed to do with it?", "confused"),
         ("Every single time I order something it's late. As usual.", "chronic_complainer"),
-        # Brusque: "none" until stop 19, when the retrained type head sided with the rules'
-        # impatience cue ("Just tell me"); the conventions allow either.
-        ("Just tell me the opening hours of the Leeds branch.", "impatient"),
+        # Brusque about the customer's own wait: "Just tell me" with something they await.
+        ("Just tell me when it will arrive.", "impatient"),
         # The know-it-all without "I know": quoting the company's own pages, credentials,
         # and the technical diagnosis done for the agent.
         ("Your own returns page says 30 days, so I think you'll find I'm right.", "know_it_all"),

@@ -52,6 +52,7 @@ def _rows(name: str) -> list[dict[str, object]]:
         ("customer_messages_blind5.jsonl", "p", 240),
         ("customer_messages_blind6.jsonl", "a", 240),
         ("customer_messages_blind7.jsonl", "e", 240),
+        ("customer_messages_blind8.jsonl", "l", 240),
     ],
 )
 def test_customer_set_schema(name: str, prefix: str, minimum: int) -> None:
@@ -93,6 +94,7 @@ def test_training_set_shares_no_message_with_the_yardsticks() -> None:
         "customer_messages_blind5.jsonl",
         "customer_messages_blind6.jsonl",
         "customer_messages_blind7.jsonl",
+        "customer_messages_blind8.jsonl",
     ],
 )
 def test_blind_sets_share_no_message_with_the_other_sets(blind_name: str) -> None:
@@ -102,6 +104,7 @@ def test_blind_sets_share_no_message_with_the_other_sets(blind_name: str) -> Non
     others += ["customer_messages_blind2.jsonl", "customer_messages_blind3.jsonl"]
     others += ["customer_messages_blind4.jsonl", "customer_messages_blind5.jsonl"]
     others += ["customer_messages_blind6.jsonl", "customer_messages_blind7.jsonl"]
+    others += ["customer_messages_blind8.jsonl"]
     for name in others:
         if name != blind_name:
             assert not blind & {str(row["text"]).strip().lower() for row in _rows(name)}, name

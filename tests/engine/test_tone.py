@@ -16,6 +16,7 @@ from calmdesk.engine.tone import (
     default_tone_head,
     load_tone_head,
     message_chunks,
+    sentence_bounds,
     without_tone_head,
 )
 
@@ -190,6 +191,57 @@ def test_without_tone_head_restores_the_head() -> None:
     with without_tone_head():
         assess(text)
     assert math.isclose(assess(text).scores["anger"], before)
+
+
+def test_sentence_bounds_cut_after_sentence_punctuation() -> None:
+    chunks = ["i", "waited.", "you", "are", "clowns!", "why?", "ok", "then"]
+    assert sentence_bounds(chunks) == [(0, 2), (2, 5), (5, 6), (6, 8)]
+    assert sentence_bounds(["no", "punctuation", "at", "all"]) == []
+    assert sentence_bounds(["just", "one", "sentence."]) == []
+    assert sentence_bounds(["wait...", "what?!"]) == [(0, 1), (1, 2)]
+
+
+def test_reader_reads_sentences_as_the_trainer_does(small_head: tuple[Path, ToneHead]) -> None:
+    _out, head = small_head
+    texts = [
+        f"{_CALM[0]} {_ANGRY[1]} {_CALM[2]}",
+        f"{_ANGRY[5]}\n\n{_CALM[4]}",
+        "One. Two words! Brand new unseen words here?",
+        _ANGRY[0],  # two sentences of its own
+        _CALM[1],  # one sentence: no sentence reading
+    ]
+    fitted = customer_tone.fit(_messages(), float(head.metadata["C"]))
+    expected = customer_tone.sentence_abuse_logits(fitted, texts)
+    for text, want in zip(texts, expected, strict=True):
+        chunks = message_chunks(text)
+        bounds = sentence_bounds(chunks)
+        if not bounds:
+            assert want == -math.inf, text
+            continue
+        state, ids = head._ids(chunks)
+        got = head._sentence_abuse(state, ids, bounds) + head.bias[3]
+        assert math.isclose(got, want, abs_tol=1e-4), text
+
+
+def test_one_insulting_sentence_in_a_long_message_reads_as_abuse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Read as a whole, the reasonable sentences around the insult dilute it (stop 20's known
+    # limit); read sentence by sentence, the insult stands out (stop 21).
+    text = (
+        "The refund for order 55120 was promised within five days and it has been three "
+        "weeks. Whoever runs your billing team must have the brains of a plank. I need the "
+        "money back on my card by Friday."
+    )
+    head = default_tone_head()
+    assert head is not None and head.abuse_sentence_offset is not None
+    blended = assess(text)
+    assert blended.scores["abuse"] >= 0.5
+    flags = [f for f in blended.flags if f.rule == "model.tone.abuse"]
+    assert len(flags) == 1 and "brains of a plank" in flags[0].evidence
+    # The message reading alone (the cached offset switched off) leaves it under 0.5.
+    monkeypatch.setitem(head.__dict__, "abuse_sentence_offset", None)
+    assert assess(text).scores["abuse"] < 0.5
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from itertools import pairwise
+from itertools import accumulate, pairwise, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -77,6 +78,8 @@ _REPEATS: Final = re.compile(r"(\w)\1\1+")
 # A sentence for evidence: up to a full stop, ! or ? (and what follows them) or a line break.
 _SENTENCE: Final = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 _EVIDENCE_MAX: Final = 200
+# A chunk ending in one of these ends a sentence, for the abuse head's sentence reading.
+_SENTENCE_END: Final = re.compile(r"[.!?]")
 _add_reduce: Final = np.add.reduce
 
 
@@ -138,6 +141,22 @@ def message_features(
         if a and b:
             found.append((f"b:{a}|{b}", 1.0))
     return found, len(chunks)
+
+
+def sentence_bounds(chunks: Sequence[str]) -> list[tuple[int, int]]:
+    """The (start, end) chunk ranges of a message's sentences, when it has two or more (a
+    chunk ending in ".", "!" or "?" ends one); [] for one sentence. The abuse head reads each
+    sentence too (`ToneHead.read`), and the trainer cuts its sentences here as well."""
+    # One character a chunk (its last), searched in C.
+    lasts = "".join(map(itemgetter(-1), chunks))
+    ends = [match.end() for match in _SENTENCE_END.finditer(lasts)]
+    if not ends:
+        return []
+    if ends[-1] != len(chunks):
+        ends.append(len(chunks))
+    if len(ends) < 2:
+        return []
+    return list(zip([0, *ends[:-1]], ends, strict=True))
 
 
 Weights = tuple[float, float, float, float]  # (anger, frustration, threat, abuse)
@@ -312,6 +331,48 @@ class ToneHead:
                 return state, list(map(state.chunk_ids.__getitem__, chunks))
 
     @cached_property
+    def abuse_sentence_offset(self) -> float | None:
+        """Where the abuse head also reads each sentence alone (one insulting sentence in a
+        long, otherwise reasonable message is diluted by the message's length), what to add to
+        a sentence's log-odds to compare it with the message's: the sentence reading's blend
+        shift less the message's (`blend.abuse.sentence_shift`, chosen by the trainer); None
+        where it does not."""
+        spec = self.metadata.get("blend", {}).get("abuse") or {}
+        if spec.get("sentence_shift") is None or "abuse" not in self.shifts:
+            return None
+        return float(spec["sentence_shift"]) - self.shifts["abuse"]
+
+    def _sentence_abuse(
+        self, state: _Memo, ids: list[int], bounds: list[tuple[int, int]], bigrams: bool = True
+    ) -> float:
+        """The highest abuse sum over the square root of its length among the sentences
+        (`bigrams=False`: the caller knows the message holds no known bigram)."""
+        keys, pairs = state.frustration_abuse, state.pair_frustration_abuse
+        best = -math.inf
+        if len(ids) - len(set(ids)) >= KEY_REPEATS_MAX:
+            # Rare (a pasted log, a test string): cap each sentence's repeats as `read` does.
+            for start, end in bounds:
+                sentence = _repeats_capped(ids[start:end])
+                total = sum(map(keys.__getitem__, sentence))
+                total += sum(map(pairs.get, pairwise(sentence), repeat(0j)))
+                best = max(best, total.imag / math.sqrt(len(sentence)))
+            return best
+        # Running sums, in C, of the key weights and of the bigram weights at each position:
+        # a sentence's sum is then two differences.
+        running = list(accumulate(map(keys.__getitem__, ids), initial=0j))
+        if bigrams:
+            # at[k]: the bigrams before position k; a sentence's are at[end - 1] - at[start].
+            at = list(accumulate(map(pairs.get, pairwise(ids), repeat(0j)), initial=0j))
+            return max(
+                (running[end] - running[start] + at[end - 1] - at[start]).imag
+                / math.sqrt(end - start)
+                for start, end in bounds
+            )
+        return max(
+            (running[end] - running[start]).imag / math.sqrt(end - start) for start, end in bounds
+        )
+
+    @cached_property
     def second_sum(self) -> bool:
         """Whether the blend uses frustration or abuse, which `read` sums together."""
         return "frustration" in self.shifts or "abuse" in self.shifts
@@ -337,8 +398,8 @@ class ToneHead:
         classes = classes and self.class_weights is not None
         if not chunks:
             return b, list(self.class_bias) if classes else None
-        state, ids = self._ids(chunks)
-        ids = _repeats_capped(ids)
+        state, all_ids = self._ids(chunks)
+        ids = _repeats_capped(all_ids)
         at = sum(map(state.anger_threat.__getitem__, ids))
         f = sum(map(state.frustration_abuse.__getitem__, ids)) if frustration else 0j
         found: list[tuple[int, int]] = []
@@ -351,11 +412,16 @@ class ToneHead:
                 if frustration:
                     f += sum(map(state.pair_frustration_abuse.__getitem__, found))
         scale = 1.0 / math.sqrt(len(ids))
+        abuse = f.imag * scale
+        offset = self.abuse_sentence_offset
+        if frustration and offset is not None and (bounds := sentence_bounds(chunks)):
+            sentences = self._sentence_abuse(state, all_ids, bounds, bool(found))
+            abuse = max(abuse, sentences + offset)
         tone = (
             b[0] + at.real * scale,
             b[1] + f.real * scale,
             b[2] + at.imag * scale,
-            b[3] + f.imag * scale,
+            b[3] + abuse,
         )
         if not classes:
             return tone, None

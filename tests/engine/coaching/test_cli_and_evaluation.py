@@ -149,6 +149,7 @@ def test_packaged_dev_set_report_runs_when_present() -> None:
         ("coach_replies_blind5.jsonl", 220, 60, "fifth blind set"),
         ("coach_replies_blind6.jsonl", 220, 60, "sixth blind set"),
         ("coach_replies_blind7.jsonl", 220, 60, "seventh blind set"),
+        ("coach_replies_blind8.jsonl", 220, 60, "eighth blind set"),
     ],
 )
 def test_packaged_extra_sets_are_well_formed_and_reported(

@@ -94,6 +94,8 @@ FIFTH_BLIND_SET = "coach_replies_blind5.jsonl"
 # A sixth and a seventh, stop 19.
 SIXTH_BLIND_SET = "coach_replies_blind6.jsonl"
 SEVENTH_BLIND_SET = "coach_replies_blind7.jsonl"
+# An eighth, stop 21.
+EIGHTH_BLIND_SET = "coach_replies_blind8.jsonl"
 # The sets reported after the development set, with their table titles and suffixes.
 EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (HOLDOUT_SET, "Reply coach, held-out set", " (held-out set)"),
@@ -108,6 +110,7 @@ EXTRA_SETS: tuple[tuple[str, str, str], ...] = (
     (FIFTH_BLIND_SET, "Reply coach, fifth blind set (stop 18)", " (fifth blind set)"),
     (SIXTH_BLIND_SET, "Reply coach, sixth blind set (stop 19)", " (sixth blind set)"),
     (SEVENTH_BLIND_SET, "Reply coach, seventh blind set (stop 19)", " (seventh blind set)"),
+    (EIGHTH_BLIND_SET, "Reply coach, eighth blind set (stop 21)", " (eighth blind set)"),
 )
 
 

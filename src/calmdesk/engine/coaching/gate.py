@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 try:  # the parser is internal to `re`; without it every pattern simply always runs
-    from re import _constants as sre_constants  # type: ignore[attr-defined]
-    from re import _parser as sre_parser  # type: ignore[attr-defined]
+    from re import _constants as sre_constants  # type: ignore[attr-defined,unused-ignore]
+    from re import _parser as sre_parser  # type: ignore[attr-defined,unused-ignore]
 except ImportError:  # pragma: no cover - other Python versions
     sre_parser = None
     sre_constants = None

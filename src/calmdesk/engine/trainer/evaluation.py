@@ -194,6 +194,7 @@ CUSTOMER_SETS: Final = (
     ("customer_messages_blind5.jsonl", "Customer-service fifth blind set"),
     ("customer_messages_blind6.jsonl", "Customer-service sixth blind set (stop 19)"),
     ("customer_messages_blind7.jsonl", "Customer-service seventh blind set (stop 19)"),
+    ("customer_messages_blind8.jsonl", "Customer-service eighth blind set (stop 21)"),
 )
 
 
