@@ -854,13 +854,24 @@ def _other_customer_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_
 _THIRD_PERSON: Final = re.compile(
     r"\b(?:mr|mrs|ms|miss|dr)\.? (?:[a-z]\.? )?(?P<title>[a-z][a-z'-]{1,30})\b"
     r"|(?<![.!?] )(?<!^)\b(?P<first>[a-z][a-z'-]{1,20}) (?P<last>[a-z][a-z'-]{1,20})(?:'s)?"
-    r"(?=,| (?:at|of|from|on|in|who|whose|has|had|owes|paid|lives|next door)\b|'s)"
+    r"(?=,| \(| (?:at|of|from|on|in|who|whose|has|had|owes|paid|lives|next door|froze|"
+    r"cancell?ed|booked|ordered|returned|bought|sent|moved|pays|got)\b|'s)"
+    # A first name and an initial, or an initial and a surname ("Jamie R.", "J. Harding").
+    r"|\b(?P<short_first>[a-z][a-z'-]{1,20}) (?P<short_last>[a-z])\.(?= )"
+    r"|\b(?P<initial>[a-z])\. (?P<surname>[a-z][a-z'-]{1,20})\b"
+    # A household or group by its surname ("the Hendry party in room 12").
+    r"|\bthe (?P<family>[a-z][a-z'-]{1,20}) (?:party|family|household|group|booking|wedding)\b"
     r"|\b(?:his|her)\b"
     r"|\b(?:your|the|his|her) (?:neighbour|neighbor|wife|husband|partner|mum|mother|mom|dad|"
     r"father|son|daughter|brother|sister|ex|ex-husband|ex-wife|flatmate|housemate|lodger|"
     r"landlord|gran|grandmother|grandfather|grandson|granddaughter|aunt|uncle|cousin)(?:'s)?\b"
     r"|\bthe (?:other|previous|former) (?:member|customer|guest|tenant|passenger|account holder|"
     r"occupant|resident|owner|caller|user|client)\b"
+)
+_CIRCUMSTANCE: Final = (
+    r"\b(?:in hospital|hospitali[sz]ed|surgery|(?:his|her|their) (?:hip|knee|operation|"
+    r"diagnosis|treatment|condition|illness|pregnancy|divorce|benefits|funeral)|pregnant|"
+    r"miscarriage|passed away|bereavement|chemo(?:therapy)?|dementia|rehab)\b"
 )
 _PERSONAL_DATUM: Final = re.compile(
     r"\b(?:card|visa|mastercard|amex|debit card|credit card|account)(?: number)?,? "
@@ -869,10 +880,13 @@ _PERSONAL_DATUM: Final = re.compile(
     r"|\b\d{1,4}[a-z]? [a-z]+ (?:road|rd|street|st|lane|ln|close|avenue|ave|court|drive|way|"
     r"place|crescent|gardens|terrace|grove|row|square|mews|hill|walk|rise|view|green|parade)\b"
     r"|\b(?:account|acct|membership|policy|customer)(?: number| no\.?| #)?(?: is)? ?#?:? ?[a-z]{0,3}-?\d{4,}"
-    r"|\b(?:balance|bill|debt|arrears|owes|owed|owing|paid|pays|spent|spends|usage|is at|he's at|"
+    r"|\b(?:balance|bill|debt|arrears|owes|owed|owing|paid|pays|spent|spends|sent|transferred|usage|is at|he's at|"
     r"she's at|uses)\b[^.!?\n]{0,25}?[£$€]\d[\d,.]*"
     r"|[£$€]\d[\d,.]* (?:overdue|owing|outstanding|in arrears|a month|per month)"
     r"|\b(?:uses|used|use) (?:about |around |only )?\d[\d,.]* ?kwh\b"
+    r"|\b(?:room|flat|apartment|apt|unit|cabin|berth|plot|pitch|bay) \d{1,4}[a-z]?\b"
+    # Health and family circumstances: no digit, but as personal as an address.
+    r"|" + _CIRCUMSTANCE + r""
 )
 _RELATIVES: Final = (
     r"(?:neighbour|neighbor|wife|husband|partner|mum|mother|mom|dad|father|son|daughter|brother|"
@@ -935,7 +949,18 @@ _DIGIT: Final = re.compile(r"\d")
 _DATUM_HINT: Final = re.compile(
     r"\d\d\d|[£$€]\d|\d[a-z]? [a-z]+ (?:road|rd|street|st|lane|ln|close|avenue|ave|court|drive|"
     r"way|place|crescent|gardens|terrace|grove|row|square|mews|hill|walk|rise|view|green|parade)\b"
+    r"|\b(?:room|flat|apartment|apt|unit|cabin|berth|plot|pitch|bay) \d|" + _CIRCUMSTANCE
 )
+_CIRCUMSTANCE_SEARCH: Final = re.compile(_CIRCUMSTANCE)
+# `_THIRD_PERSON`'s name groups, by the group a match ends with: (the name's first group, the
+# group whose capital confirms it, if any).
+_NAME_GROUPS: Final[dict[str, tuple[str, str]]] = {
+    "title": ("title", ""),
+    "last": ("first", "last"),
+    "short_last": ("short_first", "short_last"),
+    "surname": ("surname", "initial"),
+    "family": ("family", ""),
+}
 _GREETING_NAME: Final = re.compile(r"^(?:hi|hello|dear|thanks|thank you|morning|afternoon|hey),? ")
 
 
@@ -954,20 +979,19 @@ def _joined_at_abbreviations(draft: _Draft) -> list[Sentence]:
     return joined
 
 
-_ABBREVIATION_END: Final = re.compile(r"(?:\bno|\b(?:mr|mrs|ms|dr) [a-z]|\bacct)\.\s*$")
+_ABBREVIATION_END: Final = re.compile(r"(?:\bno|\b(?:mr|mrs|ms|dr) [a-z]|\bacct| [a-z])\.\s*$")
 
 
 def _third_party_data_hits(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
     text = draft.norm
-    if _DIGIT.search(text) is None:
+    if _DIGIT.search(text) is None and _CIRCUMSTANCE_SEARCH.search(text) is None:
         return []
     hits: list[_Hit] = []
     customer = context.every_customer_norm
     for sentence in _joined_at_abbreviations(draft):
-        # Every datum but a street address has a run of three digits or a currency sign.
-        if _DIGIT.search(text, sentence.start, sentence.end) is None or not _DATUM_HINT.search(
-            text, sentence.start, sentence.end
-        ):
+        # Every datum but an address, a room or a circumstance has a run of three digits or a
+        # currency sign.
+        if not _DATUM_HINT.search(text, sentence.start, sentence.end):
             continue
         norm = text[sentence.start : sentence.end]
         data = [
@@ -978,18 +1002,24 @@ def _third_party_data_hits(rule: Rule, draft: _Draft, context: _Context) -> list
         if not data or _STAFF_OR_PRIVACY.search(norm):
             continue
         person = None
+        near: list[re.Match[str]] = []
         for m in _THIRD_PERSON.finditer(norm):
-            name = m.group("title") or m.group("first")
+            first_group, last_group = _NAME_GROUPS.get(m.lastgroup or "", ("title", ""))
+            name = m.group(first_group) if m.lastgroup else None
             if name is not None:
-                at = sentence.start + m.start("title" if m.group("title") else "first")
-                if name in customer or (m.group("last") or "") in customer.split():
+                at = sentence.start + m.start(first_group)
+                last = m.group(last_group) if last_group else ""
+                if name in customer or (last and len(last) > 1 and last in customer.split()):
                     continue
-                if m.group("first") is not None and (
+                if first_group != "title" and (
                     not draft.text[at].isupper()
-                    or not draft.text[sentence.start + m.start("last")].isupper()
+                    or (
+                        last_group
+                        and not draft.text[sentence.start + m.start(last_group)].isupper()
+                    )
                     or name in _NOT_A_NAME
-                    or m.group("last") in _NOT_A_NAME
-                    or m.group("last") in _STREET_WORDS
+                    or last in _NOT_A_NAME
+                    or last in _STREET_WORDS
                 ):
                     continue
                 if _GREETING_NAME.match(norm) and m.start() < 12:
@@ -1003,16 +1033,20 @@ def _third_party_data_hits(rule: Rule, draft: _Draft, context: _Context) -> list
                 and m.group(0) in ("his", "her")
                 else 60
             )
-            if any(
-                -reach <= datum.start() - m.end() <= reach or -60 <= m.start() - datum.end() <= 0
+            near = [
+                datum
                 for datum in data
-            ):
+                if -reach <= datum.start() - m.end() <= reach or -60 <= m.start() - datum.end() <= 0
+            ]
+            if near:
                 person = m
                 break
         if person is None:
             continue
+        # From the first datum or the person to the last datum in the person's reach: the span
+        # shows what would be shared.
         start = sentence.start + min(person.start(), data[0].start())
-        end = sentence.start + max(person.end(), data[0].end())
+        end = sentence.start + max(person.end(), data[0].end(), near[-1].end())
         start, end = _trim(text, start, end)
         if end > start:
             hits.append(_span_hit(rule, start, end, sentence))
