@@ -9,7 +9,8 @@ It is built to cost a few microseconds per message. The text is the rules' lower
 each distinct chunk's weights (its words, 5-letter stems and character n-grams) are looked up
 once per process and remembered, so a message costs one split, one set and two C-level sums,
 plus a lookup of its known chunk bigrams. Trainer and reader share `chunk_features`, so the
-same text always gives the same features.
+same text always gives the same features. Abuse is also read sentence by sentence where the
+artefact says so (`ToneHead.abuse_sentence_offset`), from running sums over the same memo.
 """
 
 from __future__ import annotations

@@ -14,8 +14,10 @@ C is chosen by out-of-fold mean average precision on the customer sets.
 The blend (`tone.blend`) needs one log-odds shift per head: the one whose out-of-fold blend
 with the engine alone (rules + GoEmotions model, scored with the head off) gives the best F1
 on the customer sets while its precision in each set (GoEmotions included) stays within
-PRECISION_SLACK (per head) of the engine alone's there. Deterministic: fixed seeds, single-threaded
-solvers, a byte-identical artefact for the same data.
+PRECISION_SLACK (per head) of the engine alone's there. Abuse may also be read sentence by
+sentence (one insult in a long message is diluted by its length): with a second shift for its
+most abusive sentence, kept only where that raises out-of-fold F1 under the same floors.
+Deterministic: fixed seeds, single-threaded solvers, a byte-identical artefact for the same data.
 
 The same artefact carries the type and topic heads (format 2): one multinomial logistic
 regression each over the same features, learned from the customer sets' `customer_type`
@@ -556,7 +558,6 @@ def choose_shift(
 
 
 def choose_sentence_shift(
-    head: str,
     engine: FloatArray,
     logit: FloatArray,
     sentence: FloatArray,
@@ -658,7 +659,7 @@ def _train(out_dir: Path, report: Progress, messages: list[Message]) -> dict[str
             # with a shift of its own, kept only where it raises F1 out of fold under the same
             # precision floors.
             sentence = choose_sentence_shift(
-                head, engine[:, k], logit, sentence_oof, choice, truth[head], head_groups, customer
+                engine[:, k], logit, sentence_oof, choice, truth[head], head_groups, customer
             )
             choice["sentence_reading"] = sentence
             sentence_shift = sentence["shift"]
