@@ -1252,7 +1252,29 @@ def _ironic_praise(rule: Rule, draft: _Draft, context: _Context) -> list[_Hit]:
                 continue
             start, end = _trim(norm, match.start(), match.end())
             hits.append(_span_hit(rule, start, end, draft.sentence_of(start, end)))
+    for match in _PRESUMED_DELIGHT.finditer(norm):
+        start, end = _trim(norm, match.start(), match.end())
+        hits.append(_span_hit(rule, start, end, draft.sentence_of(start, end)))
     return hits
+
+
+# Pleasantries that presume a pleased customer, said to one who is plainly upset (stop 21, from
+# the retired blind sets' misses): "glad you're loving it", "you're very welcome!" to no thanks,
+# "lovely chatting with you", "we look forward to reading it", "we'll miss you",
+# "caps lock noted", "good luck with that". Not "congratulations on ...": to an upset customer
+# who mentions a wedding or a baby it is as often sincere.
+_PRESUMED_DELIGHT: Final = re.compile(
+    r"\bglad (?:you(?:'re| are) (?:loving|enjoying)|you (?:love|enjoy|enjoyed|liked?) (?:it|them|that|the))\b"
+    r"|\byou(?:'re| are) (?:very |most |so )?welcome(?= ?[!.]|$)"
+    r"|\b(?:lovely|nice|a pleasure|always a pleasure) (?:chatting|talking|speaking) (?:to|with) you\b"
+    r"|\b(?:we|i) look forward to (?:reading|hearing|seeing) (?:it|that|your (?:review|post|letter|"
+    r"complaint|next|thoughts|feedback|tweet|video))\b"
+    r"|\b(?:we|i)(?:'ll| will) miss you\b"
+    r"|\bglad (?:we|i) could (?:give you a laugh|brighten|entertain|make your day)\b"
+    r"|\b(?:we|i)(?:'ll| will) pass on your kind words\b"
+    r"|\bcaps lock noted\b"
+    r"|\bgood luck with (?:that|them)\b(?! (?:new|today|tomorrow))"
+)
 
 
 def _without_records_given_as_leads(hits: list[_Hit], draft: _Draft) -> list[_Hit]:
