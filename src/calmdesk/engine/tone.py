@@ -349,15 +349,17 @@ class ToneHead:
         """The highest abuse sum over the square root of its length among the sentences
         (`bigrams=False`: the caller knows the message holds no known bigram)."""
         keys, pairs = state.frustration_abuse, state.pair_frustration_abuse
-        best = -math.inf
         if len(ids) - len(set(ids)) >= KEY_REPEATS_MAX:
             # Rare (a pasted log, a test string): cap each sentence's repeats as `read` does.
-            for start, end in bounds:
-                sentence = _repeats_capped(ids[start:end])
-                total = sum(map(keys.__getitem__, sentence))
-                total += sum(map(pairs.get, pairwise(sentence), repeat(0j)))
-                best = max(best, total.imag / math.sqrt(len(sentence)))
-            return best
+            capped = [_repeats_capped(ids[start:end]) for start, end in bounds]
+            return max(
+                (
+                    sum(map(keys.__getitem__, sentence))
+                    + sum(map(pairs.get, pairwise(sentence), repeat(0j)))
+                ).imag
+                / math.sqrt(len(sentence))
+                for sentence in capped
+            )
         # Running sums, in C, of the key weights and of the bigram weights at each position:
         # a sentence's sum is then two differences.
         running = list(accumulate(map(keys.__getitem__, ids), initial=0j))

@@ -868,6 +868,8 @@ _THIRD_PERSON: Final = re.compile(
     r"|\bthe (?:other|previous|former) (?:member|customer|guest|tenant|passenger|account holder|"
     r"occupant|resident|owner|caller|user|client)\b"
 )
+# A room, flat or berth number: as personal as an address, with no street in it.
+_ROOM: Final = r"\b(?:room|flat|apartment|apt|unit|cabin|berth|plot|pitch|bay) \d{1,4}[a-z]?\b"
 _CIRCUMSTANCE: Final = (
     r"\b(?:in hospital|hospitali[sz]ed|surgery|(?:his|her|their) (?:hip|knee|operation|"
     r"diagnosis|treatment|condition|illness|pregnancy|divorce|benefits|funeral)|pregnant|"
@@ -884,9 +886,11 @@ _PERSONAL_DATUM: Final = re.compile(
     r"she's at|uses)\b[^.!?\n]{0,25}?[£$€]\d[\d,.]*"
     r"|[£$€]\d[\d,.]* (?:overdue|owing|outstanding|in arrears|a month|per month)"
     r"|\b(?:uses|used|use) (?:about |around |only )?\d[\d,.]* ?kwh\b"
-    r"|\b(?:room|flat|apartment|apt|unit|cabin|berth|plot|pitch|bay) \d{1,4}[a-z]?\b"
+    + "|"
+    + _ROOM
     # Health and family circumstances: no digit, but as personal as an address.
-    r"|" + _CIRCUMSTANCE + r""
+    + "|"
+    + _CIRCUMSTANCE
 )
 _RELATIVES: Final = (
     r"(?:neighbour|neighbor|wife|husband|partner|mum|mother|mom|dad|father|son|daughter|brother|"
@@ -949,7 +953,10 @@ _DIGIT: Final = re.compile(r"\d")
 _DATUM_HINT: Final = re.compile(
     r"\d\d\d|[£$€]\d|\d[a-z]? [a-z]+ (?:road|rd|street|st|lane|ln|close|avenue|ave|court|drive|"
     r"way|place|crescent|gardens|terrace|grove|row|square|mews|hill|walk|rise|view|green|parade)\b"
-    r"|\b(?:room|flat|apartment|apt|unit|cabin|berth|plot|pitch|bay) \d|" + _CIRCUMSTANCE
+    + "|"
+    + _ROOM
+    + "|"
+    + _CIRCUMSTANCE
 )
 _CIRCUMSTANCE_SEARCH: Final = re.compile(_CIRCUMSTANCE)
 # `_THIRD_PERSON`'s name groups, by the group a match ends with: (the name's first group, the
@@ -989,8 +996,8 @@ def _third_party_data_hits(rule: Rule, draft: _Draft, context: _Context) -> list
     hits: list[_Hit] = []
     customer = context.every_customer_norm
     for sentence in _joined_at_abbreviations(draft):
-        # Every datum but an address, a room or a circumstance has a run of three digits or a
-        # currency sign.
+        # A cheap look for any datum (three digits, a currency sign, an address, a room, a
+        # circumstance) before the full reading of the sentence.
         if not _DATUM_HINT.search(text, sentence.start, sentence.end):
             continue
         norm = text[sentence.start : sentence.end]

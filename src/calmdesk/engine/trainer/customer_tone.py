@@ -572,15 +572,14 @@ def choose_sentence_shift(
     group above the floors `choose_shift` set; None if none does."""
     shift = float(message_choice["shift"])
     floors = message_choice["precision_floors"]
-    rows = objective
     alone = blended(engine, logit, shift) >= 0.5
-    best: tuple[float, float | None] = (prf(alone[rows], truth[rows])[2], None)
+    best: tuple[float, float | None] = (prf(alone[objective], truth[objective])[2], None)
     for sentence_shift in SHIFT_GRID:
         read = np.maximum(logit + shift, sentence + sentence_shift)
         mixed = blended(engine, read, 0.0) >= 0.5
         if any(prf(mixed[g], truth[g])[0] < floor for g, floor in zip(groups, floors, strict=True)):
             continue
-        f1 = prf(mixed[rows], truth[rows])[2]
+        f1 = prf(mixed[objective], truth[objective])[2]
         if f1 > best[0] + 1e-9:
             best = (f1, sentence_shift)
     return {"shift": best[1], "f1": round(best[0], 4)}
