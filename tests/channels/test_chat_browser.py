@@ -20,6 +20,7 @@ from django.db import OperationalError
 from calmdesk.accounts.models import Organisation, User
 from calmdesk.channels.chat import chat_settings_update
 from calmdesk.conversations.models import Message
+from tests.playwright_session import django_playwright
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,9 +75,7 @@ def host_site(live_server: Any, transport: str) -> Iterator[str]:
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
+    with django_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield launched

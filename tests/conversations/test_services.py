@@ -5,7 +5,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import close_old_connections
+from django.db import connection as thread_connection
 
 from calmdesk.accounts.models import Organisation, Team, User
 from calmdesk.audit.models import AuditEvent
@@ -291,7 +291,9 @@ def test_concurrent_delivery_of_the_same_message_stores_it_once(org: Organisatio
         except BaseException as exc:
             errors.append(exc)
         finally:
-            close_old_connections()
+            # Persistent connections (CONN_MAX_AGE) outlive close_old_connections; a thread's
+            # open connection would keep the test database from being dropped at teardown.
+            thread_connection.close()
 
     threads = [threading.Thread(target=deliver) for _ in range(threads_count)]
     for thread in threads:
@@ -403,7 +405,9 @@ def test_concurrent_first_messages_from_one_new_address_make_one_customer(
         except BaseException as exc:
             errors.append(exc)
         finally:
-            close_old_connections()
+            # Persistent connections (CONN_MAX_AGE) outlive close_old_connections; a thread's
+            # open connection would keep the test database from being dropped at teardown.
+            thread_connection.close()
 
     threads = [threading.Thread(target=deliver, args=(n,)) for n in range(threads_count)]
     for thread in threads:

@@ -17,6 +17,7 @@ import pytest
 from calmdesk.accounts.models import Team, User
 from calmdesk.conversations.models import Conversation, Direction
 from calmdesk.conversations.services import note_add, reply_send
+from tests.playwright_session import django_playwright
 from tests.workspace.conftest import HOSTILE, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,9 +39,7 @@ def browser_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls
     # made by the test itself would otherwise be refused as "async unsafe".
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
+    with django_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1360, "height": 900})
         page = context.new_page()
