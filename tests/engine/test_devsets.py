@@ -53,6 +53,9 @@ def _rows(name: str) -> list[dict[str, object]]:
         ("customer_messages_blind6.jsonl", "a", 240),
         ("customer_messages_blind7.jsonl", "e", 240),
         ("customer_messages_blind8.jsonl", "l", 240),
+        ("customer_messages_train1.jsonl", "ta", 240),
+        ("customer_messages_train2.jsonl", "tb", 240),
+        ("customer_messages_train3.jsonl", "tc", 240),
     ],
 )
 def test_customer_set_schema(name: str, prefix: str, minimum: int) -> None:
@@ -95,16 +98,20 @@ def test_training_set_shares_no_message_with_the_yardsticks() -> None:
         "customer_messages_blind6.jsonl",
         "customer_messages_blind7.jsonl",
         "customer_messages_blind8.jsonl",
+        "customer_messages_train1.jsonl",
+        "customer_messages_train2.jsonl",
+        "customer_messages_train3.jsonl",
     ],
 )
-def test_blind_sets_share_no_message_with_the_other_sets(blind_name: str) -> None:
+def test_outside_writers_sets_share_no_message_with_the_other_sets(blind_name: str) -> None:
     blind = {str(row["text"]).strip().lower() for row in _rows(blind_name)}
     others = ["customer_messages.jsonl", "customer_messages_holdout.jsonl"]
     others += ["customer_training.jsonl", "customer_messages_blind.jsonl"]
     others += ["customer_messages_blind2.jsonl", "customer_messages_blind3.jsonl"]
     others += ["customer_messages_blind4.jsonl", "customer_messages_blind5.jsonl"]
     others += ["customer_messages_blind6.jsonl", "customer_messages_blind7.jsonl"]
-    others += ["customer_messages_blind8.jsonl"]
+    others += ["customer_messages_blind8.jsonl", "customer_messages_train1.jsonl"]
+    others += ["customer_messages_train2.jsonl", "customer_messages_train3.jsonl"]
     for name in others:
         if name != blind_name:
             assert not blind & {str(row["text"]).strip().lower() for row in _rows(name)}, name

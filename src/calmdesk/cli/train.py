@@ -26,8 +26,9 @@ def register(subparsers: Any) -> None:
             "packaged development, third, fourth and fifth reply sets, the composed set and the "
             "first four blind sets (never the held-out, sixth or later blind sets) and writes "
             "coach_tone.npz/.json; --part tone trains the customer tone head on "
-            "customer_training.jsonl, the customer development set and the first four blind "
-            "sets (never the held-out or later blind sets) and a GoEmotions sample from --data, "
+            "customer_training.jsonl, the customer development set, the first four blind "
+            "sets and the three sets written for training (never the held-out or later blind "
+            "sets) and a GoEmotions sample from --data, "
             "and writes customer_tone.npz/.json. All write to --out (default: the package's "
             "engine/models)."
         ),
