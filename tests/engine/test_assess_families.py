@@ -261,7 +261,7 @@ def test_angry_wording_without_swearing_or_capitals(text: str) -> None:
     # Angry first, though an hour on hold may read as impatience, "every single time" as a
     # chronic complaint and an ultimatum as a demand: the dominant type, by the conventions.
     angry_types = {"angry_venter", "impatient", "chronic_complainer", "demanding"}
-    if text.startswith("you people"):
+    if text.startswith("you people") or "you lot are a" in text:
         # Name-calling aimed at the staff as a group: the abuse head (stop 20) reads it as
         # abuse, which the conventions allow ("you lot are clowns" is abuse).
         angry_types.add("abusive")
@@ -366,7 +366,12 @@ def test_customer_type_wording_families(text: str, expected: str) -> None:
 
 # Where the type head (blended with the rules by cross-validation) overrides the rules' right
 # answer on these single sentences: listed, so that a change either way is seen.
-_TYPE_HEAD_DISAGREES = {"Send a new one at your expense and make sure it never happens again."}
+_TYPE_HEAD_DISAGREES = {
+    "Send a new one at your expense and make sure it never happens again.",
+    # Since stop 23 (the head retrained with three more writers) an unanswered chat, without
+    # a time or a deadline, reads as venting: the writers' venters complain of silence too.
+    "why is nobody answering this chat",
+}
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,15 @@ _CUE_KINDS = frozenset(
 
 _TYPED = [
     (
+        "I'm a chartered surveyor and that crack is subsidence, not shrinkage. Please send "
+        "someone who can tell the difference.",
+        "know_it_all",
+    ),
+    (
+        "Morning, I sent my ID on Friday and still no update on the application. Can you chase it?",
+        "impatient",
+    ),
+    (
         "Hello, the scanner app crashed again after Tuesday's update, same as it did in "
         "April and again in July. Please log this alongside my previous complaints. Ruth",
         "chronic_complainer",
@@ -46,18 +55,9 @@ _HEAD_OVERRULES = [
     # Since stop 20 (the head retrained with the abuse messages) the head reads this one as
     # "confused" (a "why does ... take so long?" question), no longer "none".
     ("why does a simple name change take so long? I applied last Monday", "impatient", "confused"),
-    # Since stop 19 (the head retrained with four more writers' messages), also these three.
-    (
-        "I'm a chartered surveyor and that crack is subsidence, not shrinkage. Please send "
-        "someone who can tell the difference.",
-        "know_it_all",
-        "none",
-    ),
-    (
-        "Morning, I sent my ID on Friday and still no update on the application. Can you chase it?",
-        "impatient",
-        "none",
-    ),
+    # Since stop 19 (the head retrained with four more writers' messages), also this one. Two
+    # more it overruled then (a chartered surveyor's correction, a chased ID check) it reads as
+    # the cues do since stop 23: they are in _TYPED.
     (
         "Let me spell it out: a fixed-rate tariff cannot go up mid-term. Basic contract law.",
         "know_it_all",

@@ -109,8 +109,11 @@ CUSTOMER_ONLY_HEADS: Final = frozenset({"abuse"})
 # threat leaves an agent alone with a dangerous customer, while a false one costs a supervisor a
 # look at an incident. So about nine in ten out of fold, in every customer set: 0.91, because at
 # 0.90 the head alone read "Happy to come down to your office to sign the papers" as a threat
-# (a calm look-alike the tests keep calm).
-PRECISION_FLOOR: Final = {"threat": 0.91, "abuse": ABUSE_PRECISION_FLOOR}
+# (a calm look-alike the tests keep calm). 0.93 since stop 23: with the written sets' veiled
+# threats, 0.91 allowed shift -0.75, at which the head read "My son will come round to your
+# branch to sign the forms" and "I know which branch you work at, so I'll ask for you by name"
+# as threats (0.51, 0.52); at 0.93 the shift is -1.0 and both read 0.03 and 0.0.
+PRECISION_FLOOR: Final = {"threat": 0.93, "abuse": ABUSE_PRECISION_FLOOR}
 # The class heads (type, topic): per head, C and the rules' weight in the blend
 # (`tone.decide`) together, by out-of-fold (accuracy + macro-F1) / 2 on the customer sets.
 CLASS_C_GRID: Final = (0.25, 1.0, 4.0, 16.0)
