@@ -20,19 +20,10 @@ from django.db import OperationalError
 from calmdesk.accounts.models import Organisation, User
 from calmdesk.channels.chat import chat_settings_update
 from calmdesk.conversations.models import Message
-from tests.playwright_session import django_playwright
+from tests.playwright_session import chromium_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENS = Path(os.environ.get("CALMDESK_SCREENSHOT_DIR", "/work/screens"))
 HOSTILE = "<img src=x onerror=\"document.title='pwned'\"> where is my parcel?"
 
@@ -75,12 +66,8 @@ def host_site(live_server: Any, transport: str) -> Iterator[str]:
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with django_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium_browser() as launched:
+        yield launched
 
 
 def _wait_for(condition: Callable[[], Any], seconds: float = 15) -> Any:

@@ -87,31 +87,22 @@ def test_training_set_shares_no_message_with_the_yardsticks() -> None:
         assert not shared, name
 
 
-@pytest.mark.parametrize(
-    "blind_name",
-    [
-        "customer_messages_blind.jsonl",
-        "customer_messages_blind2.jsonl",
-        "customer_messages_blind3.jsonl",
-        "customer_messages_blind4.jsonl",
-        "customer_messages_blind5.jsonl",
-        "customer_messages_blind6.jsonl",
-        "customer_messages_blind7.jsonl",
-        "customer_messages_blind8.jsonl",
-        "customer_messages_train1.jsonl",
-        "customer_messages_train2.jsonl",
-        "customer_messages_train3.jsonl",
-    ],
-)
+# Sets by writers who never saw the engine: the blind sets and the sets written for training.
+_OUTSIDE_WRITER_SETS = [
+    *(f"customer_messages_blind{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8")),
+    *(f"customer_messages_train{n}.jsonl" for n in (1, 2, 3)),
+]
+
+
+@pytest.mark.parametrize("blind_name", _OUTSIDE_WRITER_SETS)
 def test_outside_writers_sets_share_no_message_with_the_other_sets(blind_name: str) -> None:
     blind = {str(row["text"]).strip().lower() for row in _rows(blind_name)}
-    others = ["customer_messages.jsonl", "customer_messages_holdout.jsonl"]
-    others += ["customer_training.jsonl", "customer_messages_blind.jsonl"]
-    others += ["customer_messages_blind2.jsonl", "customer_messages_blind3.jsonl"]
-    others += ["customer_messages_blind4.jsonl", "customer_messages_blind5.jsonl"]
-    others += ["customer_messages_blind6.jsonl", "customer_messages_blind7.jsonl"]
-    others += ["customer_messages_blind8.jsonl", "customer_messages_train1.jsonl"]
-    others += ["customer_messages_train2.jsonl", "customer_messages_train3.jsonl"]
+    others = [
+        "customer_messages.jsonl",
+        "customer_messages_holdout.jsonl",
+        "customer_training.jsonl",
+        *_OUTSIDE_WRITER_SETS,
+    ]
     for name in others:
         if name != blind_name:
             assert not blind & {str(row["text"]).strip().lower() for row in _rows(name)}, name

@@ -7,17 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.playwright_session import django_playwright
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.playwright_session import chromium_browser
 
 
 @pytest.fixture
@@ -25,8 +15,7 @@ def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     # Playwright's sync API runs an event loop in this thread; the test's own ORM
     # calls would otherwise be refused as "async unsafe".
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with django_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium_browser() as browser:
         context = browser.new_context(viewport={"width": 1360, "height": 900})
         tab = context.new_page()
         dialogs: list[str] = []
@@ -36,4 +25,3 @@ def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         finally:
             assert dialogs == [], f"customer text ran as script: {dialogs}"
             context.close()
-            browser.close()

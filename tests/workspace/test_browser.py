@@ -17,20 +17,11 @@ import pytest
 from calmdesk.accounts.models import Team, User
 from calmdesk.conversations.models import Conversation, Direction
 from calmdesk.conversations.services import note_add, reply_send
-from tests.playwright_session import django_playwright
+from tests.playwright_session import chromium_browser
 from tests.workspace.conftest import HOSTILE, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENS = Path(os.environ.get("CALMDESK_SCREENSHOT_DIR", "/work/screens"))
 
 
@@ -39,15 +30,13 @@ def browser_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls
     # made by the test itself would otherwise be refused as "async unsafe".
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with django_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium_browser() as browser:
         context = browser.new_context(viewport={"width": 1360, "height": 900})
         page = context.new_page()
         try:
             yield page
         finally:
             context.close()
-            browser.close()
 
 
 def screenshot(page: Any, name: str) -> None:
